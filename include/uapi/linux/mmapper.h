@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * mmapper - kernel buffers that user space maps with mmap()
+ *
+ * The whole user-space ABI of mmapper other than sysfs and debugfs.
+ *
+ * Every ioctl argument is an extensible struct whose first member, @size,
+ * is set by the caller to sizeof() the struct it was compiled with.  The
+ * kernel accepts any size from the first published version (the *_SIZE_VER0
+ * constants) upward:
+ *
+ *  - a caller's struct smaller than the kernel's: the missing fields take
+ *    their zero defaults on input and are not written on output;
+ *  - a caller's struct larger than the kernel's: the unknown trailing bytes
+ *    must be zero on input (else -E2BIG) and are left untouched on output.
+ *
+ * On output the kernel stores in @size the number of bytes it wrote.
+ * Unknown bits in @flags and non-zero reserved fields give -EINVAL.
+ *
+ * The size bits of the ioctl numbers below are those of the first version of
+ * each struct; the kernel dispatches on type and number only, so a binary
+ * built against a later, larger struct still reaches the same ioctl.
+ */
+#ifndef _UAPI_LINUX_MMAPPER_H
+#define _UAPI_LINUX_MMAPPER_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define MMAPPER_VERSION_MAJOR		0
+#define MMAPPER_VERSION_MINOR		1
+
+/* Longest backend name, including the terminating NUL. */
+#define MMAPPER_BACKEND_NAME_LEN	32
+
+/**
+ * struct mmapper_info - what MMAPPER_IOC_GET_INFO reports
+ * @size: in: sizeof(struct mmapper_info) of the caller; out: bytes written
+ * @flags: must be zero
+ * @buf_size: buffer size in bytes (always a whole number of pages)
+ * @page_size: the kernel's PAGE_SIZE
+ * @nr_mappings: live user mappings (VMAs) of this device right now
+ * @version: (MMAPPER_VERSION_MAJOR << 16) | MMAPPER_VERSION_MINOR
+ * @reserved: zero
+ * @backend: NUL-terminated name of the backend in force
+ */
+struct mmapper_info {
+	__u32 size;
+	__u32 flags;
+	__u64 buf_size;
+	__u32 page_size;
+	__u32 nr_mappings;
+	__u32 version;
+	__u32 reserved;
+	char backend[MMAPPER_BACKEND_NAME_LEN];
+};
+#define MMAPPER_INFO_SIZE_VER0		64
+
+/**
+ * struct mmapper_set_size - argument of MMAPPER_IOC_SET_SIZE
+ * @size: sizeof(struct mmapper_set_size) of the caller
+ * @flags: must be zero
+ * @buf_size: new size in bytes, rounded up to whole pages; the first
+ *	min(old, new) bytes are kept, new bytes read zero (like realloc)
+ */
+struct mmapper_set_size {
+	__u32 size;
+	__u32 flags;
+	__u64 buf_size;
+};
+#define MMAPPER_SET_SIZE_SIZE_VER0	16
+
+/**
+ * struct mmapper_set_backend - argument of MMAPPER_IOC_SET_BACKEND
+ * @size: sizeof(struct mmapper_set_backend) of the caller
+ * @flags: must be zero
+ * @backend: NUL-terminated backend name, as listed in sysfs
+ */
+struct mmapper_set_backend {
+	__u32 size;
+	__u32 flags;
+	char backend[MMAPPER_BACKEND_NAME_LEN];
+};
+#define MMAPPER_SET_BACKEND_SIZE_VER0	40
+
+/**
+ * struct mmapper_range - a byte range of the buffer, for FILL and CHECKSUM
+ * @size: sizeof(struct mmapper_range) of the caller; out: bytes written
+ * @flags: must be zero
+ * @offset: first byte of the range
+ * @length: bytes in the range; offset + length must not pass the buffer end
+ * @pattern: FILL: the byte (low 8 bits, the rest must be zero) to store
+ * @reserved: zero
+ * @checksum: CHECKSUM, out: 32-bit FNV-1a hash of the range's bytes
+ */
+struct mmapper_range {
+	__u32 size;
+	__u32 flags;
+	__u64 offset;
+	__u64 length;
+	__u32 pattern;
+	__u32 reserved;
+	__u64 checksum;
+};
+#define MMAPPER_RANGE_SIZE_VER0		40
+
+#define MMAPPER_IOC_MAGIC		0xb7
+
+#define MMAPPER_IOC_GET_INFO	_IOWR(MMAPPER_IOC_MAGIC, 0x00, struct mmapper_info)
+#define MMAPPER_IOC_SET_SIZE	_IOW(MMAPPER_IOC_MAGIC, 0x01, struct mmapper_set_size)
+#define MMAPPER_IOC_SET_BACKEND	_IOW(MMAPPER_IOC_MAGIC, 0x02, struct mmapper_set_backend)
+#define MMAPPER_IOC_FILL	_IOW(MMAPPER_IOC_MAGIC, 0x03, struct mmapper_range)
+#define MMAPPER_IOC_CHECKSUM	_IOWR(MMAPPER_IOC_MAGIC, 0x04, struct mmapper_range)
+
+#endif /* _UAPI_LINUX_MMAPPER_H */

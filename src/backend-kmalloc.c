@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Backend "kmalloc": one physically contiguous kmalloc() allocation, mapped
+ * with a single remap_pfn_range() of the whole VMA.
+ *
+ * The mapping is VM_PFNMAP: user space sees raw page frames, not refcounted
+ * pages, so get_user_pages() (O_DIRECT, vmsplice) does not work on it.
+ * MAP_PRIVATE is refused.  Largest buffer: KMALLOC_MAX_SIZE.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include "mmapper.h"
+
+static int mmapper_kmalloc_alloc(struct mmapper_buf *buf)
+{
+	/*
+	 * Sizes are whole pages, and a kmalloc() of a power of two is
+	 * aligned to it, larger ones come straight from the page
+	 * allocator: the buffer always starts on a page boundary.
+	 */
+	buf->vaddr = kmalloc(buf->size, GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
+	if (!buf->vaddr)
+		return -ENOMEM;
+	if (!PAGE_ALIGNED(buf->vaddr)) {
+		kfree(buf->vaddr);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void mmapper_kmalloc_free(struct mmapper_buf *buf)
+{
+	kfree(buf->vaddr);
+}
+
+static struct page *mmapper_kmalloc_page_at(const struct mmapper_buf *buf,
+					    unsigned long idx)
+{
+	return virt_to_page(buf->vaddr + (idx << PAGE_SHIFT));
+}
+
+static int mmapper_kmalloc_mmap(struct mmapper_buf *buf,
+				struct vm_area_struct *vma)
+{
+	unsigned long pfn = page_to_pfn(virt_to_page(buf->vaddr));
+
+	return remap_pfn_range(vma, vma->vm_start, pfn + vma->vm_pgoff,
+			       vma->vm_end - vma->vm_start, vma->vm_page_prot);
+}
+
+const struct mmapper_backend mmapper_backend_kmalloc = {
+	.name		= "kmalloc",
+	.max_size	= KMALLOC_MAX_SIZE,
+	.alloc		= mmapper_kmalloc_alloc,
+	.free		= mmapper_kmalloc_free,
+	.page_at	= mmapper_kmalloc_page_at,
+	.mmap		= mmapper_kmalloc_mmap,
+};

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Backend "vmalloc": a vmalloc() buffer, virtually contiguous only, mapped
+ * at mmap() time page by page with remap_pfn_range() on the frame that
+ * vmalloc_to_pfn() finds for each page.
+ *
+ * The mapping is VM_PFNMAP: no get_user_pages(), MAP_PRIVATE refused.
+ * The allocation helpers are shared with "vmalloc-fault".
+ */
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/vmalloc.h>
+
+#include "mmapper.h"
+
+/**
+ * mmapper_vmalloc_alloc() - allocate a zeroed vmalloc() buffer
+ * @buf: buffer whose @size is set
+ *
+ * Return: 0 or -ENOMEM, without a warning in the log on failure.
+ */
+int mmapper_vmalloc_alloc(struct mmapper_buf *buf)
+{
+	buf->vaddr = __vmalloc(buf->size, GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
+	return buf->vaddr ? 0 : -ENOMEM;
+}
+
+/**
+ * mmapper_vmalloc_free() - free a buffer of mmapper_vmalloc_alloc()
+ * @buf: the buffer
+ */
+void mmapper_vmalloc_free(struct mmapper_buf *buf)
+{
+	vfree(buf->vaddr);
+}
+
+/**
+ * mmapper_vmalloc_page_at() - page @idx of a vmalloc()ed buffer
+ * @buf: the buffer
+ * @idx: page index, below @buf->nr_pages
+ *
+ * Return: the page.
+ */
+struct page *mmapper_vmalloc_page_at(const struct mmapper_buf *buf,
+				     unsigned long idx)
+{
+	return vmalloc_to_page(buf->vaddr + (idx << PAGE_SHIFT));
+}
+
+static int mmapper_vmalloc_mmap(struct mmapper_buf *buf,
+				struct vm_area_struct *vma)
+{
+	unsigned long addr;
+	void *src = buf->vaddr + (vma->vm_pgoff << PAGE_SHIFT);
+	int ret;
+
+	for (addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
+		ret = remap_pfn_range(vma, addr, vmalloc_to_pfn(src), PAGE_SIZE,
+				      vma->vm_page_prot);
+		if (ret)
+			return ret;
+		src += PAGE_SIZE;
+		cond_resched();
+	}
+	return 0;
+}
+
+const struct mmapper_backend mmapper_backend_vmalloc = {
+	.name		= "vmalloc",
+	.alloc		= mmapper_vmalloc_alloc,
+	.free		= mmapper_vmalloc_free,
+	.page_at	= mmapper_vmalloc_page_at,
+	.mmap		= mmapper_vmalloc_mmap,
+};

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmapper buffers: the backend table, allocation, and realloc-like changes
+ * of size and backend that keep the data.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/highmem.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+
+#include "mmapper.h"
+
+/* Order is ABI: it is the order sysfs lists them in. */
+const struct mmapper_backend *const mmapper_backends[] = {
+	&mmapper_backend_kmalloc,
+	&mmapper_backend_vmalloc,
+	&mmapper_backend_vmalloc_fault,
+	&mmapper_backend_vmalloc_user,
+};
+
+const unsigned int mmapper_nr_backends = ARRAY_SIZE(mmapper_backends);
+
+/**
+ * mmapper_backend_find() - look a backend up by name
+ * @name: name, as written to sysfs (a trailing newline is ignored)
+ *
+ * Return: the backend, or NULL if no backend has that name.
+ */
+const struct mmapper_backend *mmapper_backend_find(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(mmapper_backends); i++)
+		if (sysfs_streq(name, mmapper_backends[i]->name))
+			return mmapper_backends[i];
+	return NULL;
+}
+
+/**
+ * mmapper_backend_list() - list every backend, kernel style
+ * @buf: sysfs page to print into
+ * @cur: backend to show in brackets, or NULL for none
+ *
+ * Return: bytes written, as a sysfs show method returns.
+ */
+ssize_t mmapper_backend_list(char *buf, const struct mmapper_backend *cur)
+{
+	ssize_t len = 0;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(mmapper_backends); i++) {
+		const struct mmapper_backend *b = mmapper_backends[i];
+
+		len += sysfs_emit_at(buf, len, b == cur ? "%s[%s]" : "%s%s",
+				     i ? " " : "", b->name);
+	}
+	len += sysfs_emit_at(buf, len, "\n");
+	return len;
+}
+
+/**
+ * mmapper_size_check() - can @backend hold a buffer of @size bytes?
+ * @backend: the backend
+ * @size: requested size in bytes, before rounding up to pages
+ *
+ * Return: 0 if it can; -EINVAL for 0, -ENOMEM for more than the machine's
+ * RAM, -E2BIG for more than the backend's own limit.  Callers log why.
+ */
+int mmapper_size_check(const struct mmapper_backend *backend, u64 size)
+{
+	if (!size)
+		return -EINVAL;
+	/* Also keeps PAGE_ALIGN() below from overflowing. */
+	if (size > (u64)totalram_pages() << PAGE_SHIFT)
+		return -ENOMEM;
+	if (backend->max_size && PAGE_ALIGN(size) > backend->max_size)
+		return -E2BIG;
+	return 0;
+}
+
+/**
+ * mmapper_buf_alloc() - allocate a zeroed buffer
+ * @backend: backend to allocate it with
+ * @size: size in bytes, already checked by mmapper_size_check()
+ *
+ * Return: the buffer, or an ERR_PTR().
+ */
+struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
+				      u64 size)
+{
+	struct mmapper_buf *buf;
+	int ret;
+
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+
+	buf->backend = backend;
+	buf->size = PAGE_ALIGN(size);
+	buf->nr_pages = buf->size >> PAGE_SHIFT;
+
+	ret = backend->alloc(buf);
+	if (ret) {
+		kfree(buf);
+		return ERR_PTR(ret);
+	}
+	return buf;
+}
+
+/**
+ * mmapper_buf_free() - free a buffer that nothing maps any more
+ * @buf: the buffer, or NULL
+ */
+void mmapper_buf_free(struct mmapper_buf *buf)
+{
+	if (!buf)
+		return;
+	buf->backend->free(buf);
+	kfree(buf);
+}
+
+/**
+ * mmapper_buf_copy() - copy the first min(dst, src) bytes of @src to @dst
+ * @dst: destination buffer; its bytes past @src's size stay as they are
+ * @src: source buffer
+ */
+void mmapper_buf_copy(struct mmapper_buf *dst, const struct mmapper_buf *src)
+{
+	unsigned long n = min(dst->nr_pages, src->nr_pages);
+	unsigned long i;
+
+	for (i = 0; i < n; i++) {
+		struct page *from = src->backend->page_at(src, i);
+		struct page *to = dst->backend->page_at(dst, i);
+
+		copy_highpage(to, from);
+		cond_resched();
+	}
+}
+
+/**
+ * mmapper_buf_walk() - visit a byte range of a buffer one page at a time
+ * @buf: the buffer
+ * @pos: first byte
+ * @len: bytes; @pos + @len must not pass @buf->size
+ * @fn: called with the kernel address and length of each piece
+ * @arg: passed to @fn
+ */
+void mmapper_buf_walk(const struct mmapper_buf *buf, u64 pos, u64 len,
+		      void (*fn)(void *kaddr, size_t n, void *arg), void *arg)
+{
+	while (len) {
+		size_t off = offset_in_page(pos);
+		size_t n = min_t(u64, len, PAGE_SIZE - off);
+		void *kaddr = kmap_local_page(buf->backend->page_at(buf, pos >> PAGE_SHIFT));
+
+		fn(kaddr + off, n, arg);
+		kunmap_local(kaddr);
+		pos += n;
+		len -= n;
+		cond_resched();
+	}
+}
+
+static int mmapper_dev_check_change(struct mmapper_dev *mdev,
+				    const struct mmapper_backend *backend,
+				    u64 size)
+{
+	int ret = mmapper_size_check(backend, size);
+
+	switch (ret) {
+	case 0:
+		break;
+	case -EINVAL:
+		dev_warn_ratelimited(mdev->dev, "size 0 refused\n");
+		return ret;
+	case -ENOMEM:
+		dev_warn_ratelimited(mdev->dev,
+				     "size %llu refused: more than the machine's %lu MiB of RAM\n",
+				     size, totalram_pages() >> (20 - PAGE_SHIFT));
+		return ret;
+	default:
+		dev_warn_ratelimited(mdev->dev,
+				     "size %llu refused: backend %s holds at most %zu bytes\n",
+				     size, backend->name, backend->max_size);
+		return ret;
+	}
+
+	if (atomic_read(&mdev->nr_mappings)) {
+		dev_dbg(mdev->dev, "change refused: buffer is mapped\n");
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static bool mmapper_dev_unchanged(struct mmapper_dev *mdev,
+				  const struct mmapper_backend *backend,
+				  u64 size)
+{
+	return backend == mdev->buf->backend && size &&
+	       size <= mdev->buf->size && PAGE_ALIGN(size) == mdev->buf->size;
+}
+
+static struct mmapper_buf *mmapper_dev_alloc(struct mmapper_dev *mdev,
+					     const struct mmapper_backend *backend,
+					     u64 size)
+{
+	struct mmapper_buf *buf = mmapper_buf_alloc(backend, size);
+
+	if (IS_ERR(buf))
+		dev_warn_ratelimited(mdev->dev,
+				     "cannot allocate %llu bytes with backend %s (%pe); buffer unchanged\n",
+				     size, backend->name, buf);
+	return buf;
+}
+
+static void mmapper_dev_replace(struct mmapper_dev *mdev,
+				struct mmapper_buf *buf)
+{
+	mmapper_buf_copy(buf, mdev->buf);
+	mmapper_buf_free(mdev->buf);
+	mdev->buf = buf;
+}
+
+/**
+ * mmapper_dev_realloc() - change a device's backend and/or size
+ * @mdev: the device, its lock held
+ * @backend: new backend
+ * @size: new size in bytes
+ *
+ * Like realloc(): the first min(old, new) bytes are kept, new bytes are
+ * zero.  Asking for what is already in force succeeds and changes nothing,
+ * even while mapped.  On failure the old buffer is untouched.
+ *
+ * Return: 0, -EBUSY if the device is mapped, or an error of
+ * mmapper_size_check() or of the allocation.
+ */
+int mmapper_dev_realloc(struct mmapper_dev *mdev,
+			const struct mmapper_backend *backend, u64 size)
+{
+	struct mmapper_buf *buf;
+	int ret;
+
+	lockdep_assert_held(&mdev->lock);
+
+	if (mmapper_dev_unchanged(mdev, backend, size))
+		return 0;
+
+	ret = mmapper_dev_check_change(mdev, backend, size);
+	if (ret)
+		return ret;
+
+	buf = mmapper_dev_alloc(mdev, backend, size);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+
+	mmapper_dev_replace(mdev, buf);
+	return 0;
+}
+
+static void mmapper_unlock_devs(unsigned int n)
+{
+	while (n--)
+		mutex_unlock(&mmapper_devs[n].lock);
+}
+
+/**
+ * mmapper_switch_all() - switch every device to @backend, all or none
+ * @backend: the new backend
+ *
+ * Every device is locked, checked and given its new buffer before any
+ * old buffer is touched, so either all devices switch or none does.
+ *
+ * Return: 0, -EBUSY if any device that would change is mapped, or the
+ * first error of a device's check or allocation.
+ */
+int mmapper_switch_all(const struct mmapper_backend *backend)
+{
+	struct mmapper_buf **bufs;
+	unsigned int i;
+	int ret = 0;
+
+	bufs = kcalloc(mmapper_nr_devs, sizeof(*bufs), GFP_KERNEL);
+	if (!bufs)
+		return -ENOMEM;
+
+	mutex_lock(&mmapper_config_lock);
+	for (i = 0; i < mmapper_nr_devs; i++)
+		mutex_lock_nest_lock(&mmapper_devs[i].lock, &mmapper_config_lock);
+
+	for (i = 0; i < mmapper_nr_devs && !ret; i++) {
+		struct mmapper_dev *mdev = &mmapper_devs[i];
+
+		if (mdev->buf->backend != backend)
+			ret = mmapper_dev_check_change(mdev, backend,
+						       mdev->buf->size);
+	}
+
+	for (i = 0; i < mmapper_nr_devs && !ret; i++) {
+		struct mmapper_dev *mdev = &mmapper_devs[i];
+
+		if (mdev->buf->backend == backend)
+			continue;
+		bufs[i] = mmapper_dev_alloc(mdev, backend, mdev->buf->size);
+		if (IS_ERR(bufs[i])) {
+			ret = PTR_ERR(bufs[i]);
+			bufs[i] = NULL;
+		}
+	}
+
+	for (i = 0; i < mmapper_nr_devs; i++) {
+		if (!bufs[i])
+			continue;
+		if (ret)
+			mmapper_buf_free(bufs[i]);
+		else
+			mmapper_dev_replace(&mmapper_devs[i], bufs[i]);
+	}
+
+	mmapper_unlock_devs(mmapper_nr_devs);
+	mutex_unlock(&mmapper_config_lock);
+	kfree(bufs);
+	return ret;
+}
+
+/**
+ * mmapper_parse_size() - parse a size with an optional K, M, G or T suffix
+ * @s: the text, as written to sysfs or given as a module parameter; one
+ *	trailing newline is allowed
+ * @size: the size in bytes, on success
+ *
+ * Unlike memparse(), refuses trailing garbage and values that overflow.
+ *
+ * Return: 0, -EINVAL for text that is not a size, -ERANGE for one that
+ * does not fit in 64 bits.
+ */
+int mmapper_parse_size(const char *s, u64 *size)
+{
+	char num[24];
+	size_t len = strlen(s);
+	unsigned int shift = 0;
+	u64 val;
+	int ret;
+
+	if (len && s[len - 1] == '\n')
+		len--;
+	if (!len || len >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, len);
+	num[len] = '\0';
+
+	switch (num[len - 1]) {
+	case 'k': case 'K':
+		shift = 10;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		break;
+	case 't': case 'T':
+		shift = 40;
+		break;
+	}
+	if (shift)
+		num[len - 1] = '\0';
+
+	ret = kstrtoull(num, 0, &val);
+	if (ret)
+		return ret;
+	if (val > (U64_MAX >> shift))
+		return -ERANGE;
+	*size = val << shift;
+	return 0;
+}

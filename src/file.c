@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmapper file operations: the copy path, mmap() and the ioctls.
+ *
+ * The device lock is never held while user memory is touched: mmap() runs
+ * under the mmap lock and takes the device lock, so a copy_to_user() under
+ * the device lock could deadlock against it.  read() and write() therefore
+ * bounce each page through a kernel page.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/mmapper.h>
+
+#include "compat.h"
+#include "mmapper.h"
+
+static int mmapper_open(struct inode *inode, struct file *file)
+{
+	file->private_data = container_of(inode->i_cdev, struct mmapper_dev, cdev);
+	return 0;
+}
+
+static int mmapper_release(struct inode *inode, struct file *file)
+{
+	return 0;
+}
+
+static loff_t mmapper_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct mmapper_dev *mdev = file->private_data;
+	loff_t size;
+
+	mutex_lock(&mdev->lock);
+	size = mdev->buf->size;
+	mutex_unlock(&mdev->lock);
+
+	return fixed_size_llseek(file, offset, whence, size);
+}
+
+static void mmapper_copy_from_buf(void *kaddr, size_t n, void *arg)
+{
+	memcpy(arg, kaddr, n);
+}
+
+static void mmapper_copy_to_buf(void *kaddr, size_t n, void *arg)
+{
+	memcpy(kaddr, arg, n);
+}
+
+/*
+ * Copy up to @n bytes at @pos between the buffer and @bounce, not crossing
+ * a page of the buffer.  Return the bytes copied: 0 at or past the end.
+ */
+static size_t mmapper_bounce(struct mmapper_dev *mdev, loff_t pos, size_t n,
+			     void *bounce, bool to_buf)
+{
+	mutex_lock(&mdev->lock);
+	if (pos >= mdev->buf->size) {
+		n = 0;
+	} else {
+		n = min_t(u64, n, mdev->buf->size - pos);
+		mmapper_buf_walk(mdev->buf, pos, n, to_buf ? mmapper_copy_to_buf :
+				 mmapper_copy_from_buf, bounce);
+	}
+	mutex_unlock(&mdev->lock);
+	return n;
+}
+
+static ssize_t mmapper_read(struct file *file, char __user *ubuf,
+			    size_t count, loff_t *ppos)
+{
+	struct mmapper_dev *mdev = file->private_data;
+	loff_t pos = *ppos;
+	ssize_t done = 0;
+	int ret = 0;
+	void *bounce;
+
+	if (pos < 0)
+		return -EINVAL;
+	bounce = (void *)__get_free_page(GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+
+	while (done < count) {
+		size_t n = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
+
+		n = mmapper_bounce(mdev, pos, n, bounce, false);
+		if (!n)
+			break;
+		if (copy_to_user(ubuf + done, bounce, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		done += n;
+		pos += n;
+		if (fatal_signal_pending(current))
+			break;
+	}
+
+	free_page((unsigned long)bounce);
+	*ppos = pos;
+	return done ? done : ret;
+}
+
+static ssize_t mmapper_write(struct file *file, const char __user *ubuf,
+			     size_t count, loff_t *ppos)
+{
+	struct mmapper_dev *mdev = file->private_data;
+	loff_t pos = *ppos;
+	ssize_t done = 0;
+	int ret = 0;
+	void *bounce;
+
+	if (pos < 0)
+		return -EINVAL;
+	bounce = (void *)__get_free_page(GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+
+	while (done < count) {
+		size_t n = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
+
+		if (copy_from_user(bounce, ubuf + done, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		n = mmapper_bounce(mdev, pos, n, bounce, true);
+		if (!n) {
+			/* A fixed-size file: no room past the end. */
+			ret = -ENOSPC;
+			break;
+		}
+		done += n;
+		pos += n;
+		if (fatal_signal_pending(current))
+			break;
+	}
+
+	free_page((unsigned long)bounce);
+	*ppos = pos;
+	return done ? done : ret;
+}
+
+/* vm_ops: count the VMAs, so that the buffer is never changed under one. */
+
+static void mmapper_vm_open(struct vm_area_struct *vma)
+{
+	struct mmapper_dev *mdev = vma->vm_private_data;
+
+	atomic_inc(&mdev->nr_mappings);
+}
+
+static void mmapper_vm_close(struct vm_area_struct *vma)
+{
+	struct mmapper_dev *mdev = vma->vm_private_data;
+
+	atomic_dec(&mdev->nr_mappings);
+}
+
+static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
+{
+	struct mmapper_dev *mdev = vmf->vma->vm_private_data;
+	/* Stable without the lock: a mapped buffer is never replaced. */
+	struct mmapper_buf *buf = mdev->buf;
+
+	if (!buf->backend->fault)
+		return VM_FAULT_SIGBUS;
+	return buf->backend->fault(buf, vmf);
+}
+
+static const struct vm_operations_struct mmapper_vm_ops = {
+	.open	= mmapper_vm_open,
+	.close	= mmapper_vm_close,
+	.fault	= mmapper_vm_fault,
+};
+
+static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct mmapper_dev *mdev = file->private_data;
+	struct mmapper_buf *buf;
+	int ret;
+
+	mutex_lock(&mdev->lock);
+	buf = mdev->buf;
+
+	ret = -EINVAL;
+	if (vma->vm_pgoff >= buf->nr_pages ||
+	    vma_pages(vma) > buf->nr_pages - vma->vm_pgoff)
+		goto out_unlock;
+	if (!(vma->vm_flags & VM_SHARED) && !buf->backend->private_cow)
+		goto out_unlock;
+
+	/* The buffer has a fixed size: mremap() must not grow a mapping. */
+	mmapper_vm_flags_set(vma, VM_DONTEXPAND);
+	vma->vm_ops = &mmapper_vm_ops;
+	vma->vm_private_data = mdev;
+
+	ret = buf->backend->mmap(buf, vma);
+	if (!ret)
+		atomic_inc(&mdev->nr_mappings);
+
+out_unlock:
+	mutex_unlock(&mdev->lock);
+	return ret;
+}
+
+/* ioctls */
+
+/* The largest struct size accepted from user space. */
+#define MMAPPER_IOC_MAX_USIZE	PAGE_SIZE
+
+/*
+ * Copy an extensible struct in: check its @size (the first u32) against
+ * the first published size, then let copy_struct_from_user() zero-fill a
+ * short one and refuse a long one whose tail is not zero.
+ */
+static int mmapper_copy_struct_in(void *kst, size_t ksize, size_t ver0,
+				  void __user *uarg, u32 *usize)
+{
+	u32 size;
+
+	if (get_user(size, (u32 __user *)uarg))
+		return -EFAULT;
+	if (size < ver0)
+		return -EINVAL;
+	if (size > MMAPPER_IOC_MAX_USIZE)
+		return -E2BIG;
+	*usize = size;
+	return copy_struct_from_user(kst, ksize, uarg, size);
+}
+
+/* Copy an extensible struct out: as much of it as both sides know. */
+static int mmapper_copy_struct_out(void __user *uarg, void *kst, size_t ksize,
+				   u32 usize)
+{
+	u32 n = min_t(u32, usize, ksize);
+
+	*(u32 *)kst = n;
+	return copy_to_user(uarg, kst, n) ? -EFAULT : 0;
+}
+
+static long mmapper_ioctl_get_info(struct mmapper_dev *mdev, void __user *uarg)
+{
+	struct mmapper_info info = {};
+	u32 usize, flags;
+
+	/* Only the header is input: the rest is for the kernel to fill in. */
+	if (get_user(usize, (u32 __user *)uarg) ||
+	    get_user(flags, (u32 __user *)uarg + 1))
+		return -EFAULT;
+	if (usize < MMAPPER_INFO_SIZE_VER0 || flags)
+		return -EINVAL;
+
+	mutex_lock(&mdev->lock);
+	info.buf_size = mdev->buf->size;
+	strscpy(info.backend, mdev->buf->backend->name, sizeof(info.backend));
+	mutex_unlock(&mdev->lock);
+
+	info.page_size = PAGE_SIZE;
+	info.nr_mappings = atomic_read(&mdev->nr_mappings);
+	info.version = (MMAPPER_VERSION_MAJOR << 16) | MMAPPER_VERSION_MINOR;
+
+	return mmapper_copy_struct_out(uarg, &info, sizeof(info), usize);
+}
+
+static long mmapper_ioctl_set_size(struct mmapper_dev *mdev, void __user *uarg)
+{
+	struct mmapper_set_size arg;
+	u32 usize;
+	int ret;
+
+	ret = mmapper_copy_struct_in(&arg, sizeof(arg), MMAPPER_SET_SIZE_SIZE_VER0,
+				     uarg, &usize);
+	if (ret)
+		return ret;
+	if (arg.flags)
+		return -EINVAL;
+
+	mutex_lock(&mdev->lock);
+	ret = mmapper_dev_realloc(mdev, mdev->buf->backend, arg.buf_size);
+	mutex_unlock(&mdev->lock);
+	return ret;
+}
+
+static long mmapper_ioctl_set_backend(struct mmapper_dev *mdev, void __user *uarg)
+{
+	const struct mmapper_backend *backend;
+	struct mmapper_set_backend arg;
+	u32 usize;
+	int ret;
+
+	ret = mmapper_copy_struct_in(&arg, sizeof(arg),
+				     MMAPPER_SET_BACKEND_SIZE_VER0, uarg, &usize);
+	if (ret)
+		return ret;
+	if (arg.flags || !memchr(arg.backend, '\0', sizeof(arg.backend)))
+		return -EINVAL;
+
+	backend = mmapper_backend_find(arg.backend);
+	if (!backend)
+		return -EINVAL;
+
+	mutex_lock(&mdev->lock);
+	ret = mmapper_dev_realloc(mdev, backend, mdev->buf->size);
+	mutex_unlock(&mdev->lock);
+	return ret;
+}
+
+static void mmapper_fill_fn(void *kaddr, size_t n, void *arg)
+{
+	memset(kaddr, *(u8 *)arg, n);
+}
+
+/* 32-bit FNV-1a, continued over each piece of the range */
+static void mmapper_fnv1a_fn(void *kaddr, size_t n, void *arg)
+{
+	const u8 *p = kaddr;
+	u32 *hash = arg;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		*hash = (*hash ^ p[i]) * 16777619u;
+}
+
+static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
+				bool fill)
+{
+	struct mmapper_range arg;
+	u32 usize, hash = 2166136261u;
+	u8 pattern;
+	int ret;
+
+	ret = mmapper_copy_struct_in(&arg, sizeof(arg), MMAPPER_RANGE_SIZE_VER0,
+				     uarg, &usize);
+	if (ret)
+		return ret;
+	if (arg.flags || arg.reserved || arg.pattern > 0xff)
+		return -EINVAL;
+	pattern = arg.pattern;
+
+	mutex_lock(&mdev->lock);
+	if (arg.offset > mdev->buf->size ||
+	    arg.length > mdev->buf->size - arg.offset) {
+		mutex_unlock(&mdev->lock);
+		return -EINVAL;
+	}
+	if (fill)
+		mmapper_buf_walk(mdev->buf, arg.offset, arg.length,
+				 mmapper_fill_fn, &pattern);
+	else
+		mmapper_buf_walk(mdev->buf, arg.offset, arg.length,
+				 mmapper_fnv1a_fn, &hash);
+	mutex_unlock(&mdev->lock);
+
+	if (fill)
+		return 0;
+	arg.checksum = hash;
+	return mmapper_copy_struct_out(uarg, &arg, sizeof(arg), usize);
+}
+
+/* Dispatch on type, number and direction: the size bits may vary. */
+#define MMAPPER_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
+
+static long mmapper_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mmapper_dev *mdev = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	bool writer = file->f_mode & FMODE_WRITE;
+
+	switch (MMAPPER_IOC_BASE(cmd)) {
+	case MMAPPER_IOC_BASE(MMAPPER_IOC_GET_INFO):
+		return mmapper_ioctl_get_info(mdev, uarg);
+	case MMAPPER_IOC_BASE(MMAPPER_IOC_CHECKSUM):
+		return mmapper_ioctl_range(mdev, uarg, false);
+	case MMAPPER_IOC_BASE(MMAPPER_IOC_SET_SIZE):
+		return writer ? mmapper_ioctl_set_size(mdev, uarg) : -EBADF;
+	case MMAPPER_IOC_BASE(MMAPPER_IOC_SET_BACKEND):
+		return writer ? mmapper_ioctl_set_backend(mdev, uarg) : -EBADF;
+	case MMAPPER_IOC_BASE(MMAPPER_IOC_FILL):
+		return writer ? mmapper_ioctl_range(mdev, uarg, true) : -EBADF;
+	}
+	return -ENOTTY;
+}
+
+const struct file_operations mmapper_fops = {
+	.owner		= THIS_MODULE,
+	.open		= mmapper_open,
+	.release	= mmapper_release,
+	.llseek		= mmapper_llseek,
+	.read		= mmapper_read,
+	.write		= mmapper_write,
+	.mmap		= mmapper_mmap,
+	.unlocked_ioctl	= mmapper_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mmapper internals: devices, buffers and the backend ops table.
+ */
+#ifndef _MMAPPER_H
+#define _MMAPPER_H
+
+#include <linux/atomic.h>
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+#define MMAPPER_MAX_DEVICES	64
+
+struct mmapper_buf;
+
+/**
+ * struct mmapper_backend - one way of allocating a buffer and mapping it
+ * @name: stable ABI name, shown in sysfs and accepted by ioctl
+ * @max_size: largest buffer the backend can hold, in bytes (0: no limit
+ *	beyond the machine's memory)
+ * @private_cow: MAP_PRIVATE mappings are supported as copy-on-write that
+ *	never reaches the buffer; when false MAP_PRIVATE gets -EINVAL
+ * @alloc: allocate a zeroed buffer of @buf->nr_pages pages; fill in
+ *	@buf->vaddr and/or @buf->priv.  Must not warn on failure.
+ * @free: release what @alloc allocated
+ * @page_at: the page holding page @idx of the buffer (for the copy path)
+ * @mmap: set up @vma, which the core has already checked to lie inside the
+ *	buffer; may populate it or leave it to @fault
+ * @fault: optional: resolve a fault on a page that @mmap left unpopulated
+ *
+ * The core calls every op with the device lock held, except @fault, which
+ * runs under the mmap lock only: the buffer cannot change while a mapping
+ * exists, so @fault needs no device lock.
+ */
+struct mmapper_backend {
+	const char *name;
+	size_t max_size;
+	bool private_cow;
+	int (*alloc)(struct mmapper_buf *buf);
+	void (*free)(struct mmapper_buf *buf);
+	struct page *(*page_at)(const struct mmapper_buf *buf, unsigned long idx);
+	int (*mmap)(struct mmapper_buf *buf, struct vm_area_struct *vma);
+	vm_fault_t (*fault)(struct mmapper_buf *buf, struct vm_fault *vmf);
+};
+
+/**
+ * struct mmapper_buf - one buffer: its backend, size and memory
+ * @backend: the backend that allocated it
+ * @size: size in bytes, a whole number of pages
+ * @nr_pages: @size >> PAGE_SHIFT
+ * @vaddr: kernel virtual address, for backends with a contiguous one
+ * @priv: backend-private data
+ */
+struct mmapper_buf {
+	const struct mmapper_backend *backend;
+	size_t size;
+	unsigned long nr_pages;
+	void *vaddr;
+	void *priv;
+};
+
+/**
+ * struct mmapper_dev - one /dev/mmapperN
+ * @lock: guards @buf (pointer and contents' layout), and serialises
+ *	changes with mmap(); order: mmap_lock -> @lock. Never held while
+ *	touching user memory.
+ * @buf: the buffer; replaced only under @lock and only when
+ *	@nr_mappings is zero
+ * @nr_mappings: live VMAs of this device; raised under @lock in mmap(),
+ *	raised in vm_ops->open (a VMA already exists) and dropped in
+ *	vm_ops->close without it
+ * @index: N in mmapperN
+ * @cdev: character device
+ * @dev: the class device, parent of the sysfs attributes
+ */
+struct mmapper_dev {
+	struct mutex lock;
+	struct mmapper_buf *buf;
+	atomic_t nr_mappings;
+	unsigned int index;
+	struct cdev cdev;
+	struct device *dev;
+};
+
+/* backends, one file each */
+extern const struct mmapper_backend mmapper_backend_kmalloc;
+extern const struct mmapper_backend mmapper_backend_vmalloc;
+extern const struct mmapper_backend mmapper_backend_vmalloc_fault;
+extern const struct mmapper_backend mmapper_backend_vmalloc_user;
+
+/* backend-vmalloc.c, shared with the other vmalloc backends */
+int mmapper_vmalloc_alloc(struct mmapper_buf *buf);
+void mmapper_vmalloc_free(struct mmapper_buf *buf);
+struct page *mmapper_vmalloc_page_at(const struct mmapper_buf *buf,
+				     unsigned long idx);
+
+/* buffer.c */
+extern const struct mmapper_backend *const mmapper_backends[];
+extern const unsigned int mmapper_nr_backends;
+
+const struct mmapper_backend *mmapper_backend_find(const char *name);
+int mmapper_size_check(const struct mmapper_backend *backend, u64 size);
+struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
+				      u64 size);
+void mmapper_buf_free(struct mmapper_buf *buf);
+void mmapper_buf_walk(const struct mmapper_buf *buf, u64 pos, u64 len,
+		      void (*fn)(void *kaddr, size_t n, void *arg), void *arg);
+void mmapper_buf_copy(struct mmapper_buf *dst, const struct mmapper_buf *src);
+int mmapper_dev_realloc(struct mmapper_dev *mdev,
+			const struct mmapper_backend *backend, u64 size);
+int mmapper_switch_all(const struct mmapper_backend *backend);
+ssize_t mmapper_backend_list(char *buf, const struct mmapper_backend *cur);
+
+int mmapper_parse_size(const char *s, u64 *size);
+
+/* main.c */
+extern struct mmapper_dev *mmapper_devs;
+extern unsigned int mmapper_nr_devs;
+extern struct mutex mmapper_config_lock;
+
+/* file.c */
+extern const struct file_operations mmapper_fops;
+
+/* sysfs.c */
+extern const struct attribute_group *mmapper_class_groups[];
+extern const struct attribute_group *mmapper_dev_groups[];
+
+#endif /* _MMAPPER_H */
