@@ -1,0 +1,116 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a kernel under QEMU (TCG) into a busybox initramfs, run a payload
+# script in it, and save what happened.
+#
+# Usage: vm-run.sh -k VMLINUZ -p PAYLOAD -o OUTDIR [-f SRC:DEST]... [-m MEM] [-s SMP] [-t SECONDS]
+#
+#   -k  kernel image to boot
+#   -p  shell script run as root inside the VM, after proc, sys, dev and
+#       debugfs are mounted; its stdout is the VM's result
+#   -f  a file to put in the initramfs (repeatable); DEST is an absolute path
+#   -o  where to write console.log (everything QEMU printed), output.txt
+#       (the payload's stdout), dmesg.txt (the whole kernel log at the end)
+#       and rc (the payload's exit status)
+#
+# Exit status: 0 if the VM ran the payload to its end (whatever the
+# payload's own status), 1 if it never got there (boot failure, panic,
+# timeout).  Judging the kernel log is the caller's job (see ktap-judge.sh).
+set -euo pipefail
+
+MEM=1024
+SMP=1
+TIMEOUT=600
+KERNEL=
+PAYLOAD=
+OUT=
+FILES=()
+
+while getopts "k:p:o:f:m:s:t:" opt; do
+	case $opt in
+	k) KERNEL=$OPTARG ;;
+	p) PAYLOAD=$OPTARG ;;
+	o) OUT=$OPTARG ;;
+	f) FILES+=("$OPTARG") ;;
+	m) MEM=$OPTARG ;;
+	s) SMP=$OPTARG ;;
+	t) TIMEOUT=$OPTARG ;;
+	*) echo "usage: see $0" >&2; exit 2 ;;
+	esac
+done
+[[ -n $KERNEL && -n $PAYLOAD && -n $OUT ]] || { echo "$0: -k, -p and -o are required" >&2; exit 2; }
+
+BUSYBOX=$(command -v busybox || true)
+[[ -x /bin/busybox ]] && BUSYBOX=/bin/busybox
+[[ -n $BUSYBOX ]] && file -L "$BUSYBOX" | grep -q 'statically linked' ||
+	{ echo "$0: needs a static busybox (apt-get install busybox-static)" >&2; exit 2; }
+
+mkdir -p "$OUT"
+rm -f "$OUT"/{console.log,output.txt,dmesg.txt,rc}
+ROOT=$(mktemp -d)
+trap 'rm -rf "$ROOT"' EXIT
+
+mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,tmp,lib,mnt}
+cp "$BUSYBOX" "$ROOT/bin/busybox"
+cp "$PAYLOAD" "$ROOT/payload.sh"
+for f in "${FILES[@]}"; do
+	src=${f%%:*}
+	dest=${f#*:}
+	mkdir -p "$ROOT$(dirname "$dest")"
+	cp -a "$src" "$ROOT$dest"
+done
+
+# The payload's output and the kernel log are printed between markers, so
+# that kernel messages never interleave with test output.
+cat > "$ROOT/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+dmesg -n 1
+echo "@@MMAPPER-BOOTED $(uname -r)"
+sh /payload.sh > /tmp/output.txt 2>&1
+rc=$?
+echo "@@MMAPPER-OUTPUT-BEGIN"
+cat /tmp/output.txt
+echo "@@MMAPPER-OUTPUT-END rc=$rc"
+echo "@@MMAPPER-DMESG-BEGIN"
+dmesg
+echo "@@MMAPPER-DMESG-END"
+sync
+reboot -f
+EOF
+chmod +x "$ROOT/init" "$ROOT/payload.sh"
+
+(cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) > "$ROOT.cpio.gz"
+trap 'rm -rf "$ROOT" "$ROOT.cpio.gz"' EXIT
+
+set +e
+timeout --foreground "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
+	-smp "$SMP" -m "$MEM" -nographic -no-reboot -monitor none \
+	-kernel "$KERNEL" -initrd "$ROOT.cpio.gz" \
+	-append "console=ttyS0 panic=-1" \
+	</dev/null > "$OUT/console.log" 2>&1
+qrc=$?
+set -e
+tr -d '\r' < "$OUT/console.log" > "$OUT/console.tmp" && mv "$OUT/console.tmp" "$OUT/console.log"
+
+if [[ $qrc -eq 124 ]]; then
+	echo "$0: VM timed out after ${TIMEOUT}s" >&2
+fi
+sed -n '/^@@MMAPPER-OUTPUT-BEGIN$/,/^@@MMAPPER-OUTPUT-END/p' "$OUT/console.log" |
+	sed '1d;$d' > "$OUT/output.txt"
+sed -n '/^@@MMAPPER-DMESG-BEGIN$/,/^@@MMAPPER-DMESG-END$/p' "$OUT/console.log" |
+	sed '1d;$d' > "$OUT/dmesg.txt"
+rc=$(sed -n 's/^@@MMAPPER-OUTPUT-END rc=\([0-9]*\)$/\1/p' "$OUT/console.log")
+if [[ -z $rc ]]; then
+	echo "$0: the payload did not finish; see $OUT/console.log" >&2
+	exit 1
+fi
+echo "$rc" > "$OUT/rc"
+exit 0
