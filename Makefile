@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# mmapper - top-level targets
+#
+#   make                 build mmapper.ko for KERNELRELEASE (default: the
+#                        running kernel) or KDIR
+#   make install         install it into /lib/modules/KERNELRELEASE/updates
+#   make deps            install the Debian packages the rest needs (root)
+#   make demo            build, boot Debian's kernel in QEMU, show mmapper at work
+#   make check           every test, on every Debian kernel line installed
+#   make selftests       build the kselftest binary
+#   make clean
+
+KERNELRELEASE ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KERNELRELEASE)/build
+# KERNELRELEASE means something else to Kbuild: do not pass it down.
+MAKEOVERRIDES := $(filter-out KERNELRELEASE=%,$(MAKEOVERRIDES))
+unexport KERNELRELEASE
+
+ROOT := $(CURDIR)
+
+all: module
+
+module:
+	@test -e $(KDIR)/Makefile || { \
+		echo "No kernel headers at $(KDIR)."; \
+		echo "Install them (apt-get install linux-headers-$(KERNELRELEASE)) or name a kernel:"; \
+		echo "  make KERNELRELEASE=<release>   (releases here: $$(ls /lib/modules 2>/dev/null | tr '\n' ' '))"; \
+		exit 1; }
+	$(MAKE) -C $(KDIR) M=$(ROOT)/src modules
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(ROOT)/src INSTALL_MOD_DIR=updates modules_install
+	depmod -a $(KERNELRELEASE)
+
+deps:
+	@scripts/deps.sh
+
+demo:
+	@scripts/demo.sh
+
+check:
+	@scripts/check.sh
+
+selftests:
+	$(MAKE) -C selftests KSFT_DIR=$$(scripts/kernel-tools.sh)/tools/testing/selftests
+
+clean:
+	rm -rf build
+	rm -f src/*.o src/*.ko src/*.mod src/*.mod.c src/.*.cmd src/modules.order \
+		src/Module.symvers src/.module-common.o
+	$(MAKE) -C selftests clean
+	$(MAKE) -C tools clean
+
+.PHONY: all module install deps demo check selftests clean

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmapper-demo: what `make demo` runs inside the VM.
+ *
+ * For each backend: the kernel writes the buffer (MMAPPER_IOC_FILL), user
+ * space reads it through mmap() and writes back through the mapping, and
+ * the kernel checksums what user space wrote.  Then: a change refused
+ * while the buffer is mapped, and the data surviving a backend switch.
+ *
+ * Usage: mmapper-demo [/dev/mmapperN]
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/mmapper.h>
+
+static const char *const backends[] = {
+	"kmalloc", "vmalloc", "vmalloc-fault", "vmalloc-user",
+};
+
+static const char *dev = "/dev/mmapper0";
+static char sysdir[128];
+
+static int sysfs_write(const char *attr, const char *val)
+{
+	char path[192];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", sysdir, attr);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static void sysfs_show(const char *path)
+{
+	char buf[256];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0) {
+		printf("  %s: %s\n", path, strerror(errno));
+		return;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	printf("  $ cat %s\n  %s", path, buf);
+}
+
+static uint32_t fnv1a(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ *c++) * 16777619u;
+	return h;
+}
+
+static void hexdump(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	printf("    ");
+	for (i = 0; i < n; i++)
+		printf("%02x ", p[i]);
+	printf(" |");
+	for (i = 0; i < n; i++)
+		putchar(isprint(p[i]) ? p[i] : '.');
+	printf("|\n");
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "mmapper-demo: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static uint32_t kernel_checksum(int fd, size_t len)
+{
+	struct mmapper_range r = { .size = sizeof(r), .length = len };
+
+	if (ioctl(fd, MMAPPER_IOC_CHECKSUM, &r))
+		die("MMAPPER_IOC_CHECKSUM");
+	return r.checksum;
+}
+
+static void show_backend(const char *name)
+{
+	static const char msg[] = "hello from user space";
+	struct mmapper_range fill = { .size = sizeof(fill), .length = 64, .pattern = 'K' };
+	struct mmapper_info info = { .size = sizeof(info) };
+	unsigned char *map;
+	char back[sizeof(msg)];
+	long page = sysconf(_SC_PAGESIZE);
+	int fd, ret;
+
+	ret = sysfs_write("backend", name);
+	if (ret) {
+		printf("\n[%s] cannot switch: %s\n", name, strerror(-ret));
+		return;
+	}
+	fd = open(dev, O_RDWR);
+	if (fd < 0)
+		die(dev);
+	if (ioctl(fd, MMAPPER_IOC_GET_INFO, &info))
+		die("MMAPPER_IOC_GET_INFO");
+	printf("\n[%s] %s: %llu bytes, backend %s\n", name, dev,
+	       (unsigned long long)info.buf_size, info.backend);
+	{
+		char path[192];
+
+		snprintf(path, sizeof(path), "%s/backend", sysdir);
+		sysfs_show(path);
+	}
+
+	if (ioctl(fd, MMAPPER_IOC_FILL, &fill))
+		die("MMAPPER_IOC_FILL");
+	printf("  kernel: MMAPPER_IOC_FILL wrote 64 x 'K' at offset 0\n");
+
+	map = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		die("mmap");
+	printf("  user:   mmap(4 pages) = %p; the first 16 bytes read through it:\n", map);
+	hexdump(map, 16);
+
+	memcpy(map + 64, msg, sizeof(msg));
+	printf("  user:   stored \"%s\" at offset 64 through the mapping\n", msg);
+	if (pread(fd, back, sizeof(back), 64) != sizeof(back))
+		die("pread");
+	printf("  kernel: read() at offset 64 returns \"%s\"\n", back);
+	printf("  kernel: checksum of the first page %08x, user space computes %08x: %s\n",
+	       kernel_checksum(fd, page), fnv1a(map, page),
+	       kernel_checksum(fd, page) == fnv1a(map, page) ? "same" : "DIFFERENT");
+
+	munmap(map, 4 * page);
+	close(fd);
+}
+
+static void show_busy(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = open(dev, O_RDWR);
+	void *map;
+	int ret;
+
+	if (fd < 0)
+		die(dev);
+	map = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		die("mmap");
+
+	printf("\n[changes while mapped] a process maps %s\n", dev);
+	ret = sysfs_write("size", "2M");
+	printf("  $ echo 2M > %s/size   -> %s\n", sysdir, ret ? strerror(-ret) : "ok");
+	ret = sysfs_write("backend", "kmalloc");
+	printf("  $ echo kmalloc > %s/backend   -> %s\n", sysdir, ret ? strerror(-ret) : "ok");
+	munmap(map, page);
+	printf("  munmap(); now nothing maps it\n");
+	ret = sysfs_write("size", "2M");
+	printf("  $ echo 2M > %s/size   -> %s\n", sysdir, ret ? strerror(-ret) : "ok");
+	close(fd);
+}
+
+static void show_switch_keeps_data(void)
+{
+	unsigned int i;
+	uint32_t sum;
+	int fd = open(dev, O_RDWR);
+
+	if (fd < 0)
+		die(dev);
+	sum = kernel_checksum(fd, 4096);
+	printf("\n[switching keeps the data] checksum of page 0: %08x\n", sum);
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		int ret = sysfs_write("backend", backends[i]);
+
+		printf("  -> %-14s %s, checksum %08x\n", backends[i],
+		       ret ? strerror(-ret) : "ok", kernel_checksum(fd, 4096));
+	}
+	close(fd);
+}
+
+static const char *class_switch(const char *name)
+{
+	int fd = open("/sys/class/mmapper/backend", O_WRONLY);
+	const char *ret = "ok";
+
+	if (fd < 0)
+		return strerror(errno);
+	if (write(fd, name, strlen(name)) < 0)
+		ret = strerror(errno);
+	close(fd);
+	return ret;
+}
+
+/* The problem mmapper solves: /dev/mem will not map RAM. */
+static void show_devmem(void)
+{
+	int fd = open("/dev/mem", O_RDWR | O_SYNC);
+	void *map;
+
+	printf("[/dev/mem] mapping 4 KiB of RAM at physical 16 MiB through /dev/mem: ");
+	if (fd < 0) {
+		printf("open: %s\n", strerror(errno));
+		return;
+	}
+	map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 16 << 20);
+	if (map == MAP_FAILED)
+		printf("%s (CONFIG_STRICT_DEVMEM)\n", strerror(errno));
+	else
+	{
+		printf("allowed (this kernel has no STRICT_DEVMEM)\n");
+		munmap(map, 4096);
+	}
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int i;
+
+	if (argc > 1)
+		dev = argv[1];
+	snprintf(sysdir, sizeof(sysdir), "/sys/class/mmapper/%s",
+		 strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev);
+
+	show_devmem();
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		show_backend(backends[i]);
+	show_busy();
+	show_switch_keeps_data();
+
+	printf("\n[one write switches every device]\n");
+	printf("  $ echo vmalloc-user > /sys/class/mmapper/backend   -> %s\n",
+	       class_switch("vmalloc-user"));
+	sysfs_show("/sys/class/mmapper/backend");
+	printf("  $ echo vmalloc > /sys/class/mmapper/backend   -> %s\n",
+	       class_switch("vmalloc"));
+	sysfs_show("/sys/class/mmapper/backend");
+	return 0;
+}
