@@ -79,16 +79,34 @@ else
 	result FAIL "build selftests, no warnings"
 fi
 
+# A RAM block device gives the O_DIRECT test something to read from.
 cat > "$BUILD/selftests-payload.sh" <<'EOF2'
+[ -f /lib/brd.ko ] && insmod /lib/brd.ko rd_nr=1 rd_size=4096
 cd /selftests && ./test_mmapper.sh /lib/mmapper.ko
 EOF2
+
+# brd.ko of kernel $1, uncompressed, for the initramfs (busybox insmod
+# does not decompress).
+brd_module() {
+	local ko
+	ko=$(find "/lib/modules/$1/kernel/drivers/block" -name 'brd.ko*' | head -1)
+	[[ -n $ko ]] || return 1
+	case $ko in
+	*.xz) xz -dc "$ko" > "$BUILD/$1/brd.ko" ;;
+	*.zst) zstd -qdc "$ko" > "$BUILD/$1/brd.ko" ;;
+	*) cp "$ko" "$BUILD/$1/brd.ko" ;;
+	esac
+}
 
 for rel in "${KERNELS[@]}"; do
 	ko=$BUILD/$rel/src/mmapper.ko
 	[[ -f $ko && -f $BUILD/mmapper_test ]] || continue
 	stage "selftests in a VM: $rel"
+	extra=()
+	brd_module "$rel" && extra=(-f "$BUILD/$rel/brd.ko:/lib/brd.ko")
+	# 2 GiB: the 1 GiB buffer tests need room for it and for the kernel.
 	"$ROOT/scripts/vm-run.sh" -k "/boot/vmlinuz-$rel" -o "$BUILD/vm-$rel" \
-		-p "$BUILD/selftests-payload.sh" \
+		-m 2048 -p "$BUILD/selftests-payload.sh" "${extra[@]}" \
 		-f "$ko:/lib/mmapper.ko" \
 		-f "$BUILD/mmapper_test:/selftests/mmapper_test" \
 		-f "$ROOT/selftests/test_mmapper.sh:/selftests/test_mmapper.sh" \

@@ -31,7 +31,7 @@ while IFS= read -r line; do
 	n=$((n + 1))
 	name=$(sed -E 's/^(not )?ok [0-9]+ (- )?//; s/ # .*//' <<<"$line")
 	if [[ $line == *"# SKIP"* ]]; then
-		result SKIP "$name (${line##*# SKIP })"
+		result SKIP "${line#ok }"
 	elif [[ $line == "not ok"* ]]; then
 		result FAIL "$name"
 	else

@@ -14,6 +14,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -31,9 +34,49 @@
 /* An address no process maps; volatile keeps the compiler from judging it. */
 static void *volatile bad_ptr = (void *)16;
 
-static const char *const all_backends[] = {
-	"kmalloc", "vmalloc", "vmalloc-fault", "vmalloc-user",
+#define NR_BACKENDS	6
+static const char *const all_backends[NR_BACKENDS] = {
+	"kmalloc", "vmalloc", "vmalloc-fault", "vmalloc-user", "pages", "huge",
 };
+
+#define SZ_2M		(2UL << 20)
+
+/* What a backend attribute reads with @cur in brackets (NULL: none). */
+static const char *backend_list(const char *cur)
+{
+	static char buf[256];
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < NR_BACKENDS; i++)
+		len += snprintf(buf + len, sizeof(buf) - len,
+				cur && !strcmp(cur, all_backends[i]) ? "%s[%s]" : "%s%s",
+				i ? " " : "", all_backends[i]);
+	return buf;
+}
+
+static int get_stats(int fd, struct mmapper_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return ioctl(fd, MMAPPER_IOC_GET_STATS, st) ? -errno : 0;
+}
+
+/* MemAvailable from /proc/meminfo, in bytes. */
+static unsigned long long mem_available(void)
+{
+	char line[128];
+	unsigned long long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb << 10;
+}
 
 /* Write @val to sysfs file @path: 0 or -errno. */
 static int sysfs_write(const char *path, const char *val)
@@ -158,6 +201,8 @@ FIXTURE_VARIANT(mmapper) {
 	const char *backend;
 	/* MAP_PRIVATE is copy-on-write (else it is refused with EINVAL) */
 	bool private_cow;
+	/* get_user_pages() works on the mapping (else it is VM_PFNMAP) */
+	bool gup;
 };
 
 FIXTURE_VARIANT_ADD(mmapper, kmalloc) {
@@ -173,11 +218,25 @@ FIXTURE_VARIANT_ADD(mmapper, vmalloc) {
 FIXTURE_VARIANT_ADD(mmapper, vmalloc_fault) {
 	.backend = "vmalloc-fault",
 	.private_cow = true,
+	.gup = true,
 };
 
 FIXTURE_VARIANT_ADD(mmapper, vmalloc_user) {
 	.backend = "vmalloc-user",
 	.private_cow = false,
+	.gup = true,
+};
+
+FIXTURE_VARIANT_ADD(mmapper, pages) {
+	.backend = "pages",
+	.private_cow = true,
+	.gup = true,
+};
+
+FIXTURE_VARIANT_ADD(mmapper, huge) {
+	.backend = "huge",
+	.private_cow = false,
+	.gup = false,
 };
 
 FIXTURE_SETUP(mmapper)
@@ -191,8 +250,8 @@ FIXTURE_SETUP(mmapper)
 	if (access(DEV, F_OK))
 		SKIP(return, DEV " missing: is the mmapper module loaded?");
 
-	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", variant->backend));
 	ASSERT_EQ(0, set_size(self->size));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", variant->backend));
 	ASSERT_EQ(0, sysfs_read(SYSDIR "/backend", cur, sizeof(cur)));
 	snprintf(want, sizeof(want), "[%s]", variant->backend);
 	ASSERT_NE(NULL, strstr(cur, want)) TH_LOG("backend reads '%s'", cur);
@@ -437,7 +496,7 @@ TEST_F(mmapper, backend_switch_keeps_data)
 	sum = kernel_checksum(self->fd, 0, self->size);
 	ASSERT_EQ(fnv1a(buf, self->size), sum);
 
-	for (i = 0; i < sizeof(all_backends) / sizeof(all_backends[0]); i++) {
+	for (i = 0; i < NR_BACKENDS; i++) {
 		unsigned char *map;
 
 		ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", all_backends[i]));
@@ -649,7 +708,7 @@ TEST_F(mmapper, info)
 	EXPECT_EQ(self->page, info.page_size);
 	EXPECT_EQ(0, info.nr_mappings);
 	EXPECT_EQ((MMAPPER_VERSION_MAJOR << 16) | MMAPPER_VERSION_MINOR, info.version);
-	EXPECT_EQ(0, info.reserved);
+	EXPECT_EQ(0, info.caps & ~MMAPPER_CAP_HUGE_PMD);
 	EXPECT_STREQ(variant->backend, info.backend);
 }
 
@@ -749,16 +808,17 @@ TEST(class_backend_switches_every_device)
 	char path[64];
 	int i, n = 0;
 
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
 	ASSERT_EQ(0, sysfs_write(CLASS_BACKEND, "vmalloc-user"));
 	ASSERT_EQ(0, sysfs_read(CLASS_BACKEND, cur, sizeof(cur)));
-	EXPECT_STREQ("kmalloc vmalloc vmalloc-fault [vmalloc-user]", cur);
+	EXPECT_STREQ(backend_list("vmalloc-user"), cur);
 
 	for (i = 0; i < 64; i++) {
 		snprintf(path, sizeof(path), "/sys/class/mmapper/mmapper%d/backend", i);
 		if (access(path, F_OK))
 			break;
 		ASSERT_EQ(0, sysfs_read(path, cur, sizeof(cur)));
-		EXPECT_STREQ("kmalloc vmalloc vmalloc-fault [vmalloc-user]", cur);
+		EXPECT_STREQ(backend_list("vmalloc-user"), cur);
 		n++;
 	}
 	EXPECT_LE(1, n);
@@ -767,11 +827,11 @@ TEST(class_backend_switches_every_device)
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "kmalloc"));
 	ASSERT_EQ(0, sysfs_read(CLASS_BACKEND, cur, sizeof(cur)));
 	if (n > 1)
-		EXPECT_STREQ("kmalloc vmalloc vmalloc-fault vmalloc-user", cur);
+		EXPECT_STREQ(backend_list(NULL), cur);
 
 	ASSERT_EQ(0, sysfs_write(CLASS_BACKEND, "vmalloc"));
 	ASSERT_EQ(0, sysfs_read(CLASS_BACKEND, cur, sizeof(cur)));
-	EXPECT_STREQ("kmalloc [vmalloc] vmalloc-fault vmalloc-user", cur);
+	EXPECT_STREQ(backend_list("vmalloc"), cur);
 }
 
 /* The class switch is all or none: one mapped device stops all. */
@@ -794,7 +854,7 @@ TEST(class_backend_all_or_none)
 		if (access(path, F_OK))
 			break;
 		ASSERT_EQ(0, sysfs_read(path, cur, sizeof(cur)));
-		EXPECT_STREQ("kmalloc [vmalloc] vmalloc-fault vmalloc-user", cur)
+		EXPECT_STREQ(backend_list("vmalloc"), cur)
 			TH_LOG("mmapper%d", i);
 	}
 	munmap(map, 4096);
@@ -812,12 +872,378 @@ TEST(kmalloc_size_limit)
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64M"));
 	EXPECT_EQ(-E2BIG, sysfs_write(SYSDIR "/backend", "kmalloc"));
 	ASSERT_EQ(0, sysfs_read(SYSDIR "/backend", cur, sizeof(cur)));
-	EXPECT_STREQ("kmalloc [vmalloc] vmalloc-fault vmalloc-user", cur);
+	EXPECT_STREQ(backend_list("vmalloc"), cur);
 
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "1M"));
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "kmalloc"));
 	EXPECT_EQ(-E2BIG, sysfs_write(SYSDIR "/size", "64M"));
 	EXPECT_EQ(1 << 20, sysfs_read_ll(SYSDIR "/size"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+}
+
+/* /proc/PID/mem reads and writes every backend's mapping. */
+TEST_F(mmapper, proc_self_mem)
+{
+	unsigned char *map = map_dev(self->fd, self->size, 0, MAP_SHARED);
+	unsigned char buf[64];
+	int mem;
+
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, self->size, 0x42));
+	mem = open("/proc/self/mem", O_RDWR);
+	ASSERT_LE(0, mem);
+
+	ASSERT_EQ(sizeof(buf), pread(mem, buf, sizeof(buf), (off_t)(map + self->page - 8)));
+	EXPECT_EQ(0x42, buf[0]);
+	EXPECT_EQ(0x42, buf[sizeof(buf) - 1]);
+
+	memset(buf, 0x24, sizeof(buf));
+	ASSERT_EQ(sizeof(buf), pwrite(mem, buf, sizeof(buf), (off_t)(map + 2 * self->page - 8)));
+	close(mem);
+
+	memset(buf, 0, sizeof(buf));
+	ASSERT_EQ(sizeof(buf), pread(self->fd, buf, sizeof(buf), 2 * self->page - 8));
+	EXPECT_EQ(0x24, buf[0]);
+	EXPECT_EQ(0x24, buf[sizeof(buf) - 1]);
+	EXPECT_EQ(0x24, map[2 * self->page]);
+	munmap(map, self->size);
+}
+
+/* A tracer can PEEK and POKE a tracee's mapping of every backend. */
+TEST_F(mmapper, ptrace_peek_poke)
+{
+	unsigned char *map = map_dev(self->fd, self->size, 0, MAP_SHARED);
+	unsigned long long v = 0;
+	long word;
+	pid_t pid;
+	int status;
+
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, self->size, 0x5c));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+			_exit(1);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSTOPPED(status));
+
+	errno = 0;
+	word = ptrace(PTRACE_PEEKDATA, pid, map + 3 * self->page, NULL);
+	EXPECT_EQ(0, errno);
+	EXPECT_EQ(0x5c5c5c5c5c5c5c5cLL, (long long)word);
+	EXPECT_EQ(0, ptrace(PTRACE_POKEDATA, pid, map + 5 * self->page,
+			    (void *)0x1122334455667788LL));
+	EXPECT_EQ(0, ptrace(PTRACE_CONT, pid, NULL, NULL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+
+	/* The tracee's POKE went into the shared buffer. */
+	ASSERT_EQ(8, pread(self->fd, &v, 8, 5 * self->page));
+	EXPECT_EQ(0x1122334455667788ULL, v);
+	munmap(map, self->size);
+}
+
+/* get_user_pages() users: they work on struct-page mappings, EFAULT on PFNMAP. */
+TEST_F(mmapper, gup_users)
+{
+	unsigned char *map = map_dev(self->fd, self->size, 0, MAP_SHARED);
+	unsigned char *buf = malloc(self->page);
+	struct iovec local, remote, iov;
+	int pfd[2];
+	ssize_t n;
+
+	ASSERT_NE(NULL, map);
+	ASSERT_NE(NULL, buf);
+	fill_pattern(map, 0, self->size, 9);
+
+	/* process_vm_readv() pins the remote pages. */
+	local.iov_base = buf;
+	local.iov_len = self->page;
+	remote.iov_base = map + self->page;
+	remote.iov_len = self->page;
+	n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	if (variant->gup) {
+		EXPECT_EQ((ssize_t)self->page, n);
+		EXPECT_EQ(-1, check_pattern(buf, self->page, self->page, 9));
+	} else {
+		EXPECT_EQ(-1, n);
+		EXPECT_EQ(EFAULT, errno);
+	}
+
+	/* vmsplice() puts the mapping's own pages into a pipe. */
+	ASSERT_EQ(0, pipe(pfd));
+	iov.iov_base = map + 2 * self->page;
+	iov.iov_len = self->page;
+	n = vmsplice(pfd[1], &iov, 1, 0);
+	if (variant->gup) {
+		EXPECT_EQ((ssize_t)self->page, n);
+		EXPECT_EQ((ssize_t)self->page, read(pfd[0], buf, self->page));
+		EXPECT_EQ(-1, check_pattern(buf, 2 * self->page, self->page, 9));
+	} else {
+		EXPECT_EQ(-1, n);
+		EXPECT_EQ(EFAULT, errno);
+	}
+
+	/* A plain write() from the mapping copies and works everywhere. */
+	EXPECT_EQ((ssize_t)self->page, write(pfd[1], map + 3 * self->page, self->page));
+	EXPECT_EQ((ssize_t)self->page, read(pfd[0], buf, self->page));
+	EXPECT_EQ(-1, check_pattern(buf, 3 * self->page, self->page, 9));
+
+	close(pfd[0]);
+	close(pfd[1]);
+	free(buf);
+	munmap(map, self->size);
+}
+
+/* O_DIRECT reads from a block device straight into the mapping. */
+TEST_F(mmapper, o_direct_into_mapping)
+{
+	size_t len = 4 * self->page;
+	unsigned char *map, *src;
+	int bfd;
+	ssize_t n;
+
+	bfd = open("/dev/ram0", O_RDWR | O_DIRECT);
+	if (bfd < 0)
+		SKIP(return, "no /dev/ram0 for O_DIRECT (modprobe brd)");
+	ASSERT_EQ(0, posix_memalign((void **)&src, self->page, len));
+	fill_pattern(src, 0, len, 10);
+	ASSERT_EQ((ssize_t)len, pwrite(bfd, src, len, 0));
+
+	map = map_dev(self->fd, self->size, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	n = pread(bfd, map + self->page, len, 0);
+	if (variant->gup) {
+		EXPECT_EQ((ssize_t)len, n);
+		EXPECT_EQ(-1, check_pattern(map + self->page, 0, len, 10));
+		EXPECT_EQ(fnv1a(src, len), kernel_checksum(self->fd, self->page, len));
+	} else {
+		EXPECT_EQ(-1, n);
+		EXPECT_EQ(EFAULT, errno);
+	}
+	munmap(map, self->size);
+	free(src);
+	close(bfd);
+}
+
+/* rmmod is refused while the device is open, or only mapped. */
+TEST_F(mmapper, rmmod_refused_while_in_use)
+{
+	unsigned char *map;
+
+	EXPECT_EQ(-1, syscall(__NR_delete_module, "mmapper", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+
+	map = map_dev(self->fd, self->page, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	close(self->fd);
+	self->fd = -1;
+	map[0] = 0x99;
+
+	EXPECT_EQ(-1, syscall(__NR_delete_module, "mmapper", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	EXPECT_EQ(0, access(SYSDIR, F_OK));
+	EXPECT_EQ(0x99, map[0]);
+	munmap(map, self->page);
+
+	self->fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, self->fd);
+}
+
+/* The counters move with what happens. */
+TEST_F(mmapper, stats_count)
+{
+	struct mmapper_stats a, b;
+	unsigned char *map;
+	char buf[100];
+	size_t i;
+	int fd2;
+
+	ASSERT_EQ(0, get_stats(self->fd, &a));
+	fd2 = open(DEV, O_RDWR);
+	ASSERT_LE(0, fd2);
+	map = map_dev(fd2, self->size, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	for (i = 0; i < self->size; i += self->page)
+		map[i] = 1;
+	EXPECT_EQ(100, pread(fd2, buf, 100, 0));
+	EXPECT_EQ(10, pwrite(fd2, buf, 10, 0));
+	ASSERT_EQ(0, get_stats(self->fd, &b));
+
+	EXPECT_EQ(sizeof(b), b.size);
+	EXPECT_EQ(a.opens + 1, b.opens);
+	EXPECT_EQ(a.mmaps + 1, b.mmaps);
+	EXPECT_EQ(1, b.active_mappings);
+	EXPECT_EQ(a.bytes_read + 100, b.bytes_read);
+	EXPECT_EQ(a.bytes_written + 10, b.bytes_written);
+	/* Backends that map at mmap() time take no faults; 64K is below 2M. */
+	if (!strcmp(variant->backend, "vmalloc-fault") || !strcmp(variant->backend, "huge")) {
+		EXPECT_EQ(a.faults + NPAGES, b.faults);
+	} else {
+		EXPECT_EQ(a.faults, b.faults);
+	}
+	EXPECT_EQ(a.huge_faults, b.huge_faults);
+
+	munmap(map, self->size);
+	close(fd2);
+	ASSERT_EQ(0, get_stats(self->fd, &b));
+	EXPECT_EQ(0, b.active_mappings);
+}
+
+/* Mappings of 2 MiB and more start on a 2 MiB boundary. */
+TEST_F(mmapper, big_mappings_aligned)
+{
+	unsigned char *map;
+
+	ASSERT_EQ(0, set_size(2 * SZ_2M));
+	map = map_dev(self->fd, 2 * SZ_2M, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	EXPECT_EQ(0, (unsigned long)map % SZ_2M);
+	munmap(map, 2 * SZ_2M);
+	ASSERT_EQ(0, set_size(self->size));
+}
+
+/* 1 GiB works for every backend but kmalloc. */
+TEST_F_TIMEOUT(mmapper, scale_1g, 600)
+{
+	size_t big = 1UL << 30, i;
+	unsigned char *map;
+	unsigned char c;
+
+	if (!strcmp(variant->backend, "kmalloc")) {
+		/* KMALLOC_MAX_SIZE is the limit: refused, nothing changes. */
+		EXPECT_EQ(-E2BIG, set_size(big));
+		EXPECT_EQ((long long)self->size, sysfs_read_ll(SYSDIR "/size"));
+		return;
+	}
+	if (mem_available() < big + (big >> 1))
+		SKIP(return, "needs 1.5 GiB available, %llu MiB here",
+		     mem_available() >> 20);
+
+	ASSERT_EQ(0, set_size(big));
+	map = map_dev(self->fd, big, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	for (i = 0; i < big; i += self->page)
+		map[i + (i >> 12) % self->page] = (unsigned char)(i >> 12);
+	for (i = 0; i < big; i += 4099 * self->page) {
+		size_t at = i + (i >> 12) % self->page;
+
+		ASSERT_EQ(1, pread(self->fd, &c, 1, at));
+		EXPECT_EQ((unsigned char)(i >> 12), c) TH_LOG("page %zu", i >> 12);
+	}
+	munmap(map, big);
+	ASSERT_EQ(0, set_size(self->size));
+}
+
+/* Is the mapping at @addr eligible for huge entries, says the kernel? */
+static int thp_eligible(void *addr)
+{
+	char line[256], want[32];
+	int found = 0, val = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, want, strlen(want)))
+			found = 1;
+		else if (found && sscanf(line, "THPeligible: %d", &val) == 1)
+			break;
+	}
+	fclose(f);
+	return val;
+}
+
+static bool thp_never(void)
+{
+	char buf[128];
+
+	return !sysfs_read("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof(buf)) &&
+	       strstr(buf, "[never]");
+}
+
+struct huge_case {
+	const char *what;
+	size_t buf_size;
+	size_t map_len;
+	bool misalign;
+	/* when the kernel maps 2 MiB entries in PFN mappings */
+	unsigned long pmd_faults, pte_faults;
+};
+
+/* huge: 2 MiB entries where address and offset allow, 4 KiB elsewhere. */
+TEST(huge_pmd_entries)
+{
+	static const struct huge_case cases[] = {
+		{ "aligned 8M", 8 << 20, 8 << 20, false, 4, 0 },
+		{ "3M: one chunk and a half", 3 << 20, 3 << 20, false, 1, 256 },
+		{ "misaligned 4M", 8 << 20, 4 << 20, true, 0, 1024 },
+	};
+	unsigned int c;
+
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		const struct huge_case *hc = &cases[c];
+		struct mmapper_info info = { .size = sizeof(info) };
+		struct mmapper_stats a, b;
+		unsigned char *map, *hint = NULL, *res = NULL;
+		size_t i;
+		int fd, eligible;
+
+		ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
+		ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "huge"));
+		ASSERT_EQ(0, set_size(hc->buf_size));
+		fd = open(DEV, O_RDWR);
+		ASSERT_LE(0, fd);
+
+		if (hc->misalign) {
+			/* A 4 KiB-off-2 MiB address: no 2 MiB entry fits. */
+			res = mmap(NULL, hc->map_len + 2 * SZ_2M, PROT_NONE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			ASSERT_NE(MAP_FAILED, res);
+			hint = (unsigned char *)(((unsigned long)res + SZ_2M - 1) & ~(SZ_2M - 1)) + 4096;
+		}
+		map = mmap(hint, hc->map_len, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | (hint ? MAP_FIXED : 0), fd, 0);
+		ASSERT_NE(MAP_FAILED, map);
+		eligible = thp_eligible(map);
+		ASSERT_LE(0, eligible) TH_LOG("no THPeligible line in smaps");
+		/*
+		 * Where the module can map 2 MiB and THP is not switched off,
+		 * aligned mappings must be eligible.
+		 */
+		ASSERT_EQ(0, ioctl(fd, MMAPPER_IOC_GET_INFO, &info));
+		if ((info.caps & MMAPPER_CAP_HUGE_PMD) && !hc->misalign && !thp_never()) {
+			EXPECT_EQ(1, eligible) TH_LOG("%s", hc->what);
+		}
+
+		ASSERT_EQ(0, get_stats(fd, &a));
+		for (i = 0; i < hc->map_len; i += 4096)
+			map[i] = (unsigned char)(i >> 12);
+		ASSERT_EQ(0, get_stats(fd, &b));
+
+		TH_LOG("%s: THPeligible %d, %llu 2 MiB and %llu 4 KiB faults", hc->what,
+		       eligible, b.huge_faults - a.huge_faults, b.faults - a.faults);
+		if (eligible) {
+			EXPECT_EQ(hc->pmd_faults, b.huge_faults - a.huge_faults) TH_LOG("%s", hc->what);
+			EXPECT_EQ(hc->pte_faults, b.faults - a.faults) TH_LOG("%s", hc->what);
+		} else {
+			EXPECT_EQ(0, b.huge_faults - a.huge_faults) TH_LOG("%s", hc->what);
+			EXPECT_EQ(hc->map_len / 4096, b.faults - a.faults) TH_LOG("%s", hc->what);
+		}
+		EXPECT_EQ(fnv1a(map, hc->map_len), kernel_checksum(fd, 0, hc->map_len));
+
+		munmap(map, hc->map_len);
+		if (res)
+			munmap(res, hc->map_len + 2 * SZ_2M);
+		close(fd);
+	}
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
 }
 

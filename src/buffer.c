@@ -19,6 +19,8 @@ const struct mmapper_backend *const mmapper_backends[] = {
 	&mmapper_backend_vmalloc,
 	&mmapper_backend_vmalloc_fault,
 	&mmapper_backend_vmalloc_user,
+	&mmapper_backend_pages,
+	&mmapper_backend_huge,
 };
 
 const unsigned int mmapper_nr_backends = ARRAY_SIZE(mmapper_backends);
@@ -210,10 +212,12 @@ static struct mmapper_buf *mmapper_dev_alloc(struct mmapper_dev *mdev,
 {
 	struct mmapper_buf *buf = mmapper_buf_alloc(backend, size);
 
-	if (IS_ERR(buf))
+	if (IS_ERR(buf)) {
+		atomic64_inc(&mdev->stats.alloc_failures);
 		dev_warn_ratelimited(mdev->dev,
 				     "cannot allocate %llu bytes with backend %s (%pe); buffer unchanged\n",
 				     size, backend->name, buf);
+	}
 	return buf;
 }
 
@@ -223,6 +227,7 @@ static void mmapper_dev_replace(struct mmapper_dev *mdev,
 	mmapper_buf_copy(buf, mdev->buf);
 	mmapper_buf_free(mdev->buf);
 	mdev->buf = buf;
+	atomic64_inc(&mdev->stats.resizes);
 }
 
 /**

@@ -46,4 +46,46 @@ static inline void mmapper_vm_flags_clear(struct vm_area_struct *vma,
 #define MMAPPER_CLASS_ATTR_CONST
 #endif
 
+/*
+ * 2 MiB entries in a VM_PFNMAP mapping: 6.12 lets ->huge_fault run on
+ * such VMAs and marks the PMDs special; 6.1 never calls ->huge_fault for
+ * them (hugepage_vma_check() refuses VM_SPECIAL VMAs).
+ */
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+#include <linux/pfn_t.h>
+#define MMAPPER_HAVE_PMD_PFNMAP	1
+
+static inline vm_fault_t mmapper_vmf_insert_pfn_pmd(struct vm_fault *vmf,
+						    unsigned long pfn, bool write)
+{
+	return vmf_insert_pfn_pmd(vmf, pfn_to_pfn_t(pfn), write);
+}
+#else
+#define MMAPPER_HAVE_PMD_PFNMAP	0
+
+static inline vm_fault_t mmapper_vmf_insert_pfn_pmd(struct vm_fault *vmf,
+						    unsigned long pfn, bool write)
+{
+	return VM_FAULT_FALLBACK;
+}
+#endif
+
+/*
+ * vm_ops->huge_fault: 6.1 passes an enum page_entry_size, later kernels
+ * (6.6) the order of the entry.  Define @name to call @pmd_fn for PMDs.
+ */
+#ifdef MMAPPER_HAVE_PE_SIZE
+#define MMAPPER_DEFINE_HUGE_FAULT(name, pmd_fn)					\
+static vm_fault_t name(struct vm_fault *vmf, enum page_entry_size pe_size)	\
+{										\
+	return pe_size == PE_SIZE_PMD ? pmd_fn(vmf) : VM_FAULT_FALLBACK;	\
+}
+#else
+#define MMAPPER_DEFINE_HUGE_FAULT(name, pmd_fn)					\
+static vm_fault_t name(struct vm_fault *vmf, unsigned int order)		\
+{										\
+	return order == PMD_SHIFT - PAGE_SHIFT ? pmd_fn(vmf) : VM_FAULT_FALLBACK; \
+}
+#endif
+
 #endif /* _MMAPPER_COMPAT_H */

@@ -23,7 +23,10 @@
 
 static int mmapper_open(struct inode *inode, struct file *file)
 {
-	file->private_data = container_of(inode->i_cdev, struct mmapper_dev, cdev);
+	struct mmapper_dev *mdev = container_of(inode->i_cdev, struct mmapper_dev, cdev);
+
+	file->private_data = mdev;
+	atomic64_inc(&mdev->stats.opens);
 	return 0;
 }
 
@@ -106,6 +109,7 @@ static ssize_t mmapper_read(struct file *file, char __user *ubuf,
 
 	free_page((unsigned long)bounce);
 	*ppos = pos;
+	atomic64_add(done, &mdev->stats.bytes_read);
 	return done ? done : ret;
 }
 
@@ -145,6 +149,7 @@ static ssize_t mmapper_write(struct file *file, const char __user *ubuf,
 
 	free_page((unsigned long)bounce);
 	*ppos = pos;
+	atomic64_add(done, &mdev->stats.bytes_written);
 	return done ? done : ret;
 }
 
@@ -169,16 +174,68 @@ static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 	struct mmapper_dev *mdev = vmf->vma->vm_private_data;
 	/* Stable without the lock: a mapped buffer is never replaced. */
 	struct mmapper_buf *buf = mdev->buf;
+	vm_fault_t ret;
 
 	if (!buf->backend->fault)
 		return VM_FAULT_SIGBUS;
-	return buf->backend->fault(buf, vmf);
+	ret = buf->backend->fault(buf, vmf);
+	if (!(ret & VM_FAULT_ERROR))
+		atomic64_inc(&mdev->stats.faults);
+	return ret;
+}
+
+static vm_fault_t mmapper_vm_huge_fault_pmd(struct vm_fault *vmf)
+{
+	struct mmapper_dev *mdev = vmf->vma->vm_private_data;
+	struct mmapper_buf *buf = mdev->buf;
+	vm_fault_t ret;
+
+	ret = buf->backend->huge_fault(buf, vmf);
+	if (ret == VM_FAULT_NOPAGE)
+		atomic64_inc(&mdev->stats.huge_faults);
+	return ret;
+}
+
+MMAPPER_DEFINE_HUGE_FAULT(mmapper_vm_huge_fault, mmapper_vm_huge_fault_pmd)
+
+/*
+ * ptrace, /proc/PID/mem and gdb reach a mapping through get_user_pages(),
+ * which refuses VM_PFNMAP mappings; the core then asks ->access, which
+ * copies through the kernel's own view of the buffer.
+ */
+static int mmapper_vm_access(struct vm_area_struct *vma, unsigned long addr,
+			     void *data, int len, int write)
+{
+	struct mmapper_dev *mdev = vma->vm_private_data;
+	struct mmapper_buf *buf = mdev->buf;
+	u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
+
+	if (write && !(vma->vm_flags & VM_WRITE))
+		return -EFAULT;
+	if (len <= 0 || off >= buf->size)
+		return 0;
+	/* One page at most: the core calls again for the rest. */
+	len = min_t(u64, len, min_t(u64, PAGE_SIZE - offset_in_page(off),
+				    buf->size - off));
+	mmapper_buf_walk(buf, off, len, write ? mmapper_copy_to_buf :
+			 mmapper_copy_from_buf, data);
+	return len;
 }
 
 static const struct vm_operations_struct mmapper_vm_ops = {
 	.open	= mmapper_vm_open,
 	.close	= mmapper_vm_close,
 	.fault	= mmapper_vm_fault,
+	.access	= mmapper_vm_access,
+};
+
+/* For backends that map 2 MiB at once where the kernel lets them. */
+static const struct vm_operations_struct mmapper_vm_ops_huge = {
+	.open		= mmapper_vm_open,
+	.close		= mmapper_vm_close,
+	.fault		= mmapper_vm_fault,
+	.huge_fault	= mmapper_vm_huge_fault,
+	.access		= mmapper_vm_access,
 };
 
 static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
@@ -199,12 +256,15 @@ static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
 
 	/* The buffer has a fixed size: mremap() must not grow a mapping. */
 	mmapper_vm_flags_set(vma, VM_DONTEXPAND);
-	vma->vm_ops = &mmapper_vm_ops;
+	vma->vm_ops = MMAPPER_HAVE_PMD_PFNMAP && buf->backend->huge_fault ?
+		      &mmapper_vm_ops_huge : &mmapper_vm_ops;
 	vma->vm_private_data = mdev;
 
 	ret = buf->backend->mmap(buf, vma);
-	if (!ret)
+	if (!ret) {
 		atomic_inc(&mdev->nr_mappings);
+		atomic64_inc(&mdev->stats.mmaps);
+	}
 
 out_unlock:
 	mutex_unlock(&mdev->lock);
@@ -266,6 +326,8 @@ static long mmapper_ioctl_get_info(struct mmapper_dev *mdev, void __user *uarg)
 	info.page_size = PAGE_SIZE;
 	info.nr_mappings = atomic_read(&mdev->nr_mappings);
 	info.version = (MMAPPER_VERSION_MAJOR << 16) | MMAPPER_VERSION_MINOR;
+	if (MMAPPER_HAVE_PMD_PFNMAP)
+		info.caps |= MMAPPER_CAP_HUGE_PMD;
 
 	return mmapper_copy_struct_out(uarg, &info, sizeof(info), usize);
 }
@@ -365,6 +427,31 @@ static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 	return mmapper_copy_struct_out(uarg, &arg, sizeof(arg), usize);
 }
 
+static long mmapper_ioctl_get_stats(struct mmapper_dev *mdev, void __user *uarg)
+{
+	struct mmapper_counters *c = &mdev->stats;
+	struct mmapper_stats st = {};
+	u32 usize, flags;
+
+	if (get_user(usize, (u32 __user *)uarg) ||
+	    get_user(flags, (u32 __user *)uarg + 1))
+		return -EFAULT;
+	if (usize < MMAPPER_STATS_SIZE_VER0 || flags)
+		return -EINVAL;
+
+	st.opens = atomic64_read(&c->opens);
+	st.mmaps = atomic64_read(&c->mmaps);
+	st.active_mappings = atomic_read(&mdev->nr_mappings);
+	st.faults = atomic64_read(&c->faults);
+	st.huge_faults = atomic64_read(&c->huge_faults);
+	st.bytes_read = atomic64_read(&c->bytes_read);
+	st.bytes_written = atomic64_read(&c->bytes_written);
+	st.resizes = atomic64_read(&c->resizes);
+	st.alloc_failures = atomic64_read(&c->alloc_failures);
+
+	return mmapper_copy_struct_out(uarg, &st, sizeof(st), usize);
+}
+
 /* Dispatch on type, number and direction: the size bits may vary. */
 #define MMAPPER_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
 
@@ -379,6 +466,8 @@ static long mmapper_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return mmapper_ioctl_get_info(mdev, uarg);
 	case MMAPPER_IOC_BASE(MMAPPER_IOC_CHECKSUM):
 		return mmapper_ioctl_range(mdev, uarg, false);
+	case MMAPPER_IOC_BASE(MMAPPER_IOC_GET_STATS):
+		return mmapper_ioctl_get_stats(mdev, uarg);
 	case MMAPPER_IOC_BASE(MMAPPER_IOC_SET_SIZE):
 		return writer ? mmapper_ioctl_set_size(mdev, uarg) : -EBADF;
 	case MMAPPER_IOC_BASE(MMAPPER_IOC_SET_BACKEND):
@@ -397,6 +486,8 @@ const struct file_operations mmapper_fops = {
 	.read		= mmapper_read,
 	.write		= mmapper_write,
 	.mmap		= mmapper_mmap,
+	/* Mappings of 2 MiB or more start 2 MiB aligned (relative to offset). */
+	.get_unmapped_area = thp_get_unmapped_area,
 	.unlocked_ioctl	= mmapper_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

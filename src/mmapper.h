@@ -15,6 +15,11 @@
 #define MMAPPER_MAX_DEVICES	64
 
 struct mmapper_buf;
+struct mmapper_dev;
+
+/* Buffers of the "huge" backend come in chunks of one PMD: 2 MiB on x86-64. */
+#define MMAPPER_CHUNK_ORDER	(PMD_SHIFT - PAGE_SHIFT)
+#define MMAPPER_CHUNK_PAGES	(1UL << MMAPPER_CHUNK_ORDER)
 
 /**
  * struct mmapper_backend - one way of allocating a buffer and mapping it
@@ -23,6 +28,8 @@ struct mmapper_buf;
  *	beyond the machine's memory)
  * @private_cow: MAP_PRIVATE mappings are supported as copy-on-write that
  *	never reaches the buffer; when false MAP_PRIVATE gets -EINVAL
+ * @pmd_aligned: mappings of this backend should start on a PMD boundary
+ *	(relative to their offset), so that @huge_fault can map 2 MiB at once
  * @alloc: allocate a zeroed buffer of @buf->nr_pages pages; fill in
  *	@buf->vaddr and/or @buf->priv.  Must not warn on failure.
  * @free: release what @alloc allocated
@@ -30,6 +37,8 @@ struct mmapper_buf;
  * @mmap: set up @vma, which the core has already checked to lie inside the
  *	buffer; may populate it or leave it to @fault
  * @fault: optional: resolve a fault on a page that @mmap left unpopulated
+ * @huge_fault: optional: map the whole PMD-sized, PMD-aligned range around
+ *	the fault with one 2 MiB entry, or return VM_FAULT_FALLBACK
  *
  * The core calls every op with the device lock held, except @fault, which
  * runs under the mmap lock only: the buffer cannot change while a mapping
@@ -39,11 +48,13 @@ struct mmapper_backend {
 	const char *name;
 	size_t max_size;
 	bool private_cow;
+	bool pmd_aligned;
 	int (*alloc)(struct mmapper_buf *buf);
 	void (*free)(struct mmapper_buf *buf);
 	struct page *(*page_at)(const struct mmapper_buf *buf, unsigned long idx);
 	int (*mmap)(struct mmapper_buf *buf, struct vm_area_struct *vma);
 	vm_fault_t (*fault)(struct mmapper_buf *buf, struct vm_fault *vmf);
+	vm_fault_t (*huge_fault)(struct mmapper_buf *buf, struct vm_fault *vmf);
 };
 
 /**
@@ -63,6 +74,22 @@ struct mmapper_buf {
 };
 
 /**
+ * struct mmapper_counters - per-device statistics, exact under concurrency
+ *
+ * Each field is described by struct mmapper_stats in the UAPI header.
+ */
+struct mmapper_counters {
+	atomic64_t opens;
+	atomic64_t mmaps;
+	atomic64_t faults;
+	atomic64_t huge_faults;
+	atomic64_t bytes_read;
+	atomic64_t bytes_written;
+	atomic64_t resizes;
+	atomic64_t alloc_failures;
+};
+
+/**
  * struct mmapper_dev - one /dev/mmapperN
  * @lock: guards @buf (pointer and contents' layout), and serialises
  *	changes with mmap(); order: mmap_lock -> @lock. Never held while
@@ -72,6 +99,7 @@ struct mmapper_buf {
  * @nr_mappings: live VMAs of this device; raised under @lock in mmap(),
  *	raised in vm_ops->open (a VMA already exists) and dropped in
  *	vm_ops->close without it
+ * @stats: counters, atomic: no lock
  * @index: N in mmapperN
  * @cdev: character device
  * @dev: the class device, parent of the sysfs attributes
@@ -80,6 +108,7 @@ struct mmapper_dev {
 	struct mutex lock;
 	struct mmapper_buf *buf;
 	atomic_t nr_mappings;
+	struct mmapper_counters stats;
 	unsigned int index;
 	struct cdev cdev;
 	struct device *dev;
@@ -90,6 +119,8 @@ extern const struct mmapper_backend mmapper_backend_kmalloc;
 extern const struct mmapper_backend mmapper_backend_vmalloc;
 extern const struct mmapper_backend mmapper_backend_vmalloc_fault;
 extern const struct mmapper_backend mmapper_backend_vmalloc_user;
+extern const struct mmapper_backend mmapper_backend_pages;
+extern const struct mmapper_backend mmapper_backend_huge;
 
 /* backend-vmalloc.c, shared with the other vmalloc backends */
 int mmapper_vmalloc_alloc(struct mmapper_buf *buf);

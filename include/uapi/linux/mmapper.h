@@ -41,7 +41,7 @@
  * @page_size: the kernel's PAGE_SIZE
  * @nr_mappings: live user mappings (VMAs) of this device right now
  * @version: (MMAPPER_VERSION_MAJOR << 16) | MMAPPER_VERSION_MINOR
- * @reserved: zero
+ * @caps: MMAPPER_CAP_* bits: what this module can do on this kernel
  * @backend: NUL-terminated name of the backend in force
  */
 struct mmapper_info {
@@ -51,10 +51,13 @@ struct mmapper_info {
 	__u32 page_size;
 	__u32 nr_mappings;
 	__u32 version;
-	__u32 reserved;
+	__u32 caps;
 	char backend[MMAPPER_BACKEND_NAME_LEN];
 };
 #define MMAPPER_INFO_SIZE_VER0		64
+
+/* The "huge" backend maps 2 MiB entries (kernel 6.12+); else 4 KiB only. */
+#define MMAPPER_CAP_HUGE_PMD		(1U << 0)
 
 /**
  * struct mmapper_set_size - argument of MMAPPER_IOC_SET_SIZE
@@ -104,6 +107,37 @@ struct mmapper_range {
 };
 #define MMAPPER_RANGE_SIZE_VER0		40
 
+/**
+ * struct mmapper_stats - what MMAPPER_IOC_GET_STATS reports
+ * @size: in: sizeof(struct mmapper_stats) of the caller; out: bytes written
+ * @flags: must be zero
+ * @opens: open() calls on the device
+ * @mmaps: successful mmap() calls
+ * @active_mappings: live mappings (VMAs) right now
+ * @faults: page faults the driver answered with a 4 KiB entry
+ * @huge_faults: page faults the driver answered with a 2 MiB entry
+ * @bytes_read: bytes returned by read()
+ * @bytes_written: bytes stored by write()
+ * @resizes: successful changes of size or backend
+ * @alloc_failures: changes refused because memory could not be allocated
+ *
+ * Counters count since load (or since the last reset through sysfs).
+ */
+struct mmapper_stats {
+	__u32 size;
+	__u32 flags;
+	__u64 opens;
+	__u64 mmaps;
+	__u64 active_mappings;
+	__u64 faults;
+	__u64 huge_faults;
+	__u64 bytes_read;
+	__u64 bytes_written;
+	__u64 resizes;
+	__u64 alloc_failures;
+};
+#define MMAPPER_STATS_SIZE_VER0		80
+
 #define MMAPPER_IOC_MAGIC		0xb7
 
 #define MMAPPER_IOC_GET_INFO	_IOWR(MMAPPER_IOC_MAGIC, 0x00, struct mmapper_info)
@@ -111,5 +145,6 @@ struct mmapper_range {
 #define MMAPPER_IOC_SET_BACKEND	_IOW(MMAPPER_IOC_MAGIC, 0x02, struct mmapper_set_backend)
 #define MMAPPER_IOC_FILL	_IOW(MMAPPER_IOC_MAGIC, 0x03, struct mmapper_range)
 #define MMAPPER_IOC_CHECKSUM	_IOWR(MMAPPER_IOC_MAGIC, 0x04, struct mmapper_range)
+#define MMAPPER_IOC_GET_STATS	_IOWR(MMAPPER_IOC_MAGIC, 0x05, struct mmapper_stats)
 
 #endif /* _UAPI_LINUX_MMAPPER_H */

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Backend "huge": the buffer is made of physically contiguous, PMD-sized
+ * (2 MiB) and PMD-aligned chunks.  mmap() maps nothing; the fault handlers
+ * map a whole chunk with one 2 MiB page-table entry where the user address
+ * and the buffer offset are both 2 MiB aligned and the chunk lies wholly
+ * inside the mapping and the buffer, and single 4 KiB entries elsewhere.
+ * The device's get_unmapped_area() places mappings so that they can be.
+ *
+ * The mapping is VM_PFNMAP: no get_user_pages(), MAP_PRIVATE refused.
+ * 2 MiB entries in a VM_PFNMAP mapping need kernel support (6.12's
+ * CONFIG_ARCH_SUPPORTS_PMD_PFNMAP); without it every entry is 4 KiB.
+ */
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "mmapper.h"
+
+static unsigned long mmapper_huge_nr_chunks(const struct mmapper_buf *buf)
+{
+	return DIV_ROUND_UP(buf->nr_pages, MMAPPER_CHUNK_PAGES);
+}
+
+static void mmapper_huge_free(struct mmapper_buf *buf)
+{
+	struct page **chunks = buf->priv;
+	unsigned long i;
+
+	for (i = 0; i < mmapper_huge_nr_chunks(buf) && chunks[i]; i++)
+		__free_pages(chunks[i], MMAPPER_CHUNK_ORDER);
+	kvfree(chunks);
+}
+
+static int mmapper_huge_alloc(struct mmapper_buf *buf)
+{
+	unsigned long i, n = mmapper_huge_nr_chunks(buf);
+	struct page **chunks;
+
+	chunks = kvcalloc(n, sizeof(*chunks), GFP_KERNEL | __GFP_NOWARN);
+	if (!chunks)
+		return -ENOMEM;
+	buf->priv = chunks;
+
+	for (i = 0; i < n; i++) {
+		/*
+		 * Not __GFP_COMP: nothing takes references on these pages
+		 * (the mapping is VM_PFNMAP), and freeing is by order.
+		 * __GFP_RETRY_MAYFAIL: compact if need be, but fail rather
+		 * than invoke the OOM killer.
+		 */
+		chunks[i] = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN |
+					__GFP_RETRY_MAYFAIL, MMAPPER_CHUNK_ORDER);
+		if (!chunks[i]) {
+			mmapper_huge_free(buf);
+			return -ENOMEM;
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
+static struct page *mmapper_huge_page_at(const struct mmapper_buf *buf,
+					 unsigned long idx)
+{
+	struct page **chunks = buf->priv;
+
+	return nth_page(chunks[idx >> MMAPPER_CHUNK_ORDER],
+			idx & (MMAPPER_CHUNK_PAGES - 1));
+}
+
+static int mmapper_huge_mmap(struct mmapper_buf *buf, struct vm_area_struct *vma)
+{
+	mmapper_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	/* Ask for 2 MiB entries even when THP is in "madvise" mode. */
+	if (MMAPPER_HAVE_PMD_PFNMAP)
+		mmapper_vm_flags_set(vma, VM_HUGEPAGE);
+	return 0;
+}
+
+static vm_fault_t mmapper_huge_fault(struct mmapper_buf *buf,
+				     struct vm_fault *vmf)
+{
+	struct page *page;
+
+	if (vmf->pgoff >= buf->nr_pages)
+		return VM_FAULT_SIGBUS;
+	page = mmapper_huge_page_at(buf, vmf->pgoff);
+	return vmf_insert_pfn(vmf->vma, vmf->address, page_to_pfn(page));
+}
+
+static vm_fault_t mmapper_huge_pmd_fault(struct mmapper_buf *buf,
+					 struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long haddr = vmf->address & PMD_MASK;
+	pgoff_t pgoff;
+
+	if (haddr < vma->vm_start || haddr + PMD_SIZE > vma->vm_end)
+		return VM_FAULT_FALLBACK;
+	pgoff = vma->vm_pgoff + ((haddr - vma->vm_start) >> PAGE_SHIFT);
+	/* The chunk must start there and be wholly inside the buffer. */
+	if (pgoff & (MMAPPER_CHUNK_PAGES - 1) ||
+	    pgoff + MMAPPER_CHUNK_PAGES > buf->nr_pages)
+		return VM_FAULT_FALLBACK;
+
+	return mmapper_vmf_insert_pfn_pmd(vmf, page_to_pfn(mmapper_huge_page_at(buf, pgoff)),
+					  vmf->flags & FAULT_FLAG_WRITE);
+}
+
+const struct mmapper_backend mmapper_backend_huge = {
+	.name		= "huge",
+	.pmd_aligned	= true,
+	.alloc		= mmapper_huge_alloc,
+	.free		= mmapper_huge_free,
+	.page_at	= mmapper_huge_page_at,
+	.mmap		= mmapper_huge_mmap,
+	.fault		= mmapper_huge_fault,
+	.huge_fault	= mmapper_huge_pmd_fault,
+};
