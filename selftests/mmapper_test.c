@@ -1247,4 +1247,53 @@ TEST(huge_pmd_entries)
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
 }
 
+/* MemTotal from /proc/meminfo, in bytes. */
+static unsigned long long mem_total(void)
+{
+	char line[128];
+	unsigned long long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb << 10;
+}
+
+/*
+ * huge: a size the machine cannot give in 2 MiB chunks fails part-way
+ * through the allocation: ENOMEM, and the old buffer is as it was.
+ */
+TEST(huge_alloc_failure_keeps_buffer)
+{
+	struct mmapper_stats a, b;
+	char val[32];
+	int fd;
+	int64_t sum;
+
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "4M"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "huge"));
+	fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kernel_fill(fd, 0, 4 << 20, 0x6d));
+	sum = kernel_checksum(fd, 0, 4 << 20);
+	ASSERT_EQ(0, get_stats(fd, &a));
+
+	/* Below MemTotal, so only the allocation itself can refuse it. */
+	snprintf(val, sizeof(val), "%llu", (mem_total() - (64ULL << 20)) & ~(SZ_2M - 1));
+	EXPECT_EQ(-ENOMEM, sysfs_write(SYSDIR "/size", val));
+
+	ASSERT_EQ(0, get_stats(fd, &b));
+	EXPECT_EQ(a.alloc_failures + 1, b.alloc_failures);
+	EXPECT_EQ(a.resizes, b.resizes);
+	EXPECT_EQ(4 << 20, sysfs_read_ll(SYSDIR "/size"));
+	EXPECT_EQ(sum, kernel_checksum(fd, 0, 4 << 20));
+	close(fd);
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+}
+
 TEST_HARNESS_MAIN
