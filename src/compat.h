@@ -72,19 +72,22 @@ static inline vm_fault_t mmapper_vmf_insert_pfn_pmd(struct vm_fault *vmf,
 
 /*
  * vm_ops->huge_fault: 6.1 passes an enum page_entry_size, later kernels
- * (6.6) the order of the entry.  Define @name to call @pmd_fn for PMDs.
+ * (6.6) the order of the entry.  MMAPPER_HUGE_FAULT_SIZE is that argument's
+ * type; mmapper_huge_fault_is_pmd() tells whether it asks for a PMD.
  */
 #ifdef MMAPPER_HAVE_PE_SIZE
-#define MMAPPER_DEFINE_HUGE_FAULT(name, pmd_fn)					\
-static vm_fault_t name(struct vm_fault *vmf, enum page_entry_size pe_size)	\
-{										\
-	return pe_size == PE_SIZE_PMD ? pmd_fn(vmf) : VM_FAULT_FALLBACK;	\
+#define MMAPPER_HUGE_FAULT_SIZE	enum page_entry_size
+
+static inline bool mmapper_huge_fault_is_pmd(enum page_entry_size pe_size)
+{
+	return pe_size == PE_SIZE_PMD;
 }
 #else
-#define MMAPPER_DEFINE_HUGE_FAULT(name, pmd_fn)					\
-static vm_fault_t name(struct vm_fault *vmf, unsigned int order)		\
-{										\
-	return order == PMD_SHIFT - PAGE_SHIFT ? pmd_fn(vmf) : VM_FAULT_FALLBACK; \
+#define MMAPPER_HUGE_FAULT_SIZE	unsigned int
+
+static inline bool mmapper_huge_fault_is_pmd(unsigned int order)
+{
+	return order == PMD_SHIFT - PAGE_SHIFT;
 }
 #endif
 

@@ -184,19 +184,20 @@ static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 	return ret;
 }
 
-static vm_fault_t mmapper_vm_huge_fault_pmd(struct vm_fault *vmf)
+static vm_fault_t mmapper_vm_huge_fault(struct vm_fault *vmf,
+					MMAPPER_HUGE_FAULT_SIZE size)
 {
 	struct mmapper_dev *mdev = vmf->vma->vm_private_data;
 	struct mmapper_buf *buf = mdev->buf;
 	vm_fault_t ret;
 
+	if (!mmapper_huge_fault_is_pmd(size))
+		return VM_FAULT_FALLBACK;
 	ret = buf->backend->huge_fault(buf, vmf);
 	if (ret == VM_FAULT_NOPAGE)
 		atomic64_inc(&mdev->stats.huge_faults);
 	return ret;
 }
-
-MMAPPER_DEFINE_HUGE_FAULT(mmapper_vm_huge_fault, mmapper_vm_huge_fault_pmd)
 
 /*
  * ptrace, /proc/PID/mem and gdb reach a mapping through get_user_pages(),

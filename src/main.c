@@ -46,12 +46,13 @@ MODULE_PARM_DESC(backend, "initial backend of every device (default vmalloc)");
 /* Set once by mmapper_init(), read-only afterwards. */
 struct mmapper_dev *mmapper_devs;
 
-/*
- * Devices that exist, 0..mmapper_nr_devs - 1.  Guarded by
- * mmapper_config_lock, which is also taken before all device locks when
- * they are taken together (mmapper_switch_all()).
- */
+/* Devices that exist, 0..mmapper_nr_devs - 1; guarded by mmapper_config_lock. */
 unsigned int mmapper_nr_devs;
+
+/*
+ * Guards mmapper_nr_devs; taken before every device lock when they are all
+ * taken together (mmapper_switch_all()).
+ */
 DEFINE_MUTEX(mmapper_config_lock);
 
 static dev_t mmapper_devt;

@@ -6,6 +6,7 @@
 #define _MMAPPER_H
 
 #include <linux/atomic.h>
+#include <linux/bits.h>
 #include <linux/cdev.h>
 #include <linux/device.h>
 #include <linux/mm.h>
@@ -19,7 +20,7 @@ struct mmapper_dev;
 
 /* Buffers of the "huge" backend come in chunks of one PMD: 2 MiB on x86-64. */
 #define MMAPPER_CHUNK_ORDER	(PMD_SHIFT - PAGE_SHIFT)
-#define MMAPPER_CHUNK_PAGES	(1UL << MMAPPER_CHUNK_ORDER)
+#define MMAPPER_CHUNK_PAGES	BIT(MMAPPER_CHUNK_ORDER)
 
 /**
  * struct mmapper_backend - one way of allocating a buffer and mapping it
@@ -105,6 +106,7 @@ struct mmapper_counters {
  * @dev: the class device, parent of the sysfs attributes
  */
 struct mmapper_dev {
+	/* guards buf; see above */
 	struct mutex lock;
 	struct mmapper_buf *buf;
 	atomic_t nr_mappings;

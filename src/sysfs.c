@@ -13,8 +13,8 @@
 #include "mmapper.h"
 
 /* Find a backend by the name written to sysfs; log once if there is none. */
-static const struct mmapper_backend *mmapper_backend_parse(struct device *dev,
-							    const char *buf)
+static const struct mmapper_backend *
+mmapper_backend_parse(struct device *dev, const char *buf)
 {
 	const struct mmapper_backend *backend = mmapper_backend_find(buf);
 	int len = min_t(int, strcspn(buf, "\n"), 32);

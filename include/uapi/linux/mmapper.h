@@ -54,6 +54,7 @@ struct mmapper_info {
 	__u32 caps;
 	char backend[MMAPPER_BACKEND_NAME_LEN];
 };
+
 #define MMAPPER_INFO_SIZE_VER0		64
 
 /* The "huge" backend maps 2 MiB entries (kernel 6.12+); else 4 KiB only. */
@@ -71,6 +72,7 @@ struct mmapper_set_size {
 	__u32 flags;
 	__u64 buf_size;
 };
+
 #define MMAPPER_SET_SIZE_SIZE_VER0	16
 
 /**
@@ -84,6 +86,7 @@ struct mmapper_set_backend {
 	__u32 flags;
 	char backend[MMAPPER_BACKEND_NAME_LEN];
 };
+
 #define MMAPPER_SET_BACKEND_SIZE_VER0	40
 
 /**
@@ -105,6 +108,7 @@ struct mmapper_range {
 	__u32 reserved;
 	__u64 checksum;
 };
+
 #define MMAPPER_RANGE_SIZE_VER0		40
 
 /**
@@ -136,6 +140,7 @@ struct mmapper_stats {
 	__u64 resizes;
 	__u64 alloc_failures;
 };
+
 #define MMAPPER_STATS_SIZE_VER0		80
 
 #define MMAPPER_IOC_MAGIC		0xb7
