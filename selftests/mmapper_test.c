@@ -62,17 +62,18 @@ static int get_stats(int fd, struct mmapper_stats *st)
 	return ioctl(fd, MMAPPER_IOC_GET_STATS, st) ? -errno : 0;
 }
 
-/* MemAvailable from /proc/meminfo, in bytes. */
-static unsigned long long mem_available(void)
+/* The @key line of /proc/meminfo ("MemTotal", "MemAvailable"), in bytes. */
+static unsigned long long meminfo(const char *key)
 {
-	char line[128];
+	char line[128], fmt[64];
 	unsigned long long kb = 0;
 	FILE *f = fopen("/proc/meminfo", "r");
 
 	if (!f)
 		return 0;
+	snprintf(fmt, sizeof(fmt), "%s: %%llu kB", key);
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+		if (sscanf(line, fmt, &kb) == 1)
 			break;
 	fclose(f);
 	return kb << 10;
@@ -1121,9 +1122,9 @@ TEST_F_TIMEOUT(mmapper, scale_1g, 600)
 		EXPECT_EQ((long long)self->size, sysfs_read_ll(SYSDIR "/size"));
 		return;
 	}
-	if (mem_available() < big + (big >> 1))
+	if (meminfo("MemAvailable") < big + (big >> 1))
 		SKIP(return, "needs 1.5 GiB available, %llu MiB here",
-		     mem_available() >> 20);
+		     meminfo("MemAvailable") >> 20);
 
 	ASSERT_EQ(0, set_size(big));
 	map = map_dev(self->fd, big, 0, MAP_SHARED);
@@ -1247,22 +1248,6 @@ TEST(huge_pmd_entries)
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
 }
 
-/* MemTotal from /proc/meminfo, in bytes. */
-static unsigned long long mem_total(void)
-{
-	char line[128];
-	unsigned long long kb = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb << 10;
-}
-
 /*
  * huge: a size the machine cannot give in 2 MiB chunks fails part-way
  * through the allocation: ENOMEM, and the old buffer is as it was.
@@ -1283,7 +1268,7 @@ TEST(huge_alloc_failure_keeps_buffer)
 	ASSERT_EQ(0, get_stats(fd, &a));
 
 	/* Below MemTotal, so only the allocation itself can refuse it. */
-	snprintf(val, sizeof(val), "%llu", (mem_total() - (64ULL << 20)) & ~(SZ_2M - 1));
+	snprintf(val, sizeof(val), "%llu", (meminfo("MemTotal") - (64ULL << 20)) & ~(SZ_2M - 1));
 	EXPECT_EQ(-ENOMEM, sysfs_write(SYSDIR "/size", val));
 
 	ASSERT_EQ(0, get_stats(fd, &b));

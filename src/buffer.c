@@ -202,8 +202,9 @@ static bool mmapper_dev_unchanged(struct mmapper_dev *mdev,
 				  const struct mmapper_backend *backend,
 				  u64 size)
 {
-	return backend == mdev->buf->backend && size &&
-	       size <= mdev->buf->size && PAGE_ALIGN(size) == mdev->buf->size;
+	/* size <= buf->size keeps PAGE_ALIGN() from wrapping; 0 never matches. */
+	return backend == mdev->buf->backend && size <= mdev->buf->size &&
+	       PAGE_ALIGN(size) == mdev->buf->size;
 }
 
 static struct mmapper_buf *mmapper_dev_alloc(struct mmapper_dev *mdev,
