@@ -110,7 +110,7 @@ for rel in "${KERNELS[@]}"; do
 		-f "$ko:/lib/mmapper.ko" \
 		-f "$BUILD/mmapper_test:/selftests/mmapper_test" \
 		-f "$ROOT/selftests/test_mmapper.sh:/selftests/test_mmapper.sh" \
-		-f "$ROOT/selftests/settings:/selftests/settings"
+		-f "$ROOT/selftests/settings:/selftests/settings" -s 2
 	"$ROOT/scripts/judge.sh" "$BUILD/vm-$rel" "$rel" "$RESULTS" | grep -v '^PASS'
 	echo "$(grep -c "^PASS $rel:" "$RESULTS") passed on $rel"
 done

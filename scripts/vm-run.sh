@@ -8,7 +8,7 @@
 #
 #   -k  kernel image to boot
 #   -p  shell script run as root inside the VM, after proc, sys, dev and
-#       debugfs are mounted; its stdout is the VM's result
+#       debugfs (and tracefs, where there is one) are mounted; its stdout is the VM's result
 #   -f  a file to put in the initramfs (repeatable); DEST is an absolute path
 #   -o  where to write console.log (everything QEMU printed), output.txt
 #       (the payload's stdout), dmesg.txt (the whole kernel log at the end)
@@ -71,6 +71,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 dmesg -n 1
 echo "@@MMAPPER-BOOTED $(uname -r)"

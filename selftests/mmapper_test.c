@@ -204,11 +204,16 @@ FIXTURE_VARIANT(mmapper) {
 	bool private_cow;
 	/* get_user_pages() works on the mapping (else it is VM_PFNMAP) */
 	bool gup;
+	/* pages are mapped at the first touch, not at mmap() */
+	bool lazy;
+	/* physically contiguous: sysfs has phys_addr */
+	bool contiguous;
 };
 
 FIXTURE_VARIANT_ADD(mmapper, kmalloc) {
 	.backend = "kmalloc",
 	.private_cow = false,
+	.contiguous = true,
 };
 
 FIXTURE_VARIANT_ADD(mmapper, vmalloc) {
@@ -220,6 +225,7 @@ FIXTURE_VARIANT_ADD(mmapper, vmalloc_fault) {
 	.backend = "vmalloc-fault",
 	.private_cow = true,
 	.gup = true,
+	.lazy = true,
 };
 
 FIXTURE_VARIANT_ADD(mmapper, vmalloc_user) {
@@ -238,6 +244,7 @@ FIXTURE_VARIANT_ADD(mmapper, huge) {
 	.backend = "huge",
 	.private_cow = false,
 	.gup = false,
+	.lazy = true,
 };
 
 FIXTURE_SETUP(mmapper)
@@ -1083,7 +1090,7 @@ TEST_F(mmapper, stats_count)
 	EXPECT_EQ(a.bytes_read + 100, b.bytes_read);
 	EXPECT_EQ(a.bytes_written + 10, b.bytes_written);
 	/* Backends that map at mmap() time take no faults; 64K is below 2M. */
-	if (!strcmp(variant->backend, "vmalloc-fault") || !strcmp(variant->backend, "huge")) {
+	if (variant->lazy) {
 		EXPECT_EQ(a.faults + NPAGES, b.faults);
 	} else {
 		EXPECT_EQ(a.faults, b.faults);
@@ -1094,6 +1101,602 @@ TEST_F(mmapper, stats_count)
 	close(fd2);
 	ASSERT_EQ(0, get_stats(self->fd, &b));
 	EXPECT_EQ(0, b.active_mappings);
+}
+
+/* Control plane: sysfs stats/ and phys_addr, debugfs, the put_user() experiment. */
+
+#define STATSDIR	SYSDIR "/stats/"
+#define DBGDIR		"/sys/kernel/debug/mmapper/mmapper0/"
+#define TRACEDIR	"/sys/kernel/tracing/"
+
+/* The stats/ files, in the order of the counters of struct mmapper_stats. */
+static const char *const stat_names[] = {
+	"opens", "mmaps", "active_mappings", "faults", "huge_faults",
+	"bytes_read", "bytes_written", "resizes", "alloc_failures",
+};
+
+static int sysfs_stats(struct mmapper_stats *st)
+{
+	__u64 *field = &st->opens;
+	char path[128];
+	unsigned int i;
+
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	for (i = 0; i < ARRAY_SIZE(stat_names); i++) {
+		long long v;
+
+		snprintf(path, sizeof(path), STATSDIR "%s", stat_names[i]);
+		v = sysfs_read_ll(path);
+		if (v < 0)
+			return -1;
+		field[i] = v;
+	}
+	return 0;
+}
+
+/* One line of debugfs pages. */
+struct page_row {
+	unsigned long idx, pfn;
+	int refcount, mapcount;
+	unsigned int mapped;
+};
+
+/* Rows of mmapper0's debugfs pages into @rows (at most @max): the count, or -1. */
+static int debugfs_pages(struct page_row *rows, int max)
+{
+	FILE *f = fopen(DBGDIR "pages", "r");
+	char line[256];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	if (!fgets(line, sizeof(line), f) || !strstr(line, "index")) {
+		fclose(f);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct page_row r;
+
+		if (sscanf(line, "%lu %lx %d %d %u", &r.idx, &r.pfn, &r.refcount,
+			   &r.mapcount, &r.mapped) != 5) {
+			n = -1;
+			break;
+		}
+		if (n < max)
+			rows[n] = r;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* One line of debugfs mappings. */
+struct mapping_row {
+	int pid;
+	char comm[32];
+	unsigned long start, end, pgoff;
+	char perms[8];
+	char flags[128];
+};
+
+static int debugfs_mappings(struct mapping_row *rows, int max)
+{
+	FILE *f = fopen(DBGDIR "mappings", "r");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	if (!fgets(line, sizeof(line), f) || !strstr(line, "pid")) {
+		fclose(f);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct mapping_row r = {};
+
+		if (sscanf(line, "%d %31s %lx-%lx %lu %7s %127s", &r.pid, r.comm,
+			   &r.start, &r.end, &r.pgoff, r.perms, r.flags) < 6) {
+			n = -1;
+			break;
+		}
+		if (n < max)
+			rows[n] = r;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* The value of "@key: value" in mmapper0's debugfs summary, or -1. */
+static long long debugfs_summary(const char *key, char *str, size_t len)
+{
+	FILE *f = fopen(DBGDIR "summary", "r");
+	size_t klen = strlen(key);
+	long long val = -1;
+	char line[256];
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) || line[klen] != ':')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (str)
+			snprintf(str, len, "%s", line + klen + 2);
+		val = strtoll(line + klen + 2, NULL, 0);
+		break;
+	}
+	fclose(f);
+	return val;
+}
+
+/* sysfs stats/ says what the ioctl says; reset zeroes the counters. */
+TEST_F(mmapper, sysfs_stats)
+{
+	struct mmapper_stats io, fs;
+	unsigned char *map;
+	char buf[64];
+	size_t i;
+	int fd;
+
+	map = map_dev(self->fd, self->size, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	for (i = 0; i < self->size; i += self->page)
+		map[i] = 1;
+	EXPECT_EQ(64, pread(self->fd, buf, 64, 0));
+	EXPECT_EQ(3, pwrite(self->fd, buf, 3, 0));
+
+	ASSERT_EQ(0, get_stats(self->fd, &io));
+	ASSERT_EQ(0, sysfs_stats(&fs));
+	EXPECT_EQ(0, memcmp(&io, &fs, sizeof(io)));
+	EXPECT_EQ(1, fs.active_mappings);
+
+	/* Only "1" (or y, Y, on) resets. */
+	EXPECT_EQ(-EINVAL, sysfs_write(STATSDIR "reset", "0"));
+	EXPECT_EQ(-EINVAL, sysfs_write(STATSDIR "reset", "x"));
+	ASSERT_EQ(0, sysfs_stats(&fs));
+	EXPECT_EQ(io.opens, fs.opens);
+
+	ASSERT_EQ(0, sysfs_write(STATSDIR "reset", "1"));
+	ASSERT_EQ(0, sysfs_stats(&fs));
+	EXPECT_EQ(0, fs.opens);
+	EXPECT_EQ(0, fs.mmaps);
+	EXPECT_EQ(0, fs.faults);
+	EXPECT_EQ(0, fs.bytes_read);
+	EXPECT_EQ(0, fs.bytes_written);
+	EXPECT_EQ(0, fs.resizes);
+	/* A level, not a count: the mapping is still there. */
+	EXPECT_EQ(1, fs.active_mappings);
+	munmap(map, self->size);
+
+	/* Counting starts again from zero. */
+	ASSERT_EQ(0, set_size(2 * self->size));
+	ASSERT_EQ(0, set_size(self->size));
+	EXPECT_EQ(2, sysfs_read_ll(STATSDIR "resizes"));
+	EXPECT_EQ(0, sysfs_read_ll(STATSDIR "active_mappings"));
+
+	/* Counters are read-only, reset is write-only, even for root. */
+	EXPECT_EQ(-EACCES, sysfs_write(STATSDIR "opens", "5"));
+	fd = open(STATSDIR "reset", O_RDONLY);
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(EACCES, errno);
+}
+
+/* phys_addr: root-only, only for a physically contiguous backend. */
+TEST_F(mmapper, phys_addr)
+{
+	struct page_row row;
+	unsigned long long phys;
+	struct stat st;
+	char buf[64];
+
+	if (!variant->contiguous) {
+		EXPECT_EQ(-1, stat(SYSDIR "/phys_addr", &st));
+		EXPECT_EQ(ENOENT, errno);
+		return;
+	}
+	ASSERT_EQ(0, stat(SYSDIR "/phys_addr", &st));
+	EXPECT_EQ(0400, st.st_mode & 0777);
+	ASSERT_EQ(0, sysfs_read(SYSDIR "/phys_addr", buf, sizeof(buf)));
+	EXPECT_EQ(0, strncmp(buf, "0x", 2));
+	phys = strtoull(buf, NULL, 16);
+	EXPECT_NE(0, phys);
+	EXPECT_EQ(0, phys % self->page);
+	/* The first page of the buffer, as debugfs lists it. */
+	ASSERT_EQ(NPAGES, debugfs_pages(&row, 1));
+	EXPECT_EQ(phys / self->page, row.pfn);
+
+	/* It goes and comes back with the backend, whichever way it changes. */
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+	EXPECT_EQ(-1, access(SYSDIR "/phys_addr", F_OK));
+	ASSERT_EQ(0, sysfs_write(CLASS_BACKEND, "kmalloc"));
+	EXPECT_EQ(0, access(SYSDIR "/phys_addr", F_OK));
+	{
+		struct mmapper_set_backend sb = { .size = sizeof(sb), .backend = "pages" };
+
+		ASSERT_EQ(0, ioctl(self->fd, MMAPPER_IOC_SET_BACKEND, &sb));
+		EXPECT_EQ(-1, access(SYSDIR "/phys_addr", F_OK));
+	}
+}
+
+/* debugfs pages: every page, and which ones user space maps right now. */
+TEST_F(mmapper, debugfs_pages)
+{
+	struct page_row rows[NPAGES + 1];
+	unsigned char *map, *map2;
+	int i, j;
+
+	ASSERT_EQ(NPAGES, debugfs_pages(rows, NPAGES + 1));
+	for (i = 0; i < NPAGES; i++) {
+		EXPECT_EQ((unsigned long)i, rows[i].idx);
+		EXPECT_NE(0, rows[i].pfn);
+		EXPECT_EQ(0, rows[i].mapped) TH_LOG("page %d", i);
+		for (j = 0; j < i; j++)
+			EXPECT_NE(rows[j].pfn, rows[i].pfn);
+		if (variant->contiguous)
+			EXPECT_EQ(rows[0].pfn + i, rows[i].pfn);
+	}
+
+	map = map_dev(self->fd, self->size, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(NPAGES, debugfs_pages(rows, NPAGES));
+	for (i = 0; i < NPAGES; i++)
+		EXPECT_EQ(variant->lazy ? 0 : 1, rows[i].mapped) TH_LOG("page %d", i);
+
+	/* Lazy backends: exactly the pages touched are mapped. */
+	map[0] = 1;
+	map[5 * self->page + 100] = 1;
+	ASSERT_EQ(NPAGES, debugfs_pages(rows, NPAGES));
+	for (i = 0; i < NPAGES; i++) {
+		unsigned int want = !variant->lazy || i == 0 || i == 5;
+
+		EXPECT_EQ(want, rows[i].mapped) TH_LOG("page %d", i);
+		/* The kernel's rmap knows page mappings, not PFN maps. */
+		EXPECT_EQ(variant->gup ? (int)want : 0, rows[i].mapcount);
+	}
+
+	/* A second mapping of pages 4..7 counts twice where touched. */
+	map2 = map_dev(self->fd, 4 * self->page, 4 * self->page, MAP_SHARED);
+	ASSERT_NE(NULL, map2);
+	map2[self->page] = 2;	/* page 5 */
+	ASSERT_EQ(NPAGES, debugfs_pages(rows, NPAGES));
+	EXPECT_EQ(2, rows[5].mapped);
+	EXPECT_EQ(variant->lazy ? 0 : 2, rows[4].mapped);
+	EXPECT_EQ(1, rows[0].mapped);
+
+	munmap(map2, 4 * self->page);
+	munmap(map, self->size);
+	ASSERT_EQ(NPAGES, debugfs_pages(rows, NPAGES));
+	for (i = 0; i < NPAGES; i++)
+		EXPECT_EQ(0, rows[i].mapped) TH_LOG("page %d", i);
+}
+
+/* debugfs mappings: who maps what, through fork and partial munmap. */
+TEST_F(mmapper, debugfs_mappings)
+{
+	struct mapping_row rows[8];
+	unsigned char *a, *b;
+	int pipefd[2], status, i, n, child_rows = 0;
+	char c;
+	pid_t pid;
+
+	ASSERT_EQ(0, debugfs_mappings(rows, 8));
+	a = map_dev(self->fd, 4 * self->page, 0, MAP_SHARED);
+	ASSERT_NE(NULL, a);
+	b = mmap(NULL, 2 * self->page, PROT_READ, MAP_SHARED, self->fd, 8 * self->page);
+	ASSERT_NE(MAP_FAILED, b);
+
+	ASSERT_EQ(2, debugfs_mappings(rows, 8));
+	EXPECT_EQ(getpid(), rows[0].pid);
+	EXPECT_STREQ("mmapper_test", rows[0].comm);
+	EXPECT_EQ((unsigned long)a, rows[0].start);
+	EXPECT_EQ((unsigned long)a + 4 * self->page, rows[0].end);
+	EXPECT_EQ(0, rows[0].pgoff);
+	EXPECT_STREQ("rw-s", rows[0].perms);
+	EXPECT_EQ(!variant->gup, strstr(rows[0].flags, "pfnmap") != NULL)
+		TH_LOG("flags '%s'", rows[0].flags);
+	EXPECT_EQ((unsigned long)b, rows[1].start);
+	EXPECT_EQ(8, rows[1].pgoff);
+	EXPECT_STREQ("r--s", rows[1].perms);
+
+	/* A child inherits both mappings. */
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(pipefd[1]);
+		_exit(read(pipefd[0], &c, 1) == 0 ? 0 : 1);
+	}
+	close(pipefd[0]);
+	n = debugfs_mappings(rows, 8);
+	EXPECT_EQ(4, n);
+	for (i = 0; i < n && i < 8; i++)
+		child_rows += rows[i].pid == pid;
+	EXPECT_EQ(2, child_rows);
+	close(pipefd[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	EXPECT_EQ(2, debugfs_mappings(rows, 8));
+
+	/* Unmapping a page in the middle splits the first mapping in two. */
+	ASSERT_EQ(0, munmap(a + self->page, self->page));
+	ASSERT_EQ(3, debugfs_mappings(rows, 8));
+	for (i = 0; i < 3; i++) {
+		if (rows[i].start == (unsigned long)a) {
+			EXPECT_EQ((unsigned long)a + self->page, rows[i].end);
+			EXPECT_EQ(0, rows[i].pgoff);
+		} else if (rows[i].start == (unsigned long)a + 2 * self->page) {
+			EXPECT_EQ((unsigned long)a + 4 * self->page, rows[i].end);
+			EXPECT_EQ(2, rows[i].pgoff);
+		} else {
+			EXPECT_EQ((unsigned long)b, rows[i].start);
+		}
+	}
+
+	munmap(a, 4 * self->page);
+	munmap(b, 2 * self->page);
+	EXPECT_EQ(0, debugfs_mappings(rows, 8));
+}
+
+/* debugfs summary: the device at a glance. */
+TEST_F(mmapper, debugfs_summary)
+{
+	unsigned char *map;
+	char backend[64];
+
+	map = map_dev(self->fd, self->size, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	map[0] = map[3 * self->page] = map[9 * self->page] = 1;
+
+	EXPECT_EQ(0, debugfs_summary("backend", backend, sizeof(backend)));
+	EXPECT_STREQ(variant->backend, backend);
+	EXPECT_EQ((long long)self->size, debugfs_summary("size", NULL, 0));
+	EXPECT_EQ(NPAGES, debugfs_summary("pages", NULL, 0));
+	EXPECT_EQ(variant->lazy ? 3 : NPAGES, debugfs_summary("pages_mapped", NULL, 0));
+	EXPECT_EQ(1, debugfs_summary("active_mappings", NULL, 0));
+	EXPECT_EQ(sysfs_read_ll(STATSDIR "opens"), debugfs_summary("opens", NULL, 0));
+	munmap(map, self->size);
+	EXPECT_EQ(0, debugfs_summary("pages_mapped", NULL, 0));
+}
+
+static int put_user_ioctl(int fd, void *addr, uint64_t value,
+			  struct mmapper_put_user *pu)
+{
+	memset(pu, 0, sizeof(*pu));
+	pu->size = sizeof(*pu);
+	pu->addr = (uintptr_t)addr;
+	pu->value = value;
+	return ioctl(fd, MMAPPER_IOC_PUT_USER, pu) ? -errno : 0;
+}
+
+/*
+ * The founding experiment: the kernel put_user()s into the caller's fresh
+ * mapping of the device, takes the page fault, and the store lands.
+ */
+TEST_F(mmapper, put_user_into_fresh_mapping)
+{
+	const uint64_t v = 0x1122334455667788ull;
+	size_t off = 3 * self->page + 8;
+	struct mmapper_put_user pu;
+	unsigned char *map, *ro;
+	uint64_t got = 0;
+
+	map = map_dev(self->fd, self->size, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, put_user_ioctl(self->fd, map + off, v, &pu));
+	EXPECT_EQ(sizeof(pu), pu.size);
+	EXPECT_EQ(0, pu.result);
+	EXPECT_EQ(v, pu.readback);
+	/* Lazy backends fault the page in; the others mapped it at mmap(). */
+	EXPECT_EQ(variant->lazy ? 1 : 0, pu.faults);
+	ASSERT_EQ(8, pread(self->fd, &got, 8, off));
+	EXPECT_EQ(v, got);
+	memcpy(&got, map + off, 8);
+	EXPECT_EQ(v, got);
+
+	/* Once there, the page takes no fault. */
+	ASSERT_EQ(0, put_user_ioctl(self->fd, map + off, ~v, &pu));
+	EXPECT_EQ(0, pu.faults);
+	EXPECT_EQ(~v, pu.readback);
+
+	/* A read-only mapping: put_user() gets EFAULT, the buffer is untouched. */
+	ro = mmap(NULL, self->size, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ASSERT_EQ(0, put_user_ioctl(self->fd, ro + self->page, v, &pu));
+	EXPECT_EQ(-EFAULT, pu.result);
+	EXPECT_EQ(0, pu.readback);
+	ASSERT_EQ(8, pread(self->fd, &got, 8, self->page));
+	EXPECT_EQ(0, got);
+	munmap(ro, self->size);
+
+	/* Nothing mapped there: EFAULT reported, the ioctl itself succeeds. */
+	ASSERT_EQ(0, put_user_ioctl(self->fd, bad_ptr, v, &pu));
+	EXPECT_EQ(-EFAULT, pu.result);
+
+	/* A private mapping: the store lands in the process's copy only. */
+	if (variant->private_cow) {
+		unsigned char *priv = map_dev(self->fd, self->size, 0, MAP_PRIVATE);
+
+		ASSERT_NE(NULL, priv);
+		ASSERT_EQ(0, put_user_ioctl(self->fd, priv + 8, v, &pu));
+		EXPECT_EQ(0, pu.result);
+		EXPECT_EQ(v, pu.readback);
+		ASSERT_EQ(8, pread(self->fd, &got, 8, 8));
+		EXPECT_EQ(0, got);
+		munmap(priv, self->size);
+	}
+
+	/* The argument itself: bad pointer, flags, out-fields, short struct. */
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_PUT_USER, bad_ptr));
+	EXPECT_EQ(EFAULT, errno);
+	memset(&pu, 0, sizeof(pu));
+	pu.size = sizeof(pu);
+	pu.addr = (uintptr_t)map;
+	pu.flags = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_PUT_USER, &pu));
+	EXPECT_EQ(EINVAL, errno);
+	pu.flags = 0;
+	pu.faults = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_PUT_USER, &pu));
+	EXPECT_EQ(EINVAL, errno);
+	pu.faults = 0;
+	pu.size = MMAPPER_PUT_USER_SIZE_VER0 - 8;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_PUT_USER, &pu));
+	EXPECT_EQ(EINVAL, errno);
+	munmap(map, self->size);
+}
+
+/*
+ * Several processes open, map, fault, read and unmap at once while another
+ * reads stats and debugfs; at the end every counter adds up exactly.
+ */
+TEST_F_TIMEOUT(mmapper, concurrent_counters_exact, 300)
+{
+	enum { WORKERS = 4, ITERS = 25, READ = 100 };
+	struct mmapper_stats a, b, fs;
+	struct mapping_row rows[1];
+	pid_t reader, workers[WORKERS];
+	volatile int *stop;
+	int i, status;
+
+	stop = mmap(NULL, self->page, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, stop);
+	*stop = 0;
+	ASSERT_EQ(0, get_stats(self->fd, &a));
+
+	reader = fork();
+	ASSERT_LE(0, reader);
+	if (!reader) {
+		struct page_row prow[NPAGES];
+		struct mapping_row mrow[WORKERS + 1];
+		struct mmapper_stats st;
+
+		while (!*stop) {
+			if (sysfs_stats(&st) || debugfs_pages(prow, NPAGES) != NPAGES ||
+			    debugfs_mappings(mrow, WORKERS + 1) < 0 ||
+			    debugfs_summary("pages_mapped", NULL, 0) < 0)
+				_exit(1);
+		}
+		_exit(0);
+	}
+
+	for (i = 0; i < WORKERS; i++) {
+		workers[i] = fork();
+		ASSERT_LE(0, workers[i]);
+		if (!workers[i]) {
+			char buf[READ];
+			int it;
+
+			for (it = 0; it < ITERS; it++) {
+				int fd = open(DEV, O_RDWR);
+				unsigned char *map;
+				size_t off;
+
+				if (fd < 0)
+					_exit(2);
+				map = map_dev(fd, self->size, 0, MAP_SHARED);
+				if (!map)
+					_exit(3);
+				for (off = 0; off < self->size; off += self->page)
+					map[off] = it;
+				if (pread(fd, buf, READ, 0) != READ)
+					_exit(4);
+				munmap(map, self->size);
+				close(fd);
+			}
+			_exit(0);
+		}
+	}
+	for (i = 0; i < WORKERS; i++) {
+		ASSERT_EQ(workers[i], waitpid(workers[i], &status, 0));
+		EXPECT_EQ(0, status) TH_LOG("worker %d", i);
+	}
+	*stop = 1;
+	ASSERT_EQ(reader, waitpid(reader, &status, 0));
+	EXPECT_EQ(0, status) TH_LOG("reader of stats and debugfs failed");
+
+	ASSERT_EQ(0, get_stats(self->fd, &b));
+	EXPECT_EQ(a.opens + WORKERS * ITERS, b.opens);
+	EXPECT_EQ(a.mmaps + WORKERS * ITERS, b.mmaps);
+	EXPECT_EQ(0, b.active_mappings);
+	EXPECT_EQ(a.bytes_read + WORKERS * ITERS * READ, b.bytes_read);
+	EXPECT_EQ(a.faults + (variant->lazy ? WORKERS * ITERS * NPAGES : 0), b.faults);
+	EXPECT_EQ(a.huge_faults, b.huge_faults);
+	ASSERT_EQ(0, sysfs_stats(&fs));
+	EXPECT_EQ(0, memcmp(&b, &fs, sizeof(b)));
+	EXPECT_EQ(0, debugfs_mappings(rows, 1));
+	munmap((void *)stop, self->page);
+}
+
+/* Write @val to @path, truncating it first (tracefs "trace" clears so). */
+static int file_write_trunc(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* The tracepoints fire for mmap, fault, resize and backend switch. */
+TEST(tracepoints)
+{
+	char *trace, want[128];
+	unsigned char *map;
+	size_t len = 0;
+	ssize_t n;
+	long page = sysconf(_SC_PAGESIZE);
+	int fd;
+
+	if (access(TRACEDIR "events", F_OK))
+		SKIP(return, "no tracefs at " TRACEDIR);
+	ASSERT_EQ(0, access(TRACEDIR "events/mmapper", F_OK));
+
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+	ASSERT_EQ(0, set_size(4 * page));
+	ASSERT_EQ(0, file_write_trunc(TRACEDIR "trace", ""));
+	ASSERT_EQ(0, sysfs_write(TRACEDIR "events/mmapper/enable", "1"));
+
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc-fault"));
+	ASSERT_EQ(0, set_size(8 * page));
+	fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	map = map_dev(fd, 8 * page, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	map[2 * page] = 1;
+	/* A refused resize is traced with its errno. */
+	EXPECT_EQ(-EBUSY, set_size(16 * page));
+	munmap(map, 8 * page);
+	close(fd);
+
+	ASSERT_EQ(0, sysfs_write(TRACEDIR "events/mmapper/enable", "0"));
+	trace = calloc(1, 1 << 20);
+	ASSERT_NE(NULL, trace);
+	fd = open(TRACEDIR "trace", O_RDONLY);
+	ASSERT_LE(0, fd);
+	while (len < (1 << 20) - 1 && (n = read(fd, trace + len, (1 << 20) - 1 - len)) > 0)
+		len += n;
+	close(fd);
+
+	EXPECT_NE(NULL, strstr(trace, "mmapper_switch: mmapper0 old=vmalloc new=vmalloc-fault ret=0"));
+	snprintf(want, sizeof(want), "mmapper_resize: mmapper0 old_size=%ld new_size=%ld ret=0",
+		 4 * page, 8 * page);
+	EXPECT_NE(NULL, strstr(trace, want));
+	snprintf(want, sizeof(want), "mmapper_resize: mmapper0 old_size=%ld new_size=%ld ret=-16",
+		 8 * page, 16 * page);
+	EXPECT_NE(NULL, strstr(trace, want));
+	snprintf(want, sizeof(want), "mmapper_mmap: mmapper0 backend=vmalloc-fault start=%p end=%p pgoff=0 shared ret=0",
+		 map, map + 8 * page);
+	EXPECT_NE(NULL, strstr(trace, want)) TH_LOG("want '%s'", want);
+	snprintf(want, sizeof(want), "mmapper_fault: mmapper0 address=%p pgoff=2 order=0",
+		 map + 2 * page);
+	EXPECT_NE(NULL, strstr(trace, want)) TH_LOG("want '%s'", want);
+	free(trace);
 }
 
 /* Mappings of 2 MiB and more start on a 2 MiB boundary. */

@@ -52,6 +52,7 @@ static int mmapper_kmalloc_mmap(struct mmapper_buf *buf,
 const struct mmapper_backend mmapper_backend_kmalloc = {
 	.name		= "kmalloc",
 	.max_size	= KMALLOC_MAX_SIZE,
+	.contiguous	= true,
 	.alloc		= mmapper_kmalloc_alloc,
 	.free		= mmapper_kmalloc_free,
 	.page_at	= mmapper_kmalloc_page_at,

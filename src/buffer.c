@@ -12,6 +12,7 @@
 #include <linux/sysfs.h>
 
 #include "mmapper.h"
+#include "trace.h"
 
 /* Order is ABI: it is the order sysfs lists them in. */
 const struct mmapper_backend *const mmapper_backends[] = {
@@ -228,7 +229,22 @@ static void mmapper_dev_replace(struct mmapper_dev *mdev,
 	mmapper_buf_copy(buf, mdev->buf);
 	mmapper_buf_free(mdev->buf);
 	mdev->buf = buf;
+	mdev->gen++;
 	atomic64_inc(&mdev->stats.resizes);
+}
+
+/* Trace an attempted change: a switch, a resize or both, and its result. */
+static void mmapper_trace_change(struct mmapper_dev *mdev,
+				 const struct mmapper_backend *old_backend,
+				 u64 old_size,
+				 const struct mmapper_backend *backend,
+				 u64 size, int ret)
+{
+	if (backend != old_backend)
+		trace_mmapper_switch(mdev->index, old_backend->name,
+				     backend->name, ret);
+	if (size != old_size)
+		trace_mmapper_resize(mdev->index, old_size, size, ret);
 }
 
 /**
@@ -247,6 +263,8 @@ static void mmapper_dev_replace(struct mmapper_dev *mdev,
 int mmapper_dev_realloc(struct mmapper_dev *mdev,
 			const struct mmapper_backend *backend, u64 size)
 {
+	const struct mmapper_backend *old_backend = mdev->buf->backend;
+	u64 old_size = mdev->buf->size;
 	struct mmapper_buf *buf;
 	int ret;
 
@@ -256,15 +274,16 @@ int mmapper_dev_realloc(struct mmapper_dev *mdev,
 		return 0;
 
 	ret = mmapper_dev_check_change(mdev, backend, size);
-	if (ret)
-		return ret;
+	if (!ret) {
+		buf = mmapper_dev_alloc(mdev, backend, size);
+		if (IS_ERR(buf))
+			ret = PTR_ERR(buf);
+		else
+			mmapper_dev_replace(mdev, buf);
+	}
 
-	buf = mmapper_dev_alloc(mdev, backend, size);
-	if (IS_ERR(buf))
-		return PTR_ERR(buf);
-
-	mmapper_dev_replace(mdev, buf);
-	return 0;
+	mmapper_trace_change(mdev, old_backend, old_size, backend, size, ret);
+	return ret;
 }
 
 static void mmapper_unlock_devs(unsigned int n)
@@ -318,12 +337,18 @@ int mmapper_switch_all(const struct mmapper_backend *backend)
 	}
 
 	for (i = 0; i < mmapper_nr_devs; i++) {
+		struct mmapper_dev *mdev = &mmapper_devs[i];
+
+		if (mdev->buf->backend == backend)
+			continue;
+		mmapper_trace_change(mdev, mdev->buf->backend, mdev->buf->size,
+				     backend, mdev->buf->size, ret);
 		if (!bufs[i])
 			continue;
 		if (ret)
 			mmapper_buf_free(bufs[i]);
 		else
-			mmapper_dev_replace(&mmapper_devs[i], bufs[i]);
+			mmapper_dev_replace(mdev, bufs[i]);
 	}
 
 	mmapper_unlock_devs(mmapper_nr_devs);

@@ -91,4 +91,58 @@ static inline bool mmapper_huge_fault_is_pmd(unsigned int order)
 }
 #endif
 
+/* 6.10 dropped the source argument of __assign_str() in TRACE_EVENT(). */
+#ifdef MMAPPER_HAVE_ASSIGN_STR_1
+#define mmapper_assign_str(dst, src)	__assign_str(dst)
+#else
+#define mmapper_assign_str(dst, src)	__assign_str(dst, src)
+#endif
+
+/*
+ * Mapcount of an order-0 page, or of a page of a high-order allocation
+ * that is not a compound page: 6.12 removed page_mapcount().
+ */
+static inline int mmapper_page_mapcount(struct page *page)
+{
+	if (PageSlab(page))
+		return 0;
+#ifdef MMAPPER_HAVE_PAGE_MAPCOUNT
+	return page_mapcount(page);
+#else
+	return folio_mapcount(page_folio(page));
+#endif
+}
+
+/*
+ * The pfn a user page-table entry of a VM_PFNMAP @vma maps at @addr, with
+ * the mmap lock held: 6.10 replaced follow_pte() by follow_pfnmap_start(),
+ * which also reads 2 MiB entries.  Return: false if nothing is mapped.
+ */
+#ifdef MMAPPER_HAVE_FOLLOW_PFNMAP
+static inline bool mmapper_user_pfn(struct vm_area_struct *vma,
+				    unsigned long addr, unsigned long *pfn)
+{
+	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
+
+	if (follow_pfnmap_start(&args))
+		return false;
+	*pfn = args.pfn;
+	follow_pfnmap_end(&args);
+	return true;
+}
+#else
+static inline bool mmapper_user_pfn(struct vm_area_struct *vma,
+				    unsigned long addr, unsigned long *pfn)
+{
+	spinlock_t *ptl;
+	pte_t *ptep;
+
+	if (follow_pte(vma->vm_mm, addr, &ptep, &ptl))
+		return false;
+	*pfn = pte_pfn(*ptep);
+	pte_unmap_unlock(ptep, ptl);
+	return true;
+}
+#endif
+
 #endif /* _MMAPPER_COMPAT_H */

@@ -20,6 +20,7 @@
 
 #include "compat.h"
 #include "mmapper.h"
+#include "trace.h"
 
 static int mmapper_open(struct inode *inode, struct file *file)
 {
@@ -153,20 +154,69 @@ static ssize_t mmapper_write(struct file *file, const char __user *ubuf,
 	return done ? done : ret;
 }
 
-/* vm_ops: count the VMAs, so that the buffer is never changed under one. */
+/*
+ * vm_ops: count the VMAs, so that the buffer is never changed under one,
+ * and keep a record of each for debugfs.  ->open runs for every VMA made
+ * from an existing one (fork, split, mremap), ->close for every VMA that
+ * goes, always before it is freed.
+ */
+
+static void mmapper_track(struct mmapper_dev *mdev, struct vm_area_struct *vma)
+{
+	struct mmapper_mapping *m = kmalloc(sizeof(*m), GFP_KERNEL);
+
+	spin_lock(&mdev->mappings_lock);
+	if (m) {
+		m->vma = vma;
+		m->id = mdev->next_id++;
+		list_add_tail(&m->node, &mdev->mappings);
+	} else {
+		/* ->open cannot fail: the VMA lives on, unlisted. */
+		mdev->untracked++;
+	}
+	spin_unlock(&mdev->mappings_lock);
+}
+
+static void mmapper_untrack(struct mmapper_dev *mdev, struct vm_area_struct *vma)
+{
+	struct mmapper_mapping *m, *found = NULL;
+
+	spin_lock(&mdev->mappings_lock);
+	list_for_each_entry(m, &mdev->mappings, node) {
+		if (m->vma == vma) {
+			found = m;
+			list_del(&m->node);
+			break;
+		}
+	}
+	if (!found && !WARN_ON_ONCE(!mdev->untracked))
+		mdev->untracked--;
+	spin_unlock(&mdev->mappings_lock);
+	kfree(found);
+}
 
 static void mmapper_vm_open(struct vm_area_struct *vma)
 {
 	struct mmapper_dev *mdev = vma->vm_private_data;
 
 	atomic_inc(&mdev->nr_mappings);
+	mmapper_track(mdev, vma);
 }
 
 static void mmapper_vm_close(struct vm_area_struct *vma)
 {
 	struct mmapper_dev *mdev = vma->vm_private_data;
 
+	mmapper_untrack(mdev, vma);
 	atomic_dec(&mdev->nr_mappings);
+}
+
+/* The task running MMAPPER_IOC_PUT_USER on @mdev counts its own faults. */
+static void mmapper_count_fault(struct mmapper_dev *mdev, atomic64_t *counter)
+{
+	atomic64_inc(counter);
+	if (READ_ONCE(mdev->experiment_task) == current)
+		mdev->experiment_faults++;
 }
 
 static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
@@ -180,7 +230,8 @@ static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	ret = buf->backend->fault(buf, vmf);
 	if (!(ret & VM_FAULT_ERROR))
-		atomic64_inc(&mdev->stats.faults);
+		mmapper_count_fault(mdev, &mdev->stats.faults);
+	trace_mmapper_fault(mdev->index, vmf->address, vmf->pgoff, 0, ret);
 	return ret;
 }
 
@@ -195,7 +246,9 @@ static vm_fault_t mmapper_vm_huge_fault(struct vm_fault *vmf,
 		return VM_FAULT_FALLBACK;
 	ret = buf->backend->huge_fault(buf, vmf);
 	if (ret == VM_FAULT_NOPAGE)
-		atomic64_inc(&mdev->stats.huge_faults);
+		mmapper_count_fault(mdev, &mdev->stats.huge_faults);
+	trace_mmapper_fault(mdev->index, vmf->address, vmf->pgoff,
+			    PMD_SHIFT - PAGE_SHIFT, ret);
 	return ret;
 }
 
@@ -265,9 +318,13 @@ static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!ret) {
 		atomic_inc(&mdev->nr_mappings);
 		atomic64_inc(&mdev->stats.mmaps);
+		mmapper_track(mdev, vma);
 	}
 
 out_unlock:
+	trace_mmapper_mmap(mdev->index, buf->backend->name, vma->vm_start,
+			   vma->vm_end, vma->vm_pgoff,
+			   vma->vm_flags & VM_SHARED, ret);
 	mutex_unlock(&mdev->lock);
 	return ret;
 }
@@ -373,6 +430,8 @@ static long mmapper_ioctl_set_backend(struct mmapper_dev *mdev, void __user *uar
 	mutex_lock(&mdev->lock);
 	ret = mmapper_dev_realloc(mdev, backend, mdev->buf->size);
 	mutex_unlock(&mdev->lock);
+	if (!ret)
+		mmapper_sysfs_changed(mdev);
 	return ret;
 }
 
@@ -453,6 +512,48 @@ static long mmapper_ioctl_get_stats(struct mmapper_dev *mdev, void __user *uarg)
 	return mmapper_copy_struct_out(uarg, &st, sizeof(st), usize);
 }
 
+/*
+ * The founding experiment: the kernel stores to a user address of the
+ * caller, typically inside the caller's fresh mapping of this very device,
+ * where nothing is mapped yet.  put_user() takes the page fault, the core
+ * calls our ->fault (or ->huge_fault) in this task's context, and the
+ * store completes.  Report what happened, and which faults this device's
+ * handlers answered for this task meanwhile.
+ */
+static long mmapper_ioctl_put_user(struct mmapper_dev *mdev, void __user *uarg)
+{
+	struct mmapper_put_user arg;
+	u64 __user *target;
+	u32 usize;
+	int ret;
+
+	ret = mmapper_copy_struct_in(&arg, sizeof(arg),
+				     MMAPPER_PUT_USER_SIZE_VER0, uarg, &usize);
+	if (ret)
+		return ret;
+	if (arg.flags || arg.result || arg.faults || arg.readback)
+		return -EINVAL;
+	target = u64_to_user_ptr(arg.addr);
+
+	/* One experiment per device at a time: the fault count is exact. */
+	ret = mutex_lock_killable(&mdev->experiment_lock);
+	if (ret)
+		return ret;
+	mdev->experiment_faults = 0;
+	WRITE_ONCE(mdev->experiment_task, current);
+
+	/* No lock held: the fault handlers must be free to run. */
+	arg.result = put_user(arg.value, target);
+	if (!arg.result)
+		arg.result = get_user(arg.readback, target);
+
+	WRITE_ONCE(mdev->experiment_task, NULL);
+	arg.faults = mdev->experiment_faults;
+	mutex_unlock(&mdev->experiment_lock);
+
+	return mmapper_copy_struct_out(uarg, &arg, sizeof(arg), usize);
+}
+
 /* Dispatch on type, number and direction: the size bits may vary. */
 #define MMAPPER_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
 
@@ -469,6 +570,8 @@ static long mmapper_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return mmapper_ioctl_range(mdev, uarg, false);
 	case MMAPPER_IOC_BASE(MMAPPER_IOC_GET_STATS):
 		return mmapper_ioctl_get_stats(mdev, uarg);
+	case MMAPPER_IOC_BASE(MMAPPER_IOC_PUT_USER):
+		return mmapper_ioctl_put_user(mdev, uarg);
 	case MMAPPER_IOC_BASE(MMAPPER_IOC_SET_SIZE):
 		return writer ? mmapper_ioctl_set_size(mdev, uarg) : -EBADF;
 	case MMAPPER_IOC_BASE(MMAPPER_IOC_SET_BACKEND):

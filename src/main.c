@@ -70,6 +70,9 @@ static int mmapper_dev_create(struct mmapper_dev *mdev, unsigned int index,
 
 	mutex_init(&mdev->lock);
 	atomic_set(&mdev->nr_mappings, 0);
+	spin_lock_init(&mdev->mappings_lock);
+	INIT_LIST_HEAD(&mdev->mappings);
+	mutex_init(&mdev->experiment_lock);
 	mdev->index = index;
 
 	mdev->buf = mmapper_buf_alloc(backend, mmapper_param_size);
@@ -93,6 +96,7 @@ static int mmapper_dev_create(struct mmapper_dev *mdev, unsigned int index,
 		ret = PTR_ERR(mdev->dev);
 		goto err_cdev_del;
 	}
+	mmapper_debugfs_add(mdev);
 	return 0;
 
 err_cdev_del:
@@ -100,15 +104,18 @@ err_cdev_del:
 err_free_buf:
 	mmapper_buf_free(mdev->buf);
 err_mutex:
+	mutex_destroy(&mdev->experiment_lock);
 	mutex_destroy(&mdev->lock);
 	return ret;
 }
 
 static void mmapper_dev_destroy(struct mmapper_dev *mdev)
 {
+	mmapper_debugfs_remove(mdev);
 	device_destroy(&mmapper_class, mdev->dev->devt);
 	cdev_del(&mdev->cdev);
 	mmapper_buf_free(mdev->buf);
+	mutex_destroy(&mdev->experiment_lock);
 	mutex_destroy(&mdev->lock);
 }
 
@@ -175,6 +182,7 @@ static int __init mmapper_init(void)
 		ret = -ENOMEM;
 		goto err_class;
 	}
+	mmapper_debugfs_init();
 
 	for (i = 0; i < nr_devices; i++) {
 		ret = mmapper_dev_create(&mmapper_devs[i], i, b);
@@ -191,6 +199,7 @@ static int __init mmapper_init(void)
 
 err_devs:
 	mmapper_devs_destroy();
+	mmapper_debugfs_exit();
 	kfree(mmapper_devs);
 err_class:
 	class_unregister(&mmapper_class);
@@ -202,6 +211,7 @@ err_chrdev:
 static void __exit mmapper_exit(void)
 {
 	mmapper_devs_destroy();
+	mmapper_debugfs_exit();
 	kfree(mmapper_devs);
 	class_unregister(&mmapper_class);
 	unregister_chrdev_region(mmapper_devt, nr_devices);

@@ -9,8 +9,10 @@
 #include <linux/bits.h>
 #include <linux/cdev.h>
 #include <linux/device.h>
+#include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 #define MMAPPER_MAX_DEVICES	64
@@ -29,6 +31,7 @@ struct mmapper_dev;
  *	beyond the machine's memory)
  * @private_cow: MAP_PRIVATE mappings are supported as copy-on-write that
  *	never reaches the buffer; when false MAP_PRIVATE gets -EINVAL
+ * @contiguous: buffers are physically contiguous (sysfs shows phys_addr)
  * @pmd_aligned: mappings of this backend should start on a PMD boundary
  *	(relative to their offset), so that @huge_fault can map 2 MiB at once
  * @alloc: allocate a zeroed buffer of @buf->nr_pages pages; fill in
@@ -49,6 +52,7 @@ struct mmapper_backend {
 	const char *name;
 	size_t max_size;
 	bool private_cow;
+	bool contiguous;
 	bool pmd_aligned;
 	int (*alloc)(struct mmapper_buf *buf);
 	void (*free)(struct mmapper_buf *buf);
@@ -91,6 +95,21 @@ struct mmapper_counters {
 };
 
 /**
+ * struct mmapper_mapping - one live user mapping (VMA) of a device
+ * @node: in mmapper_dev.mappings
+ * @vma: the VMA; valid while on the list (vm_ops->close takes it off
+ *	before the VMA is freed); its fields are stable only under the
+ *	mmap lock of @vma->vm_mm
+ * @id: unique, increasing: lets debugfs walk the list without holding
+ *	the lock across the mmap lock
+ */
+struct mmapper_mapping {
+	struct list_head node;
+	struct vm_area_struct *vma;
+	u64 id;
+};
+
+/**
  * struct mmapper_dev - one /dev/mmapperN
  * @lock: guards @buf (pointer and contents' layout), and serialises
  *	changes with mmap(); order: mmap_lock -> @lock. Never held while
@@ -100,20 +119,43 @@ struct mmapper_counters {
  * @nr_mappings: live VMAs of this device; raised under @lock in mmap(),
  *	raised in vm_ops->open (a VMA already exists) and dropped in
  *	vm_ops->close without it
+ * @gen: bumped under @lock each time @buf is replaced
+ * @mappings_lock: guards @mappings, @next_id and @untracked; innermost lock
+ * @mappings: struct mmapper_mapping of each live VMA, oldest first
+ * @next_id: id of the next struct mmapper_mapping
+ * @untracked: live VMAs without a record (allocation failed in
+ *	vm_ops->open, which cannot fail); debugfs says so
+ * @experiment_lock: one MMAPPER_IOC_PUT_USER at a time; never taken by
+ *	the fault handlers
+ * @experiment_task: the task inside MMAPPER_IOC_PUT_USER, or NULL
+ * @experiment_faults: faults answered for @experiment_task; written only
+ *	in that task's own fault handlers
  * @stats: counters, atomic: no lock
  * @index: N in mmapperN
  * @cdev: character device
  * @dev: the class device, parent of the sysfs attributes
+ * @debugfs: this device's debugfs directory
  */
 struct mmapper_dev {
 	/* guards buf; see above */
 	struct mutex lock;
 	struct mmapper_buf *buf;
 	atomic_t nr_mappings;
+	unsigned long gen;
+	/* guards mappings, next_id, untracked */
+	spinlock_t mappings_lock;
+	struct list_head mappings;
+	u64 next_id;
+	unsigned int untracked;
+	/* serialises the put_user() experiment */
+	struct mutex experiment_lock;
+	struct task_struct *experiment_task;
+	unsigned int experiment_faults;
 	struct mmapper_counters stats;
 	unsigned int index;
 	struct cdev cdev;
 	struct device *dev;
+	struct dentry *debugfs;
 };
 
 /* backends, one file each */
@@ -160,5 +202,13 @@ extern const struct file_operations mmapper_fops;
 /* sysfs.c */
 extern const struct attribute_group *mmapper_class_groups[];
 extern const struct attribute_group *mmapper_dev_groups[];
+void mmapper_sysfs_changed(struct mmapper_dev *mdev);
+void mmapper_sysfs_changed_all(void);
+
+/* debugfs.c */
+void mmapper_debugfs_init(void);
+void mmapper_debugfs_exit(void);
+void mmapper_debugfs_add(struct mmapper_dev *mdev);
+void mmapper_debugfs_remove(struct mmapper_dev *mdev);
 
 #endif /* _MMAPPER_H */

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmapper sysfs: /sys/class/mmapper/backend and, per device, backend and
- * size.  Documented in Documentation/ABI/testing/sysfs-class-mmapper.
+ * mmapper sysfs: /sys/class/mmapper/backend and, per device, backend,
+ * size, phys_addr and stats/.  Documented in
+ * Documentation/ABI/testing/sysfs-class-mmapper.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/device.h>
+#include <linux/io.h>
+#include <linux/kstrtox.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
 
@@ -56,6 +59,8 @@ static ssize_t backend_store(struct device *dev, struct device_attribute *attr,
 	ret = mmapper_dev_realloc(mdev, backend, mdev->buf->size);
 	mutex_unlock(&mdev->lock);
 
+	if (!ret)
+		mmapper_sysfs_changed(mdev);
 	return ret ?: count;
 }
 static DEVICE_ATTR_RW(backend);
@@ -105,8 +110,162 @@ static const struct attribute_group mmapper_dev_group = {
 	.attrs = mmapper_dev_attrs,
 };
 
+/*
+ * phys_addr: root only, and only while the backend is physically
+ * contiguous; a backend change re-evaluates its visibility.
+ */
+static ssize_t phys_addr_show(struct device *dev, struct device_attribute *attr,
+			      char *buf)
+{
+	struct mmapper_dev *mdev = dev_get_drvdata(dev);
+	phys_addr_t phys = 0;
+	bool contiguous;
+
+	mutex_lock(&mdev->lock);
+	contiguous = mdev->buf->backend->contiguous;
+	if (contiguous)
+		phys = page_to_phys(mdev->buf->backend->page_at(mdev->buf, 0));
+	mutex_unlock(&mdev->lock);
+
+	/* Lost a race with a backend change that is hiding the file. */
+	if (!contiguous)
+		return -ENODATA;
+	return sysfs_emit(buf, "%pa\n", &phys);
+}
+static DEVICE_ATTR_ADMIN_RO(phys_addr);
+
+static umode_t mmapper_phys_visible(struct kobject *kobj, struct attribute *attr,
+				    int n)
+{
+	struct mmapper_dev *mdev = dev_get_drvdata(kobj_to_dev(kobj));
+	bool contiguous;
+
+	mutex_lock(&mdev->lock);
+	contiguous = mdev->buf->backend->contiguous;
+	mutex_unlock(&mdev->lock);
+
+	return contiguous ? attr->mode : 0;
+}
+
+static struct attribute *mmapper_phys_attrs[] = {
+	&dev_attr_phys_addr.attr,
+	NULL
+};
+
+static const struct attribute_group mmapper_phys_group = {
+	.attrs = mmapper_phys_attrs,
+	.is_visible = mmapper_phys_visible,
+};
+
+/* Serialises sysfs_update_group(): two at once could add a file twice. */
+static DEFINE_MUTEX(mmapper_sysfs_update_lock);
+
+/**
+ * mmapper_sysfs_changed() - show or hide phys_addr after a backend change
+ * @mdev: the device; its lock must not be held (phys_addr_show() takes it)
+ */
+void mmapper_sysfs_changed(struct mmapper_dev *mdev)
+{
+	int ret;
+
+	mutex_lock(&mmapper_sysfs_update_lock);
+	ret = sysfs_update_group(&mdev->dev->kobj, &mmapper_phys_group);
+	mutex_unlock(&mmapper_sysfs_update_lock);
+	if (ret)
+		dev_warn(mdev->dev, "cannot update phys_addr (%pe)\n", ERR_PTR(ret));
+}
+
+/* mmapper_sysfs_changed() for every device */
+void mmapper_sysfs_changed_all(void)
+{
+	unsigned int i, n;
+
+	mutex_lock(&mmapper_config_lock);
+	n = mmapper_nr_devs;
+	mutex_unlock(&mmapper_config_lock);
+
+	/* Devices go only at unload, which waits for sysfs writers. */
+	for (i = 0; i < n; i++)
+		mmapper_sysfs_changed(&mmapper_devs[i]);
+}
+
+/* stats/: one read-only file per counter, and reset */
+
+#define MMAPPER_STAT_ATTR(_name)					\
+static ssize_t _name##_show(struct device *dev,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	struct mmapper_dev *mdev = dev_get_drvdata(dev);		\
+									\
+	return sysfs_emit(buf, "%llu\n",				\
+			  (u64)atomic64_read(&mdev->stats._name));	\
+}									\
+static DEVICE_ATTR_RO(_name)
+
+MMAPPER_STAT_ATTR(opens);
+MMAPPER_STAT_ATTR(mmaps);
+MMAPPER_STAT_ATTR(faults);
+MMAPPER_STAT_ATTR(huge_faults);
+MMAPPER_STAT_ATTR(bytes_read);
+MMAPPER_STAT_ATTR(bytes_written);
+MMAPPER_STAT_ATTR(resizes);
+MMAPPER_STAT_ATTR(alloc_failures);
+
+static ssize_t active_mappings_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	struct mmapper_dev *mdev = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%d\n", atomic_read(&mdev->nr_mappings));
+}
+static DEVICE_ATTR_RO(active_mappings);
+
+/* Writing 1 zeroes every counter; active_mappings is a level, not a count. */
+static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
+			   const char *buf, size_t count)
+{
+	struct mmapper_dev *mdev = dev_get_drvdata(dev);
+	struct mmapper_counters *c = &mdev->stats;
+	bool reset;
+
+	if (kstrtobool(buf, &reset) || !reset)
+		return -EINVAL;
+
+	atomic64_set(&c->opens, 0);
+	atomic64_set(&c->mmaps, 0);
+	atomic64_set(&c->faults, 0);
+	atomic64_set(&c->huge_faults, 0);
+	atomic64_set(&c->bytes_read, 0);
+	atomic64_set(&c->bytes_written, 0);
+	atomic64_set(&c->resizes, 0);
+	atomic64_set(&c->alloc_failures, 0);
+	return count;
+}
+static DEVICE_ATTR_WO(reset);
+
+static struct attribute *mmapper_stats_attrs[] = {
+	&dev_attr_opens.attr,
+	&dev_attr_mmaps.attr,
+	&dev_attr_active_mappings.attr,
+	&dev_attr_faults.attr,
+	&dev_attr_huge_faults.attr,
+	&dev_attr_bytes_read.attr,
+	&dev_attr_bytes_written.attr,
+	&dev_attr_resizes.attr,
+	&dev_attr_alloc_failures.attr,
+	&dev_attr_reset.attr,
+	NULL
+};
+
+static const struct attribute_group mmapper_stats_group = {
+	.name = "stats",
+	.attrs = mmapper_stats_attrs,
+};
+
 const struct attribute_group *mmapper_dev_groups[] = {
 	&mmapper_dev_group,
+	&mmapper_phys_group,
+	&mmapper_stats_group,
 	NULL
 };
 
@@ -156,6 +315,8 @@ static ssize_t mmapper_class_backend_store(MMAPPER_CLASS_ATTR_CONST struct class
 		return -EINVAL;
 
 	ret = mmapper_switch_all(backend);
+	if (!ret)
+		mmapper_sysfs_changed_all();
 	return ret ?: count;
 }
 

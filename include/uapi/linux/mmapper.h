@@ -143,6 +143,33 @@ struct mmapper_stats {
 
 #define MMAPPER_STATS_SIZE_VER0		80
 
+/**
+ * struct mmapper_put_user - argument of MMAPPER_IOC_PUT_USER
+ * @size: in: sizeof(struct mmapper_put_user) of the caller; out: bytes written
+ * @flags: must be zero
+ * @addr: in: a user address of the caller, typically inside its own,
+ *	not yet touched, mapping of the device
+ * @value: in: the 64-bit value the kernel stores there with put_user()
+ * @result: out: 0, or the put_user()/get_user() error (-EFAULT); in: zero
+ * @faults: out: page faults this device's handlers answered for the caller
+ *	while the kernel stored (4 KiB and 2 MiB); in: zero
+ * @readback: out: what get_user() read back from @addr; in: zero
+ *
+ * The ioctl itself succeeds whatever put_user() met; it fails with
+ * -EFAULT only when the argument struct cannot be read or written.
+ */
+struct mmapper_put_user {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 value;
+	__s32 result;
+	__u32 faults;
+	__u64 readback;
+};
+
+#define MMAPPER_PUT_USER_SIZE_VER0	40
+
 #define MMAPPER_IOC_MAGIC		0xb7
 
 #define MMAPPER_IOC_GET_INFO	_IOWR(MMAPPER_IOC_MAGIC, 0x00, struct mmapper_info)
@@ -151,5 +178,6 @@ struct mmapper_stats {
 #define MMAPPER_IOC_FILL	_IOW(MMAPPER_IOC_MAGIC, 0x03, struct mmapper_range)
 #define MMAPPER_IOC_CHECKSUM	_IOWR(MMAPPER_IOC_MAGIC, 0x04, struct mmapper_range)
 #define MMAPPER_IOC_GET_STATS	_IOWR(MMAPPER_IOC_MAGIC, 0x05, struct mmapper_stats)
+#define MMAPPER_IOC_PUT_USER	_IOWR(MMAPPER_IOC_MAGIC, 0x06, struct mmapper_put_user)
 
 #endif /* _UAPI_LINUX_MMAPPER_H */

@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmapper debugfs: /sys/kernel/debug/mmapper/mmapperN/{pages,mappings,summary}.
+ * Documented in Documentation/debugfs.rst.
+ *
+ * Finding out whether a page is mapped into user space right now:
+ *
+ *  - for backends that map struct pages (vm_insert_page*(), ->fault
+ *    returning a page) the kernel's own rmap count, the page's mapcount,
+ *    says it;
+ *  - VM_PFNMAP mappings (remap_pfn_range(), vmf_insert_pfn*()) bypass
+ *    rmap, so each live mapping's page table is read instead, under the
+ *    mmap lock of the process that owns it.
+ *
+ * Locks, outermost first, as in the rest of the driver: the owner's mmap
+ * lock, the device lock, the mappings spinlock.  A VMA found through a
+ * struct mmapper_mapping is used only after checking, under its mmap lock,
+ * that it is still in its mm's tree: then neither it nor its page tables
+ * can go until the lock is dropped.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "mmapper.h"
+
+static struct dentry *mmapper_debugfs_root;
+
+/*
+ * Call @fn for each live mapping of @mdev, oldest first, with the owning
+ * mm's mmap lock held for read and the VMA known to be in that mm.
+ * Return: 0, -EINTR on a fatal signal, or the first error of @fn.
+ */
+static int mmapper_for_each_mapping(struct mmapper_dev *mdev,
+				    int (*fn)(struct mmapper_dev *mdev,
+					      struct vm_area_struct *vma,
+					      void *arg),
+				    void *arg)
+{
+	u64 next = 0;
+
+	for (;;) {
+		struct vm_area_struct *vma = NULL;
+		struct mm_struct *mm = NULL;
+		struct mmapper_mapping *m;
+		unsigned long start = 0;
+		u64 id = 0;
+		int ret = 0;
+
+		/* The list is in id order; a listed VMA and its mm are alive. */
+		spin_lock(&mdev->mappings_lock);
+		list_for_each_entry(m, &mdev->mappings, node) {
+			if (m->id >= next) {
+				id = m->id;
+				mm = m->vma->vm_mm;
+				mmgrab(mm);
+				break;
+			}
+		}
+		spin_unlock(&mdev->mappings_lock);
+		if (!mm)
+			return 0;
+		next = id + 1;
+
+		if (mmap_read_lock_killable(mm)) {
+			mmdrop(mm);
+			return -EINTR;
+		}
+
+		/* Still listed: still allocated, so its start can be read. */
+		spin_lock(&mdev->mappings_lock);
+		list_for_each_entry(m, &mdev->mappings, node) {
+			if (m->id == id) {
+				vma = m->vma;
+				start = vma->vm_start;
+				break;
+			}
+		}
+		spin_unlock(&mdev->mappings_lock);
+
+		/*
+		 * Not in the tree any more: an munmap() is tearing it down
+		 * (with the lock downgraded); it is no longer mapped.
+		 */
+		if (vma && vma_lookup(mm, start) == vma)
+			ret = fn(mdev, vma, arg);
+
+		mmap_read_unlock(mm);
+		mmdrop(mm);
+		if (ret)
+			return ret;
+		cond_resched();
+	}
+}
+
+/* Page-table state of up to MMAPPER_BATCH pages, taken together. */
+#define MMAPPER_BATCH	64
+
+struct mmapper_batch {
+	unsigned long first;
+	unsigned int n;
+	unsigned long gen;
+	u32 pfnmapped[MMAPPER_BATCH];
+};
+
+/* Count the user PFN-map entries of one mapping that point into the batch. */
+static int mmapper_batch_vma(struct mmapper_dev *mdev,
+			     struct vm_area_struct *vma, void *arg)
+{
+	struct mmapper_batch *b = arg;
+	unsigned long idx, first, last;
+	struct mmapper_buf *buf;
+
+	if (!(vma->vm_flags & VM_PFNMAP))
+		return 0;	/* counted by the pages' mapcount */
+
+	first = max(b->first, vma->vm_pgoff);
+	last = min(b->first + MMAPPER_BATCH, vma->vm_pgoff + vma_pages(vma));
+
+	mutex_lock(&mdev->lock);
+	buf = mdev->buf;
+	if (mdev->gen != b->gen)
+		last = first;	/* the caller sees the change and starts over */
+	last = min(last, buf->nr_pages);
+	for (idx = first; idx < last; idx++) {
+		unsigned long addr = vma->vm_start +
+				     ((idx - vma->vm_pgoff) << PAGE_SHIFT);
+		unsigned long pfn;
+
+		if (mmapper_user_pfn(vma, addr, &pfn) &&
+		    pfn == page_to_pfn(buf->backend->page_at(buf, idx)))
+			b->pfnmapped[idx - b->first]++;
+	}
+	mutex_unlock(&mdev->lock);
+	return 0;
+}
+
+/*
+ * Fill @b for the pages from @first and return with the device lock held,
+ * @b->n set to the pages of the batch that exist (0 past the end).
+ */
+static int mmapper_batch_lock(struct mmapper_dev *mdev, struct mmapper_batch *b,
+			      unsigned long first)
+{
+	int tries = 0, ret;
+
+	for (;;) {
+		memset(b, 0, sizeof(*b));
+		b->first = first;
+		mutex_lock(&mdev->lock);
+		b->gen = mdev->gen;
+		mutex_unlock(&mdev->lock);
+
+		ret = mmapper_for_each_mapping(mdev, mmapper_batch_vma, b);
+		if (ret)
+			return ret;
+
+		mutex_lock(&mdev->lock);
+		/* A buffer replaced meanwhile had no mapping: count again. */
+		if (mdev->gen == b->gen || ++tries == 3)
+			break;
+		mutex_unlock(&mdev->lock);
+	}
+
+	if (first < mdev->buf->nr_pages)
+		b->n = min_t(unsigned long, MMAPPER_BATCH,
+			     mdev->buf->nr_pages - first);
+	return 0;
+}
+
+/* pages: a header, then one line per page, streamed a batch at a time */
+
+struct mmapper_pages_iter {
+	struct mmapper_dev *mdev;
+	struct mmapper_batch batch;
+	unsigned long idx;
+	bool locked;
+};
+
+static void *mmapper_pages_start(struct seq_file *m, loff_t *pos)
+{
+	struct mmapper_pages_iter *it = m->private;
+
+	if (*pos == 0)
+		return SEQ_START_TOKEN;
+
+	it->idx = *pos - 1;
+	if (mmapper_batch_lock(it->mdev, &it->batch, it->idx))
+		return ERR_PTR(-EINTR);
+	it->locked = true;
+	return it->batch.n ? it : NULL;
+}
+
+static void *mmapper_pages_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	struct mmapper_pages_iter *it = m->private;
+
+	++*pos;
+	if (v == SEQ_START_TOKEN)
+		return mmapper_pages_start(m, pos);
+	/* The end of a batch ends this read(); the next starts a batch. */
+	if (++it->idx >= it->batch.first + it->batch.n)
+		return NULL;
+	return it;
+}
+
+static void mmapper_pages_stop(struct seq_file *m, void *v)
+{
+	struct mmapper_pages_iter *it = m->private;
+
+	if (it->locked) {
+		it->locked = false;
+		mutex_unlock(&it->mdev->lock);
+	}
+}
+
+static int mmapper_pages_show(struct seq_file *m, void *v)
+{
+	struct mmapper_pages_iter *it = m->private;
+	struct mmapper_buf *buf = it->mdev->buf;
+	struct page *page;
+	int mapcount;
+
+	if (v == SEQ_START_TOKEN) {
+		seq_printf(m, "%10s %12s %8s %8s %6s\n", "index", "pfn",
+			   "refcount", "mapcount", "mapped");
+		return 0;
+	}
+
+	page = buf->backend->page_at(buf, it->idx);
+	mapcount = mmapper_page_mapcount(page);
+	seq_printf(m, "%10lu %#12lx %8d %8d %6u\n", it->idx, page_to_pfn(page),
+		   page_ref_count(page), mapcount,
+		   it->batch.pfnmapped[it->idx - it->batch.first] +
+		   max(mapcount, 0));
+	return 0;
+}
+
+static const struct seq_operations mmapper_pages_sops = {
+	.start	= mmapper_pages_start,
+	.next	= mmapper_pages_next,
+	.stop	= mmapper_pages_stop,
+	.show	= mmapper_pages_show,
+};
+
+static int mmapper_pages_open(struct inode *inode, struct file *file)
+{
+	struct mmapper_pages_iter *it;
+
+	it = __seq_open_private(file, &mmapper_pages_sops, sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	it->mdev = inode->i_private;
+	return 0;
+}
+
+static const struct file_operations mmapper_pages_fops = {
+	.owner		= THIS_MODULE,
+	.open		= mmapper_pages_open,
+	.read		= seq_read,
+	.llseek		= seq_lseek,
+	.release	= seq_release_private,
+};
+
+/* mappings: one line per live mapping */
+
+/* The process that owns @mm: the first thread found using it. */
+static pid_t mmapper_mm_owner(struct mm_struct *mm, char *comm, size_t len)
+{
+	struct task_struct *g, *t;
+	pid_t pid = 0;
+
+	strscpy(comm, "?", len);
+	rcu_read_lock();
+	for_each_process_thread(g, t) {
+		if (READ_ONCE(t->mm) == mm) {
+			pid = task_tgid_nr(t);
+			task_lock(t);
+			strscpy(comm, t->comm, len);
+			task_unlock(t);
+			goto out;
+		}
+	}
+out:
+	rcu_read_unlock();
+	return pid;
+}
+
+static int mmapper_mappings_show_one(struct mmapper_dev *mdev,
+				     struct vm_area_struct *vma, void *arg)
+{
+	static const struct {
+		vm_flags_t flag;
+		const char *name;
+	} names[] = {
+		{ VM_PFNMAP, "pfnmap" },
+		{ VM_MIXEDMAP, "mixedmap" },
+		{ VM_IO, "io" },
+		{ VM_DONTEXPAND, "dontexpand" },
+		{ VM_DONTDUMP, "dontdump" },
+		{ VM_HUGEPAGE, "hugepage" },
+		{ VM_LOCKED, "locked" },
+	};
+	vm_flags_t flags = vma->vm_flags;
+	char comm[TASK_COMM_LEN];
+	struct seq_file *m = arg;
+	const char *sep = " ";
+	unsigned int i;
+	pid_t pid;
+
+	pid = mmapper_mm_owner(vma->vm_mm, comm, sizeof(comm));
+	seq_printf(m, "%7d %-16s %016lx-%016lx %10lu %c%c%c%c", pid, comm,
+		   vma->vm_start, vma->vm_end, vma->vm_pgoff,
+		   flags & VM_READ ? 'r' : '-', flags & VM_WRITE ? 'w' : '-',
+		   flags & VM_EXEC ? 'x' : '-', flags & VM_SHARED ? 's' : 'p');
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		if (flags & names[i].flag) {
+			seq_printf(m, "%s%s", sep, names[i].name);
+			sep = ",";
+		}
+	}
+	seq_putc(m, '\n');
+	return 0;
+}
+
+static int mmapper_mappings_show(struct seq_file *m, void *v)
+{
+	struct mmapper_dev *mdev = m->private;
+	unsigned int untracked;
+	int ret;
+
+	seq_printf(m, "%7s %-16s %-33s %10s %s\n", "pid", "comm", "start-end",
+		   "pgoff", "flags");
+	ret = mmapper_for_each_mapping(mdev, mmapper_mappings_show_one, m);
+
+	spin_lock(&mdev->mappings_lock);
+	untracked = mdev->untracked;
+	spin_unlock(&mdev->mappings_lock);
+	if (untracked)
+		seq_printf(m, "# %u more, not listed: out of memory when they were made\n",
+			   untracked);
+	return ret;
+}
+DEFINE_SHOW_ATTRIBUTE(mmapper_mappings);
+
+/* summary: the device at a glance */
+
+static int mmapper_summary_show(struct seq_file *m, void *v)
+{
+	struct mmapper_dev *mdev = m->private;
+	struct mmapper_counters *c = &mdev->stats;
+	unsigned long first = 0, mapped = 0;
+	const char *backend = "?";
+	struct mmapper_batch *b;
+	size_t size = 0;
+	int ret = 0;
+
+	b = kmalloc(sizeof(*b), GFP_KERNEL);
+	if (!b)
+		return -ENOMEM;
+
+	/* Page by page, a batch at a time: no memory in proportion to size. */
+	do {
+		unsigned int i;
+
+		ret = mmapper_batch_lock(mdev, b, first);
+		if (ret)
+			break;
+		for (i = 0; i < b->n; i++) {
+			struct page *page = mdev->buf->backend->page_at(mdev->buf,
+									first + i);
+
+			if (b->pfnmapped[i] || mmapper_page_mapcount(page) > 0)
+				mapped++;
+		}
+		backend = mdev->buf->backend->name;
+		size = mdev->buf->size;
+		mutex_unlock(&mdev->lock);
+		first += b->n;
+		cond_resched();
+	} while (b->n);
+	kfree(b);
+	if (ret)
+		return ret;
+
+	seq_printf(m, "backend: %s\n", backend);
+	seq_printf(m, "size: %zu\n", size);
+	seq_printf(m, "pages: %zu\n", size >> PAGE_SHIFT);
+	seq_printf(m, "pages_mapped: %lu\n", mapped);
+	seq_printf(m, "opens: %lld\n", atomic64_read(&c->opens));
+	seq_printf(m, "mmaps: %lld\n", atomic64_read(&c->mmaps));
+	seq_printf(m, "active_mappings: %d\n", atomic_read(&mdev->nr_mappings));
+	seq_printf(m, "faults: %lld\n", atomic64_read(&c->faults));
+	seq_printf(m, "huge_faults: %lld\n", atomic64_read(&c->huge_faults));
+	seq_printf(m, "bytes_read: %lld\n", atomic64_read(&c->bytes_read));
+	seq_printf(m, "bytes_written: %lld\n", atomic64_read(&c->bytes_written));
+	seq_printf(m, "resizes: %lld\n", atomic64_read(&c->resizes));
+	seq_printf(m, "alloc_failures: %lld\n", atomic64_read(&c->alloc_failures));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mmapper_summary);
+
+void mmapper_debugfs_init(void)
+{
+	mmapper_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+}
+
+void mmapper_debugfs_exit(void)
+{
+	debugfs_remove(mmapper_debugfs_root);
+}
+
+void mmapper_debugfs_add(struct mmapper_dev *mdev)
+{
+	struct dentry *dir;
+
+	dir = debugfs_create_dir(dev_name(mdev->dev), mmapper_debugfs_root);
+	debugfs_create_file("pages", 0400, dir, mdev, &mmapper_pages_fops);
+	debugfs_create_file("mappings", 0400, dir, mdev, &mmapper_mappings_fops);
+	debugfs_create_file("summary", 0400, dir, mdev, &mmapper_summary_fops);
+	mdev->debugfs = dir;
+}
+
+void mmapper_debugfs_remove(struct mmapper_dev *mdev)
+{
+	debugfs_remove(mdev->debugfs);
+}
