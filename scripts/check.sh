@@ -79,10 +79,27 @@ else
 	result FAIL "build selftests, no warnings"
 fi
 
-# A RAM block device gives the O_DIRECT test something to read from.
+stage "build: the documentation's example program"
+if gcc -static -Wall -Wextra -Werror -O2 -I"$ROOT/include/uapi" \
+	-o "$BUILD/mmapper-example" "$ROOT/Documentation/examples/mmapper-example.c"; then
+	result PASS "build Documentation/examples/mmapper-example.c, no warnings"
+else
+	result FAIL "build Documentation/examples/mmapper-example.c, no warnings"
+fi
+
+# A RAM block device gives the O_DIRECT test something to read from.  The
+# example program runs last, on a freshly loaded module, as one KTAP result.
 cat > "$BUILD/selftests-payload.sh" <<'EOF2'
 [ -f /lib/brd.ko ] && insmod /lib/brd.ko rd_nr=1 rd_size=4096
 cd /selftests && ./test_mmapper.sh /lib/mmapper.ko
+rc=$?
+if insmod /lib/mmapper.ko size=64K backend=vmalloc-fault &&
+   ./mmapper-example /dev/mmapper0 && rmmod mmapper; then
+	echo "ok 1 documentation example program"
+else
+	echo "not ok 1 documentation example program"
+fi
+exit $rc
 EOF2
 
 # brd.ko of kernel $1, uncompressed, for the initramfs (busybox insmod
@@ -109,6 +126,7 @@ for rel in "${KERNELS[@]}"; do
 		-m 2048 -p "$BUILD/selftests-payload.sh" "${extra[@]}" \
 		-f "$ko:/lib/mmapper.ko" \
 		-f "$BUILD/mmapper_test:/selftests/mmapper_test" \
+		-f "$BUILD/mmapper-example:/selftests/mmapper-example" \
 		-f "$ROOT/selftests/test_mmapper.sh:/selftests/test_mmapper.sh" \
 		-f "$ROOT/selftests/settings:/selftests/settings" -s 2
 	"$ROOT/scripts/judge.sh" "$BUILD/vm-$rel" "$rel" "$RESULTS" | grep -v '^PASS'

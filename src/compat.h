@@ -134,7 +134,7 @@ static inline bool mmapper_user_pfn(struct vm_area_struct *vma,
 static inline bool mmapper_user_pfn(struct vm_area_struct *vma,
 				    unsigned long addr, unsigned long *pfn)
 {
-	spinlock_t *ptl;
+	spinlock_t *ptl;	/* the page-table lock follow_pte() took */
 	pte_t *ptep;
 
 	if (follow_pte(vma->vm_mm, addr, &ptep, &ptl))

@@ -34,16 +34,19 @@
 
 static struct dentry *mmapper_debugfs_root;
 
+/* What mmapper_visit_mappings() calls for each mapping. */
+struct mmapper_mapping_visitor {
+	int (*fn)(struct mmapper_dev *mdev, struct vm_area_struct *vma, void *arg);
+	void *arg;
+};
+
 /*
- * Call @fn for each live mapping of @mdev, oldest first, with the owning
+ * Call @v->fn for each live mapping of @mdev, oldest first, with the owning
  * mm's mmap lock held for read and the VMA known to be in that mm.
- * Return: 0, -EINTR on a fatal signal, or the first error of @fn.
+ * Return: 0, -EINTR on a fatal signal, or the first error of @v->fn.
  */
-static int mmapper_for_each_mapping(struct mmapper_dev *mdev,
-				    int (*fn)(struct mmapper_dev *mdev,
-					      struct vm_area_struct *vma,
-					      void *arg),
-				    void *arg)
+static int mmapper_visit_mappings(struct mmapper_dev *mdev,
+				  const struct mmapper_mapping_visitor *v)
 {
 	u64 next = 0;
 
@@ -91,7 +94,7 @@ static int mmapper_for_each_mapping(struct mmapper_dev *mdev,
 		 * (with the lock downgraded); it is no longer mapped.
 		 */
 		if (vma && vma_lookup(mm, start) == vma)
-			ret = fn(mdev, vma, arg);
+			ret = v->fn(mdev, vma, v->arg);
 
 		mmap_read_unlock(mm);
 		mmdrop(mm);
@@ -150,6 +153,10 @@ static int mmapper_batch_vma(struct mmapper_dev *mdev,
 static int mmapper_batch_lock(struct mmapper_dev *mdev, struct mmapper_batch *b,
 			      unsigned long first)
 {
+	const struct mmapper_mapping_visitor visitor = {
+		.fn = mmapper_batch_vma,
+		.arg = b,
+	};
 	int tries = 0, ret;
 
 	for (;;) {
@@ -159,7 +166,7 @@ static int mmapper_batch_lock(struct mmapper_dev *mdev, struct mmapper_batch *b,
 		b->gen = mdev->gen;
 		mutex_unlock(&mdev->lock);
 
-		ret = mmapper_for_each_mapping(mdev, mmapper_batch_vma, b);
+		ret = mmapper_visit_mappings(mdev, &visitor);
 		if (ret)
 			return ret;
 
@@ -333,13 +340,17 @@ static int mmapper_mappings_show_one(struct mmapper_dev *mdev,
 
 static int mmapper_mappings_show(struct seq_file *m, void *v)
 {
+	const struct mmapper_mapping_visitor visitor = {
+		.fn = mmapper_mappings_show_one,
+		.arg = m,
+	};
 	struct mmapper_dev *mdev = m->private;
 	unsigned int untracked;
 	int ret;
 
 	seq_printf(m, "%7s %-16s %-33s %10s %s\n", "pid", "comm", "start-end",
 		   "pgoff", "flags");
-	ret = mmapper_for_each_mapping(mdev, mmapper_mappings_show_one, m);
+	ret = mmapper_visit_mappings(mdev, &visitor);
 
 	spin_lock(&mdev->mappings_lock);
 	untracked = mdev->untracked;

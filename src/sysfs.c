@@ -191,25 +191,39 @@ void mmapper_sysfs_changed_all(void)
 
 /* stats/: one read-only file per counter, and reset */
 
-#define MMAPPER_STAT_ATTR(_name)					\
-static ssize_t _name##_show(struct device *dev,				\
-			    struct device_attribute *attr, char *buf)	\
-{									\
-	struct mmapper_dev *mdev = dev_get_drvdata(dev);		\
-									\
-	return sysfs_emit(buf, "%llu\n",				\
-			  (u64)atomic64_read(&mdev->stats._name));	\
-}									\
-static DEVICE_ATTR_RO(_name)
+struct mmapper_stat_attr {
+	struct device_attribute attr;
+	size_t offset;		/* of the atomic64_t in struct mmapper_counters */
+};
 
-MMAPPER_STAT_ATTR(opens);
-MMAPPER_STAT_ATTR(mmaps);
-MMAPPER_STAT_ATTR(faults);
-MMAPPER_STAT_ATTR(huge_faults);
-MMAPPER_STAT_ATTR(bytes_read);
-MMAPPER_STAT_ATTR(bytes_written);
-MMAPPER_STAT_ATTR(resizes);
-MMAPPER_STAT_ATTR(alloc_failures);
+static ssize_t mmapper_stat_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	struct mmapper_stat_attr *sa = container_of(attr, struct mmapper_stat_attr, attr);
+	struct mmapper_dev *mdev = dev_get_drvdata(dev);
+	atomic64_t *counter = (void *)&mdev->stats + sa->offset;
+
+	return sysfs_emit(buf, "%llu\n", (u64)atomic64_read(counter));
+}
+
+#define MMAPPER_STAT(_name) {						\
+	.attr = {							\
+		.attr = { .name = #_name, .mode = 0444 },		\
+		.show = mmapper_stat_show,				\
+	},								\
+	.offset = offsetof(struct mmapper_counters, _name),		\
+}
+
+static struct mmapper_stat_attr mmapper_stat_attrs[] = {
+	MMAPPER_STAT(opens),
+	MMAPPER_STAT(mmaps),
+	MMAPPER_STAT(faults),
+	MMAPPER_STAT(huge_faults),
+	MMAPPER_STAT(bytes_read),
+	MMAPPER_STAT(bytes_written),
+	MMAPPER_STAT(resizes),
+	MMAPPER_STAT(alloc_failures),
+};
 
 static ssize_t active_mappings_show(struct device *dev,
 				    struct device_attribute *attr, char *buf)
@@ -244,15 +258,15 @@ static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
 static DEVICE_ATTR_WO(reset);
 
 static struct attribute *mmapper_stats_attrs[] = {
-	&dev_attr_opens.attr,
-	&dev_attr_mmaps.attr,
+	&mmapper_stat_attrs[0].attr.attr,
+	&mmapper_stat_attrs[1].attr.attr,
+	&mmapper_stat_attrs[2].attr.attr,
+	&mmapper_stat_attrs[3].attr.attr,
+	&mmapper_stat_attrs[4].attr.attr,
+	&mmapper_stat_attrs[5].attr.attr,
+	&mmapper_stat_attrs[6].attr.attr,
+	&mmapper_stat_attrs[7].attr.attr,
 	&dev_attr_active_mappings.attr,
-	&dev_attr_faults.attr,
-	&dev_attr_huge_faults.attr,
-	&dev_attr_bytes_read.attr,
-	&dev_attr_bytes_written.attr,
-	&dev_attr_resizes.attr,
-	&dev_attr_alloc_failures.attr,
 	&dev_attr_reset.attr,
 	NULL
 };

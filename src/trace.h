@@ -14,94 +14,79 @@
 #include "compat.h"
 
 TRACE_EVENT(mmapper_mmap,
-	TP_PROTO(unsigned int dev, const char *backend, unsigned long start,
-		 unsigned long end, unsigned long pgoff, bool shared, int ret),
-	TP_ARGS(dev, backend, start, end, pgoff, shared, ret),
-	TP_STRUCT__entry(
-		__field(unsigned int, dev)
-		__string(backend, backend)
-		__field(unsigned long, start)
-		__field(unsigned long, end)
-		__field(unsigned long, pgoff)
-		__field(bool, shared)
-		__field(int, ret)
-	),
-	TP_fast_assign(
-		__entry->dev = dev;
-		mmapper_assign_str(backend, backend);
-		__entry->start = start;
-		__entry->end = end;
-		__entry->pgoff = pgoff;
-		__entry->shared = shared;
-		__entry->ret = ret;
-	),
-	TP_printk("mmapper%u backend=%s start=0x%lx end=0x%lx pgoff=%lu %s ret=%d",
-		  __entry->dev, __get_str(backend), __entry->start, __entry->end,
-		  __entry->pgoff, __entry->shared ? "shared" : "private",
-		  __entry->ret)
+	    TP_PROTO(unsigned int dev, const char *backend, unsigned long start,
+		     unsigned long end, unsigned long pgoff, bool shared, int ret),
+	    TP_ARGS(dev, backend, start, end, pgoff, shared, ret),
+	    TP_STRUCT__entry(__field(unsigned int, dev)
+			     __string(backend, backend)
+			     __field(unsigned long, start)
+			     __field(unsigned long, end)
+			     __field(unsigned long, pgoff)
+			     __field(bool, shared)
+			     __field(int, ret)),
+	    TP_fast_assign(__entry->dev = dev;
+			   mmapper_assign_str(backend, backend);
+			   __entry->start = start;
+			   __entry->end = end;
+			   __entry->pgoff = pgoff;
+			   __entry->shared = shared;
+			   __entry->ret = ret;),
+	    TP_printk("mmapper%u backend=%s start=0x%lx end=0x%lx pgoff=%lu %s ret=%d",
+		      __entry->dev, __get_str(backend), __entry->start,
+		      __entry->end, __entry->pgoff,
+		      __entry->shared ? "shared" : "private", __entry->ret)
 );
 
 TRACE_EVENT(mmapper_fault,
-	TP_PROTO(unsigned int dev, unsigned long address, unsigned long pgoff,
-		 unsigned int order, unsigned int ret),
-	TP_ARGS(dev, address, pgoff, order, ret),
-	TP_STRUCT__entry(
-		__field(unsigned int, dev)
-		__field(unsigned long, address)
-		__field(unsigned long, pgoff)
-		__field(unsigned int, order)
-		__field(unsigned int, ret)
-	),
-	TP_fast_assign(
-		__entry->dev = dev;
-		__entry->address = address;
-		__entry->pgoff = pgoff;
-		__entry->order = order;
-		__entry->ret = ret;
-	),
-	TP_printk("mmapper%u address=0x%lx pgoff=%lu order=%u ret=0x%x",
-		  __entry->dev, __entry->address, __entry->pgoff,
-		  __entry->order, __entry->ret)
+	    TP_PROTO(unsigned int dev, unsigned long address,
+		     unsigned long pgoff, unsigned int order, unsigned int ret),
+	    TP_ARGS(dev, address, pgoff, order, ret),
+	    TP_STRUCT__entry(__field(unsigned int, dev)
+			     __field(unsigned long, address)
+			     __field(unsigned long, pgoff)
+			     __field(unsigned int, order)
+			     __field(unsigned int, ret)),
+	    TP_fast_assign(__entry->dev = dev;
+			   __entry->address = address;
+			   __entry->pgoff = pgoff;
+			   __entry->order = order;
+			   __entry->ret = ret;),
+	    TP_printk("mmapper%u address=0x%lx pgoff=%lu order=%u ret=0x%x",
+		      __entry->dev, __entry->address, __entry->pgoff,
+		      __entry->order, __entry->ret)
 );
 
 TRACE_EVENT(mmapper_resize,
-	TP_PROTO(unsigned int dev, u64 old_size, u64 new_size, int ret),
-	TP_ARGS(dev, old_size, new_size, ret),
-	TP_STRUCT__entry(
-		__field(unsigned int, dev)
-		__field(u64, old_size)
-		__field(u64, new_size)
-		__field(int, ret)
-	),
-	TP_fast_assign(
-		__entry->dev = dev;
-		__entry->old_size = old_size;
-		__entry->new_size = new_size;
-		__entry->ret = ret;
-	),
-	TP_printk("mmapper%u old_size=%llu new_size=%llu ret=%d",
-		  __entry->dev, __entry->old_size, __entry->new_size,
-		  __entry->ret)
+	    TP_PROTO(unsigned int dev, u64 old_size, u64 new_size, int ret),
+	    TP_ARGS(dev, old_size, new_size, ret),
+	    TP_STRUCT__entry(__field(unsigned int, dev)
+			     __field(u64, old_size)
+			     __field(u64, new_size)
+			     __field(int, ret)),
+	    TP_fast_assign(__entry->dev = dev;
+			   __entry->old_size = old_size;
+			   __entry->new_size = new_size;
+			   __entry->ret = ret;),
+	    TP_printk("mmapper%u old_size=%llu new_size=%llu ret=%d",
+		      __entry->dev, __entry->old_size, __entry->new_size,
+		      __entry->ret)
 );
 
 TRACE_EVENT(mmapper_switch,
-	TP_PROTO(unsigned int dev, const char *old_backend,
-		 const char *new_backend, int ret),
-	TP_ARGS(dev, old_backend, new_backend, ret),
-	TP_STRUCT__entry(
-		__field(unsigned int, dev)
-		__string(old_backend, old_backend)
-		__string(new_backend, new_backend)
-		__field(int, ret)
-	),
-	TP_fast_assign(
-		__entry->dev = dev;
-		mmapper_assign_str(old_backend, old_backend);
-		mmapper_assign_str(new_backend, new_backend);
-		__entry->ret = ret;
-	),
-	TP_printk("mmapper%u old=%s new=%s ret=%d", __entry->dev,
-		  __get_str(old_backend), __get_str(new_backend), __entry->ret)
+	    TP_PROTO(unsigned int dev, const char *old_backend,
+		     const char *new_backend, int ret),
+	    TP_ARGS(dev, old_backend, new_backend, ret),
+	    TP_STRUCT__entry(__field(unsigned int, dev)
+			     __string(old_backend, old_backend)
+			     __string(new_backend, new_backend)
+			     __field(int, ret)),
+	    TP_fast_assign(__entry->dev = dev;
+			   mmapper_assign_str(old_backend, old_backend);
+			   mmapper_assign_str(new_backend, new_backend);
+			   __entry->ret = ret;),
+	    TP_printk("mmapper%u old=%s new=%s ret=%d", __entry->dev,
+		      __get_str(old_backend), __get_str(new_backend),
+		      __entry->ret)
 );
 
 #endif /* _MMAPPER_TRACE_H */
