@@ -1740,6 +1740,14 @@ TEST_F_TIMEOUT(mmapper, scale_1g, 600)
 		ASSERT_EQ(1, pread(self->fd, &c, 1, at));
 		EXPECT_EQ((unsigned char)(i >> 12), c) TH_LOG("page %zu", i >> 12);
 	}
+	/* debugfs streams all 262144 pages, each one mapped now. */
+	{
+		struct page_row row;
+
+		EXPECT_EQ((long long)(big / self->page),
+			  debugfs_summary("pages_mapped", NULL, 0));
+		EXPECT_EQ((int)(big / self->page), debugfs_pages(&row, 0));
+	}
 	munmap(map, big);
 	ASSERT_EQ(0, set_size(self->size));
 }

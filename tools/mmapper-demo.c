@@ -5,7 +5,9 @@
  * For each backend: the kernel writes the buffer (MMAPPER_IOC_FILL), user
  * space reads it through mmap() and writes back through the mapping, and
  * the kernel checksums what user space wrote.  Then: a change refused
- * while the buffer is mapped, and the data surviving a backend switch.
+ * while the buffer is mapped, the data surviving a backend switch, and
+ * the control plane: debugfs showing lazy faults, the kernel's put_user()
+ * into a fresh mapping, the stats moving.
  *
  * Usage: mmapper-demo [/dev/mmapperN]
  */
@@ -266,6 +268,76 @@ static void show_devmem(void)
 	close(fd);
 }
 
+/* Print a debugfs file of the device, indented. */
+static void debugfs_show(const char *file)
+{
+	char path[192], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/mmapper/%s/%s",
+		 strrchr(sysdir, '/') + 1, file);
+	f = fopen(path, "r");
+	if (!f) {
+		printf("  %s: %s\n", path, strerror(errno));
+		return;
+	}
+	printf("  $ cat %s\n", path);
+	while (fgets(line, sizeof(line), f))
+		printf("  %s", line);
+	fclose(f);
+}
+
+static void show_control_plane(void)
+{
+	struct mmapper_put_user pu = { .size = sizeof(pu) };
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *map;
+	char path[192];
+	int fd;
+
+	printf("\n[control plane: vmalloc-fault, 4 pages; lazy faults made visible]\n");
+	if (sysfs_write("backend", "vmalloc-fault") || sysfs_write("size", "16K"))
+		die("sysfs");
+	snprintf(path, sizeof(path), "%s/stats/reset", sysdir);
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		die(path);
+	close(fd);
+
+	fd = open(dev, O_RDWR);
+	if (fd < 0)
+		die(dev);
+	map = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		die("mmap");
+	printf("  mmap() done, nothing touched: no page is mapped yet\n");
+	debugfs_show("pages");
+
+	map[1 * page] = 'u';
+	printf("  user space wrote page 1: it took one fault\n");
+	debugfs_show("pages");
+
+	pu.addr = (uintptr_t)(map + 3 * page);
+	pu.value = 0x6b65726e656cULL;
+	if (ioctl(fd, MMAPPER_IOC_PUT_USER, &pu))
+		die("MMAPPER_IOC_PUT_USER");
+	printf("  the kernel put_user() into untouched page 3: result %d, "
+	       "read back 0x%llx, %u fault taken in kernel mode\n",
+	       pu.result, (unsigned long long)pu.readback, pu.faults);
+	debugfs_show("pages");
+	debugfs_show("mappings");
+
+	munmap(map, 4 * page);
+	close(fd);
+	printf("  after munmap() and close():\n");
+	snprintf(path, sizeof(path), "%s/stats/faults", sysdir);
+	sysfs_show(path);
+	snprintf(path, sizeof(path), "%s/stats/mmaps", sysdir);
+	sysfs_show(path);
+	snprintf(path, sizeof(path), "%s/stats/active_mappings", sysdir);
+	sysfs_show(path);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int i;
@@ -281,6 +353,7 @@ int main(int argc, char **argv)
 	show_huge();
 	show_busy();
 	show_switch_keeps_data();
+	show_control_plane();
 
 	printf("\n[one write switches every device]\n");
 	printf("  $ echo vmalloc-user > /sys/class/mmapper/backend   -> %s\n",
