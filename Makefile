@@ -9,6 +9,8 @@
 #   make demo            build, boot Debian's kernel in QEMU, show mmapper at work
 #   make check           every test, on every Debian kernel line installed
 #   make selftests       build the kselftest binary
+#   make deb             dist/mmapper-dkms_VERSION_all.deb, dist/mmapper-tools_*.deb
+#   make rpm             dist/mmapper-dkms-VERSION-1.noarch.rpm and the SRPM
 #   make clean
 
 KERNELRELEASE ?= $(shell uname -r)
@@ -42,14 +44,20 @@ demo:
 check:
 	@scripts/check.sh
 
+deb:
+	@scripts/package.sh deb
+
+rpm:
+	@scripts/package.sh rpm
+
 selftests:
 	$(MAKE) -C selftests KSFT_DIR=$$(scripts/kernel-tools.sh)/tools/testing/selftests
 
 clean:
-	rm -rf build
+	rm -rf build dist
 	rm -f src/*.o src/*.ko src/*.mod src/*.mod.c src/.*.cmd src/modules.order \
 		src/Module.symvers src/.module-common.o
 	$(MAKE) -C selftests clean
 	$(MAKE) -C tools clean
 
-.PHONY: all module install deps demo check selftests clean
+.PHONY: all module install deps demo check deb rpm selftests clean

@@ -10,6 +10,9 @@
 #  4. for every kernel line: boot it under QEMU, load the module, run the
 #     selftests through test_mmapper.sh, unload; judge the KTAP and the
 #     kernel log
+#  5. the packages (package-test.sh): build and lint the .deb and the .rpm,
+#     install the .debs on this machine, check DKMS, a kernel upgrade, the
+#     installed selftests in a VM, and a clean purge
 #
 # Ends with "N passed, N failed" (skips are reported, never counted as passed).
 set -uo pipefail
@@ -132,5 +135,8 @@ for rel in "${KERNELS[@]}"; do
 	"$ROOT/scripts/judge.sh" "$BUILD/vm-$rel" "$rel" "$RESULTS" | grep -v '^PASS'
 	echo "$(grep -c "^PASS $rel:" "$RESULTS") passed on $rel"
 done
+
+stage "packages: make deb, make rpm, lint, install, kernel upgrade, purge"
+"$ROOT/scripts/package-test.sh" "$RESULTS" "$BUILD"
 
 summary

@@ -1,0 +1,151 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The packaging stage of make check: what a user of "apt install
+# mmapper-dkms" or of the RPM gets.
+#
+#  1. the version strings agree; make deb, lintian; make rpm, rpmlint;
+#  2. apt-get install of the .debs on this machine: DKMS must build and
+#     install mmapper for every kernel with headers;
+#  3. a kernel whose headers arrive after the package: DKMS's header hook
+#     must build for it;
+#  4. a VM boots a kernel with the DKMS-built module and runs the installed
+#     selftests (/usr/libexec/mmapper/selftests) against it;
+#  5. apt-get purge: nothing may be left.
+#
+# THIS INSTALLS AND PURGES PACKAGES ON THE MACHINE (root only).
+#
+# Usage: package-test.sh RESULTS BUILD-DIR
+# Appends PASS/FAIL lines to RESULTS.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RESULTS=$1
+BUILD=$2
+DIST=$ROOT/dist
+LOG=$BUILD/package-test.log
+V=$(cat "$ROOT/VERSION")
+: > "$LOG"
+
+result() {
+	echo "$1 package: $2" | tee -a "$RESULTS"
+}
+
+# Run a command, its output to the log; PASS/FAIL with the given name.
+step() {
+	local name=$1
+	shift
+	echo "### $name: $*" >> "$LOG"
+	if "$@" >> "$LOG" 2>&1; then
+		result PASS "$name"
+	else
+		result FAIL "$name (see $LOG)"
+		tail -20 "$LOG" | sed 's/^/    /'
+		return 1
+	fi
+}
+
+mapfile -t KERNELS < <("$ROOT/scripts/kernels.sh")
+
+step "version strings agree with VERSION" "$ROOT/scripts/version.sh"
+step "make deb" "$ROOT/scripts/package.sh" deb
+step "lintian: no error, no warning" \
+	lintian --fail-on error,warning --display-level '>=warning' "$DIST/mmapper_${V}_amd64.changes"
+step "make rpm" "$ROOT/scripts/package.sh" rpm
+rpmlint_clean() {
+	local out
+	out=$(rpmlint -c "$ROOT/rpm/rpmlint.toml" "$DIST"/mmapper*.rpm "$ROOT/rpm/mmapper.spec" 2>&1)
+	echo "$out"
+	grep -q ' 0 errors, 0 warnings' <<<"$out"
+}
+step "rpmlint: no error, no warning" rpmlint_clean
+
+if [[ $(id -u) -ne 0 ]]; then
+	result FAIL "install cycle needs root"
+	exit 0
+fi
+[[ -f $DIST/mmapper-dkms_${V}_all.deb ]] || exit 0
+
+# Start from nothing, whatever an earlier run left.
+apt-get purge -y -q mmapper-dkms mmapper-tools >> "$LOG" 2>&1
+
+step "apt-get install ./mmapper-dkms_${V}_all.deb ./mmapper-tools_${V}_amd64.deb" \
+	env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	"$DIST/mmapper-dkms_${V}_all.deb" "$DIST/mmapper-tools_${V}_amd64.deb"
+
+# The module DKMS installed for kernel $1, or nothing.
+installed_ko() {
+	ls /lib/modules/"$1"/updates/dkms/mmapper.ko* 2>/dev/null | head -1
+}
+
+dkms_built() {
+	local rel=$1 ko
+	dkms status -m mmapper -v "$V" -k "$rel" | grep -q ': installed' || return 1
+	ko=$(installed_ko "$rel")
+	[[ -n $ko ]] || return 1
+	# The module DKMS built is this version, for this kernel.
+	[[ $(modinfo -F version "$ko") == "$V" ]] &&
+		modinfo -F vermagic "$ko" | grep -q "^$rel "
+}
+for rel in "${KERNELS[@]}"; do
+	step "DKMS built and installed mmapper $V for $rel" dkms_built "$rel"
+done
+step "group mmapper exists" getent group mmapper
+step "udev rule installed" test -f /lib/udev/rules.d/60-mmapper.rules
+
+# A kernel upgrade: the newest kernel loses its build, then its headers
+# "arrive" (the hook that linux-headers-* packages run on install).
+newest=${KERNELS[-1]}
+upgrade() {
+	dkms remove -m mmapper -v "$V" -k "$newest" &&
+		[[ -z $(installed_ko "$newest") ]] &&
+		/etc/kernel/header_postinst.d/dkms "$newest" &&
+		dkms_built "$newest"
+}
+step "headers of $newest installed after the package: DKMS builds for it" upgrade
+
+# The installed selftests against the DKMS-built module, in a VM.
+vm_installed_selftests() {
+	local rel=$1 ko out=$BUILD/vm-dkms-$1 files=() lib
+	ko=$(installed_ko "$rel")
+	case $ko in
+	*.xz) xz -dc "$ko" > "$BUILD/dkms-$rel.ko" ;;
+	*.zst) zstd -qdc "$ko" > "$BUILD/dkms-$rel.ko" ;;
+	*) cp "$ko" "$BUILD/dkms-$rel.ko" ;;
+	esac
+	# The installed test binary is dynamic: give the VM its libraries.
+	for lib in $(ldd /usr/libexec/mmapper/selftests/mmapper_test | grep -o '/[^ ]*'); do
+		files+=(-f "$(readlink -f "$lib"):$lib")
+	done
+	[[ -f $BUILD/$rel/brd.ko ]] && files+=(-f "$BUILD/$rel/brd.ko:/lib/brd.ko")
+	cat > "$BUILD/dkms-payload.sh" <<'EOF2'
+[ -f /lib/brd.ko ] && insmod /lib/brd.ko rd_nr=1 rd_size=4096
+/usr/libexec/mmapper/selftests/test_mmapper.sh /lib/mmapper.ko
+EOF2
+	"$ROOT/scripts/vm-run.sh" -k "/boot/vmlinuz-$rel" -o "$out" -m 2048 -s 2 \
+		-p "$BUILD/dkms-payload.sh" -f "$BUILD/dkms-$rel.ko:/lib/mmapper.ko" \
+		-f /usr/libexec/mmapper/selftests/mmapper_test:/usr/libexec/mmapper/selftests/mmapper_test \
+		-f /usr/libexec/mmapper/selftests/test_mmapper.sh:/usr/libexec/mmapper/selftests/test_mmapper.sh \
+		"${files[@]}" >> "$LOG" 2>&1
+	"$ROOT/scripts/judge.sh" "$out" "dkms $rel" "$RESULTS" > "$out/judge.txt"
+	grep -v '^PASS' "$out/judge.txt"
+	echo "$(grep -c '^PASS' "$out/judge.txt") passed: installed selftests, DKMS-built module, $rel"
+}
+vm_installed_selftests "${KERNELS[0]}"
+
+step "apt-get purge mmapper-dkms mmapper-tools" \
+	env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q mmapper-dkms mmapper-tools
+nothing_left() {
+	local left
+	left=$(ls -d /usr/src/mmapper-* /var/lib/dkms/mmapper /lib/udev/rules.d/60-mmapper.rules \
+		/usr/libexec/mmapper /lib/modules/*/updates/dkms/mmapper.ko* 2>/dev/null)
+	if [[ -n $left ]]; then
+		echo "left behind: $left"
+		return 1
+	fi
+	if getent group mmapper; then
+		echo "group mmapper left behind"
+		return 1
+	fi
+	! dpkg-query -W -f='${Status}\n' mmapper-dkms mmapper-tools 2>/dev/null | grep -q installed
+}
+step "purge leaves nothing (sources, DKMS tree, modules, udev rule, group)" nothing_left
