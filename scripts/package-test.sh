@@ -11,7 +11,9 @@
 #     must build for it;
 #  4. a VM boots a kernel with the DKMS-built module and runs the installed
 #     selftests (/usr/libexec/mmapper/selftests) against it;
-#  5. apt-get purge: nothing may be left.
+#  5. apt-get purge: nothing may be left;
+#  6. the RPM, installed, upgraded to a new release and erased by rpm on
+#     this machine: its scriptlets drive DKMS the same way.
 #
 # THIS INSTALLS AND PURGES PACKAGES ON THE MACHINE (root only).
 #
@@ -20,7 +22,7 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RESULTS=$1
-BUILD=$2
+BUILD=$(cd "$2" && pwd)
 DIST=$ROOT/dist
 LOG=$BUILD/package-test.log
 V=$(cat "$ROOT/VERSION")
@@ -149,3 +151,38 @@ nothing_left() {
 	! dpkg-query -W -f='${Status}\n' mmapper-dkms mmapper-tools 2>/dev/null | grep -q installed
 }
 step "purge leaves nothing (sources, DKMS tree, modules, udev rule, group)" nothing_left
+
+# The RPM's scriptlets, run by rpm itself on this machine (--nodeps: the
+# dependencies are Fedora package names).  An upgrade to a new release of
+# the same version, built here with a higher release, must keep the builds.
+RPM=$DIST/mmapper-dkms-$V-1.noarch.rpm
+RPM_UP=$BUILD/pkg-rpm/RPMS/noarch/mmapper-dkms-$V-1.1.noarch.rpm
+all_built() {
+	local rel
+	for rel in "${KERNELS[@]}"; do
+		dkms_built "$rel" || { echo "not built for $rel"; return 1; }
+	done
+}
+rpm_upgrade() {
+	rpmbuild -bb --nodeps --define "_topdir $BUILD/pkg-rpm" \
+		--define "_udevrulesdir /usr/lib/udev/rules.d" --define "dist .1" \
+		--define "packager mmapper developers <mmapper@example.org>" \
+		"$ROOT/rpm/mmapper.spec" &&
+		rpm -Uvh --nodeps "$RPM_UP" && [[ $(rpm -q mmapper-dkms) == mmapper-dkms-$V-1.1.noarch ]] &&
+		all_built
+}
+rpm -e --nodeps mmapper-dkms >> "$LOG" 2>&1
+step "rpm -i mmapper-dkms-$V-1.noarch.rpm: DKMS builds for every kernel" \
+	bash -c 'rpm -ivh --nodeps "$0" && getent group mmapper && test -f /usr/lib/udev/rules.d/60-mmapper.rules' "$RPM" &&
+	step "DKMS built mmapper $V for every kernel (RPM)" all_built
+step "rpm -U to a new release: %preun keeps the new release's builds" rpm_upgrade
+step "rpm -e mmapper-dkms" rpm -e --nodeps mmapper-dkms
+rpm_nothing_left() {
+	local left
+	left=$(ls -d /usr/src/mmapper-* /var/lib/dkms/mmapper /usr/lib/udev/rules.d/60-mmapper.rules \
+		/lib/modules/*/updates/dkms/mmapper.ko* 2>/dev/null)
+	[[ -z $left ]] || { echo "left behind: $left"; return 1; }
+}
+step "rpm -e leaves nothing (sources, DKMS tree, modules, udev rule)" rpm_nothing_left
+# The group stays with RPM (Fedora's rule); this machine gets it back clean.
+getent group mmapper >/dev/null && groupdel mmapper
