@@ -8,6 +8,7 @@
 #   make deps            install the Debian packages the rest needs (root)
 #   make demo            build, boot Debian's kernel in QEMU, show mmapper at work
 #   make check           every test, on every Debian kernel line installed
+#   make lint            checkpatch --strict, sparse C=2, W=1
 #   make selftests       build the kselftest binary
 #   make deb             dist/mmapper-dkms_VERSION_all.deb, dist/mmapper-tools_*.deb
 #   make rpm             dist/mmapper-dkms-VERSION-1.noarch.rpm and the SRPM
@@ -44,6 +45,9 @@ demo:
 check:
 	@scripts/check.sh
 
+lint:
+	@scripts/lint.sh
+
 deb:
 	@scripts/package.sh deb
 
@@ -60,4 +64,4 @@ clean:
 	$(MAKE) -C selftests clean
 	$(MAKE) -C tools clean
 
-.PHONY: all module install deps demo check deb rpm selftests clean
+.PHONY: all module install deps demo check lint deb rpm selftests clean

@@ -10,7 +10,10 @@
 #  4. for every kernel line: boot it under QEMU, load the module, run the
 #     selftests through test_mmapper.sh, unload; judge the KTAP and the
 #     kernel log
-#  5. the packages (package-test.sh): build and lint the .deb and the .rpm,
+#  5. lint.sh: checkpatch --strict, sparse C=2 and W=1, nothing reported
+#  6. the debug kernel (debug-kernel.sh, cached): the whole suite, the
+#     stress test, trinity and a kmemleak scan, two CPUs
+#  7. the packages (package-test.sh): build and lint the .deb and the .rpm,
 #     install the .debs on this machine, check DKMS, a kernel upgrade, the
 #     installed selftests in a VM, and a clean purge
 #
@@ -90,17 +93,37 @@ else
 	result FAIL "build Documentation/examples/mmapper-example.c, no warnings"
 fi
 
-# A RAM block device gives the O_DIRECT test something to read from.  The
-# example program runs last, on a freshly loaded module, as one KTAP result.
+# The payload of every test VM.  A RAM block device (brd.ko, or built in)
+# gives the O_DIRECT test something to read from.  The example program runs
+# on a freshly loaded module, as one KTAP result.  On the debug kernel
+# (/bin/trinity present) trinity then fuzzes the device nodes, and
+# kmemleak scans once everything is unloaded.
 cat > "$BUILD/selftests-payload.sh" <<'EOF2'
 [ -f /lib/brd.ko ] && insmod /lib/brd.ko rd_nr=1 rd_size=4096
 cd /selftests && ./test_mmapper.sh /lib/mmapper.ko
 rc=$?
+./test_params.sh /lib/mmapper.ko || rc=1
 if insmod /lib/mmapper.ko size=64K backend=vmalloc-fault &&
    ./mmapper-example /dev/mmapper0 && rmmod mmapper; then
 	echo "ok 1 documentation example program"
 else
 	echo "not ok 1 documentation example program"
+fi
+if [ -x /bin/trinity ]; then
+	/selftests/fuzz.sh || rc=1
+fi
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	# Twice: an object must be old enough to be reported.
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	leaks=$(cat /sys/kernel/debug/kmemleak)
+	if [ -z "$leaks" ]; then
+		echo "ok 1 kmemleak: no leak once the module is unloaded"
+	else
+		echo "$leaks"
+		echo "not ok 1 kmemleak: no leak once the module is unloaded"
+	fi
 fi
 exit $rc
 EOF2
@@ -118,6 +141,23 @@ brd_module() {
 	esac
 }
 
+# Boot kernel image $1 with module $2, label $3, extra vm-run.sh args after.
+run_suite() {
+	local image=$1 ko=$2 label=$3
+	shift 3
+	"$ROOT/scripts/vm-run.sh" -k "$image" -o "$BUILD/vm-$label" -s 2 \
+		-p "$BUILD/selftests-payload.sh" "$@" \
+		-f "$ko:/lib/mmapper.ko" \
+		-f "$BUILD/mmapper_test:/selftests/mmapper_test" \
+		-f "$BUILD/mmapper_stress:/selftests/mmapper_stress" \
+		-f "$BUILD/mmapper-example:/selftests/mmapper-example" \
+		-f "$ROOT/selftests/test_mmapper.sh:/selftests/test_mmapper.sh" \
+		-f "$ROOT/selftests/test_params.sh:/selftests/test_params.sh" \
+		-f "$ROOT/selftests/settings:/selftests/settings"
+	"$ROOT/scripts/judge.sh" "$BUILD/vm-$label" "$label" "$RESULTS" | grep -v '^PASS'
+	echo "$(grep -c "^PASS $label:" "$RESULTS") passed on $label"
+}
+
 for rel in "${KERNELS[@]}"; do
 	ko=$BUILD/$rel/src/mmapper.ko
 	[[ -f $ko && -f $BUILD/mmapper_test ]] || continue
@@ -125,16 +165,33 @@ for rel in "${KERNELS[@]}"; do
 	extra=()
 	brd_module "$rel" && extra=(-f "$BUILD/$rel/brd.ko:/lib/brd.ko")
 	# 2 GiB: the 1 GiB buffer tests need room for it and for the kernel.
-	"$ROOT/scripts/vm-run.sh" -k "/boot/vmlinuz-$rel" -o "$BUILD/vm-$rel" \
-		-m 2048 -p "$BUILD/selftests-payload.sh" "${extra[@]}" \
-		-f "$ko:/lib/mmapper.ko" \
-		-f "$BUILD/mmapper_test:/selftests/mmapper_test" \
-		-f "$BUILD/mmapper-example:/selftests/mmapper-example" \
-		-f "$ROOT/selftests/test_mmapper.sh:/selftests/test_mmapper.sh" \
-		-f "$ROOT/selftests/settings:/selftests/settings" -s 2
-	"$ROOT/scripts/judge.sh" "$BUILD/vm-$rel" "$rel" "$RESULTS" | grep -v '^PASS'
-	echo "$(grep -c "^PASS $rel:" "$RESULTS") passed on $rel"
+	run_suite "/boot/vmlinuz-$rel" "$ko" "$rel" -m 2048 "${extra[@]}"
 done
+
+stage "lint: checkpatch --strict, sparse C=2, W=1"
+"$ROOT/scripts/lint.sh" "$RESULTS" > "$BUILD/lint.log" 2>&1
+grep -v '^PASS' "$BUILD/lint.log"
+
+stage "debug kernel: KASAN, lockdep, DEBUG_VM, kmemleak (built once, cached)"
+if DEBUG_KDIR=$("$ROOT/scripts/debug-kernel.sh" 2> "$BUILD/debug-kernel.log"); then
+	result PASS "debug kernel from linux-source-6.1 (see $BUILD/debug-kernel.log)"
+	if "$ROOT/scripts/build-module.sh" debug "$DEBUG_KDIR" >/dev/null; then
+		result PASS "build against the debug kernel, no warnings"
+		# trinity is dynamically linked: give the VM its libraries.
+		fuzz=(-f /usr/bin/trinity:/bin/trinity -f "$ROOT/selftests/fuzz.sh:/selftests/fuzz.sh")
+		for lib in $(ldd /usr/bin/trinity | grep -o '/[^ ]*' | sort -u); do
+			fuzz+=(-f "$(readlink -f "$lib"):$lib")
+		done
+		# KASAN's shadow and kmemleak's pool take memory of their own.
+		run_suite "$DEBUG_KDIR/arch/x86/boot/bzImage" "$BUILD/debug/src/mmapper.ko" \
+			debug -m 3072 -t 2400 "${fuzz[@]}"
+	else
+		result FAIL "build against the debug kernel, no warnings"
+	fi
+else
+	tail -30 "$BUILD/debug-kernel.log"
+	result FAIL "debug kernel from linux-source-6.1 (see $BUILD/debug-kernel.log)"
+fi
 
 stage "packages: make deb, make rpm, lint, install, kernel upgrade, purge"
 "$ROOT/scripts/package-test.sh" "$RESULTS" "$BUILD"

@@ -13,7 +13,9 @@ LABEL=$2
 RESULTS=$3
 
 # Kernel log lines that fail a run, whatever the tests said.
-BAD='BUG:|WARNING:|Oops|Call Trace|kernel BUG|general protection|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|lockdep|unreferenced object|suspected memory leak|Kernel panic|refcount_t:|list_add corruption|list_del corruption'
+# (Not the bare word "lockdep": a debug kernel says "RCU lockdep checking is
+# enabled" at boot.  Lockdep's reports all carry one of the phrases below.)
+BAD='BUG:|WARNING:|Oops|Call Trace|kernel BUG|general protection|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|possible irq lock inversion|bad unlock balance|held lock freed|lock held when returning to user|DEBUG_LOCKS_WARN_ON|unreferenced object|suspected memory leak|Kernel panic|refcount_t:|list_add corruption|list_del corruption'
 
 result() {
 	echo "$1 $LABEL: $2" | tee -a "$RESULTS"

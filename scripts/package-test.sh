@@ -115,7 +115,8 @@ vm_installed_selftests() {
 	*) cp "$ko" "$BUILD/dkms-$rel.ko" ;;
 	esac
 	# The installed test binary is dynamic: give the VM its libraries.
-	for lib in $(ldd /usr/libexec/mmapper/selftests/mmapper_test | grep -o '/[^ ]*'); do
+	for lib in $(ldd /usr/libexec/mmapper/selftests/mmapper_test \
+			/usr/libexec/mmapper/selftests/mmapper_stress | grep -o '/[^ ]*' | sort -u); do
 		files+=(-f "$(readlink -f "$lib"):$lib")
 	done
 	[[ -f $BUILD/$rel/brd.ko ]] && files+=(-f "$BUILD/$rel/brd.ko:/lib/brd.ko")
@@ -126,6 +127,7 @@ EOF2
 	"$ROOT/scripts/vm-run.sh" -k "/boot/vmlinuz-$rel" -o "$out" -m 2048 -s 2 \
 		-p "$BUILD/dkms-payload.sh" -f "$BUILD/dkms-$rel.ko:/lib/mmapper.ko" \
 		-f /usr/libexec/mmapper/selftests/mmapper_test:/usr/libexec/mmapper/selftests/mmapper_test \
+		-f /usr/libexec/mmapper/selftests/mmapper_stress:/usr/libexec/mmapper/selftests/mmapper_stress \
 		-f /usr/libexec/mmapper/selftests/test_mmapper.sh:/usr/libexec/mmapper/selftests/test_mmapper.sh \
 		"${files[@]}" >> "$LOG" 2>&1
 	"$ROOT/scripts/judge.sh" "$out" "dkms $rel" "$RESULTS" > "$out/judge.txt"

@@ -49,6 +49,8 @@ BUSYBOX=$(command -v busybox || true)
 mkdir -p "$OUT"
 rm -f "$OUT"/{console.log,output.txt,dmesg.txt,rc}
 ROOT=$(mktemp -d)
+# mktemp -d makes it 0700: it becomes /, which every user must traverse.
+chmod 0755 "$ROOT"
 trap 'rm -rf "$ROOT"' EXIT
 
 mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,tmp,lib,mnt}

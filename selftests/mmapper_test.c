@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -1697,6 +1699,215 @@ TEST(tracepoints)
 		 map + 2 * page);
 	EXPECT_NE(NULL, strstr(trace, want)) TH_LOG("want '%s'", want);
 	free(trace);
+}
+
+/* Bad ioctl values: huge, negative-as-unsigned and overflowing fields. */
+TEST_F(mmapper, bad_ioctl_values)
+{
+	struct mmapper_set_size ss = { .size = sizeof(ss) };
+	struct mmapper_set_backend sb = { .size = sizeof(sb) };
+	struct mmapper_range r = { .size = sizeof(r) };
+	static const struct {
+		uint64_t offset, length;
+	} bad_ranges[] = {
+		{ 0, NPAGES * 4096ULL + 1 },		/* past the end */
+		{ NPAGES * 4096ULL, 1 },		/* starts at the end */
+		{ ~0ULL, 2 },				/* offset + length wraps */
+		{ 1, ~0ULL },				/* length wraps */
+		{ ~0ULL, ~0ULL },
+	};
+	int64_t sum;
+	unsigned int i;
+
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, self->size, 0x5a));
+	sum = kernel_checksum(self->fd, 0, self->size);
+
+	ss.buf_size = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_SIZE, &ss));
+	EXPECT_EQ(EINVAL, errno);
+	ss.buf_size = ~0ULL;			/* -1 */
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_SIZE, &ss));
+	EXPECT_EQ(ENOMEM, errno);
+	ss.buf_size = 1ULL << 62;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_SIZE, &ss));
+	EXPECT_EQ(ENOMEM, errno);
+	ss.buf_size = self->size;
+	ss.flags = 0x80000000;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_SIZE, &ss));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* A name that fills the array with no NUL, and unknown names. */
+	memset(sb.backend, 'k', sizeof(sb.backend));
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_BACKEND, &sb));
+	EXPECT_EQ(EINVAL, errno);
+	strcpy(sb.backend, "");
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_BACKEND, &sb));
+	EXPECT_EQ(EINVAL, errno);
+	strcpy(sb.backend, "kmalloc ");
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_BACKEND, &sb));
+	EXPECT_EQ(EINVAL, errno);
+
+	for (i = 0; i < ARRAY_SIZE(bad_ranges); i++) {
+		r.offset = bad_ranges[i].offset;
+		r.length = bad_ranges[i].length;
+		/* The test's buffer is NPAGES pages of 4 KiB or more. */
+		if (self->page != 4096 && i < 2)
+			continue;
+		EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_FILL, &r)) TH_LOG("range %u", i);
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_CHECKSUM, &r)) TH_LOG("range %u", i);
+		EXPECT_EQ(EINVAL, errno);
+	}
+	r.offset = 0;
+	r.length = 1;
+	r.pattern = 0x100;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_FILL, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.pattern = ~0U;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_FILL, &r));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* The struct's own size: below the first version, above a page, -1. */
+	r.pattern = 0;
+	r.size = MMAPPER_RANGE_SIZE_VER0 - 1;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_FILL, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.size = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_FILL, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.size = ~0U;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_FILL, &r));
+	EXPECT_EQ(E2BIG, errno);
+
+	/* Nothing changed. */
+	EXPECT_EQ((long long)self->size, sysfs_read_ll(SYSDIR "/size"));
+	EXPECT_EQ(sum, kernel_checksum(self->fd, 0, self->size));
+}
+
+/* Drop to an unprivileged user in a child; run @fn there; its exit status. */
+static int as_nobody(int (*fn)(void))
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(100);
+		_exit(fn());
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* Each check returns 0 when the unprivileged user is refused as it must be. */
+static int nobody_open_dev(void)
+{
+	return open(DEV, O_RDWR) == -1 && errno == EACCES &&
+	       open(DEV, O_RDONLY) == -1 && errno == EACCES ? 0 : 1;
+}
+
+static int nobody_write_sysfs(void)
+{
+	return sysfs_write(SYSDIR "/size", "8K") == -EACCES &&
+	       sysfs_write(SYSDIR "/backend", "vmalloc") == -EACCES &&
+	       sysfs_write(CLASS_BACKEND, "vmalloc") == -EACCES &&
+	       sysfs_write(STATSDIR "reset", "1") == -EACCES ? 0 : 1;
+}
+
+static int nobody_read_root_only(void)
+{
+	char buf[64];
+
+	return sysfs_read(SYSDIR "/phys_addr", buf, sizeof(buf)) == -EACCES &&
+	       open(DBGDIR "pages", O_RDONLY) == -1 && errno == EACCES ? 0 : 1;
+}
+
+static int nobody_read_public(void)
+{
+	char buf[256];
+
+	if (sysfs_read(SYSDIR "/size", buf, sizeof(buf)))
+		return 1;
+	if (sysfs_read(CLASS_BACKEND, buf, sizeof(buf)))
+		return 2;
+	if (sysfs_read_ll(STATSDIR "opens") < 0)
+		return 3;
+	return 0;
+}
+
+/*
+ * Without the udev rule the nodes are 0600 root: an unprivileged user can
+ * neither open them, nor change anything in sysfs, nor read phys_addr or
+ * debugfs; the read-only attributes stay readable.
+ */
+TEST(unprivileged_access)
+{
+	struct stat st;
+
+	if (getuid())
+		SKIP(return, "must run as root to drop to an unprivileged user");
+	ASSERT_EQ(0, stat(DEV, &st));
+	EXPECT_EQ(0600, st.st_mode & 0777);
+	EXPECT_EQ(0, st.st_uid);
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "kmalloc"));
+	ASSERT_EQ(0, set_size(4 * sysconf(_SC_PAGESIZE)));
+
+	EXPECT_EQ(0, as_nobody(nobody_open_dev));
+	EXPECT_EQ(0, as_nobody(nobody_write_sysfs));
+	EXPECT_EQ(0, as_nobody(nobody_read_root_only));
+	EXPECT_EQ(0, as_nobody(nobody_read_public));
+	/* And nothing changed. */
+	EXPECT_EQ(4 * sysconf(_SC_PAGESIZE), sysfs_read_ll(SYSDIR "/size"));
+}
+
+/*
+ * The log lines mmapper prints for bad input carry no kernel address:
+ * provoke them all, then read the kernel log.
+ */
+TEST(no_kernel_addresses_in_log)
+{
+	char *log, *line, *save = NULL;
+	int n, fd, found = 0;
+	long page = sysconf(_SC_PAGESIZE);
+
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+	EXPECT_EQ(-EINVAL, sysfs_write(SYSDIR "/backend", "bogus"));
+	EXPECT_EQ(-EINVAL, sysfs_write(SYSDIR "/size", "12Q"));
+	EXPECT_EQ(-EINVAL, sysfs_write(SYSDIR "/size", "0"));
+	EXPECT_EQ(-ENOMEM, sysfs_write(SYSDIR "/size", "4T"));
+	ASSERT_EQ(0, set_size(8 << 20));
+	EXPECT_EQ(-E2BIG, sysfs_write(SYSDIR "/backend", "kmalloc"));
+	ASSERT_EQ(0, set_size(4 * page));
+	fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	close(fd);
+
+	n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	ASSERT_LT(0, n);
+	log = calloc(1, n + 1);
+	ASSERT_NE(NULL, log);
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, n);
+	ASSERT_LT(0, n);
+	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *p;
+
+		if (!strstr(line, "mmapper"))
+			continue;
+		found++;
+		/* A kernel virtual address on x86-64: ffff followed by 12 hex digits. */
+		for (p = line; (p = strstr(p, "ffff")); p++) {
+			size_t hex = strspn(p, "0123456789abcdef");
+
+			EXPECT_LT(hex, 16) TH_LOG("kernel address in '%s'", line);
+			if (hex >= 16)
+				break;
+		}
+	}
+	EXPECT_LT(0, found);
+	free(log);
 }
 
 /* Mappings of 2 MiB and more start on a 2 MiB boundary. */

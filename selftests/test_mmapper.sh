@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Load mmapper, run its selftests, unload it.  In the style of the kernel's
+# Load mmapper, run its selftests and its stress test, unload it.  In the style of the kernel's
 # tools/testing/selftests test_*.sh loaders.
 #
 # Usage: test_mmapper.sh [path/to/mmapper.ko]
@@ -12,7 +12,7 @@ ksft_skip=4
 
 DIR=$(dirname "$0")
 KO=${1:-}
-PARAMS="nr_devices=4 size=1M backend=vmalloc"
+PARAMS="nr_devices=5 size=1M backend=vmalloc"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "$0: must be run as root" >&2
@@ -42,6 +42,10 @@ fi
 
 "$DIR/mmapper_test"
 ret=$?
+# The stress test, bounded by MMAPPER_STRESS_SECONDS (default 20).
+if [ -x "$DIR/mmapper_stress" ]; then
+	"$DIR/mmapper_stress" || ret=1
+fi
 
 if ! unload; then
 	echo "$0: rmmod mmapper failed" >&2

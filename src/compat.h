@@ -139,6 +139,7 @@ static inline bool mmapper_user_pfn(struct vm_area_struct *vma,
 
 	if (follow_pte(vma->vm_mm, addr, &ptep, &ptl))
 		return false;
+	__acquire(ptl);		/* follow_pte() took it: tell sparse */
 	*pfn = pte_pfn(*ptep);
 	pte_unmap_unlock(ptep, ptl);
 	return true;

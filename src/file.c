@@ -231,7 +231,8 @@ static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 	ret = buf->backend->fault(buf, vmf);
 	if (!(ret & VM_FAULT_ERROR))
 		mmapper_count_fault(mdev, &mdev->stats.faults);
-	trace_mmapper_fault(mdev->index, vmf->address, vmf->pgoff, 0, ret);
+	trace_mmapper_fault(mdev->index, vmf->address, vmf->pgoff, 0,
+			    (__force unsigned int)ret);
 	return ret;
 }
 
@@ -248,7 +249,7 @@ static vm_fault_t mmapper_vm_huge_fault(struct vm_fault *vmf,
 	if (ret == VM_FAULT_NOPAGE)
 		mmapper_count_fault(mdev, &mdev->stats.huge_faults);
 	trace_mmapper_fault(mdev->index, vmf->address, vmf->pgoff,
-			    PMD_SHIFT - PAGE_SHIFT, ret);
+			    PMD_SHIFT - PAGE_SHIFT, (__force unsigned int)ret);
 	return ret;
 }
 

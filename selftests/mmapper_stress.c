@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmapper stress: for a bounded time (MMAPPER_STRESS_SECONDS, default 20),
+ * processes and threads map, touch, fork, unmap, read, write, resize,
+ * switch backends, call every ioctl and read stats and debugfs, all at
+ * once, while another process keeps trying to rmmod the module.
+ *
+ *  - owners: one process per device mmapper0..2, two threads each.  The
+ *    first half of the buffer belongs to a thread that maps it, writes a
+ *    pattern, forks a child that checks it, unmaps part and checks the rest;
+ *    the second half to a thread that uses write(), read(), FILL and
+ *    CHECKSUM.  Each checks that its bytes are exactly what it wrote last:
+ *    nothing lost or torn, whatever the switcher did meanwhile.
+ *  - resizer: owns mmapper3; resizes it (sysfs and ioctl) and checks that
+ *    the bytes both sizes share survive.
+ *  - switcher: switches the backend of every device (class attribute) and
+ *    of each device; only EBUSY (mapped), E2BIG and ENOMEM may refuse.
+ *  - observer: reads every stats file, the debugfs files, GET_INFO,
+ *    GET_STATS, and runs the put_user() experiment on its own mappings.
+ *  - ioctl fuzzer: owns mmapper4; every mmapper ioctl with random sizes in
+ *    the command, random struct sizes and bytes, and arguments that are
+ *    NULL, unmapped, straddle into an unmapped page, or point into its own
+ *    mappings; only the documented errnos may come back.
+ *  - rmmod: delete_module() must fail with EWOULDBLOCK every time: this
+ *    process holds mmapper0 open throughout.
+ *
+ * Every refused operation must return one of the errnos documented for it.
+ * Needs root and the module loaded with at least 5 devices (test_mmapper.sh).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/mmapper.h>
+
+#include "kselftest_harness.h"
+
+#define NR_OWNERS	3
+#define RESIZE_DEV	3
+#define FUZZ_DEV	4
+#define NR_DEVS		5
+#define BUF_SIZE	(256UL << 10)	/* per device; kmalloc can hold it */
+#define HALF		(BUF_SIZE / 2)
+
+static const char *const backends[] = {
+	"kmalloc", "vmalloc", "vmalloc-fault", "vmalloc-user", "pages", "huge",
+};
+
+#define NR_BACKENDS	(sizeof(backends) / sizeof(backends[0]))
+
+/* Shared with every process: a stop flag and a count of operations. */
+struct shared {
+	volatile int stop;
+	unsigned long ops[8];
+	char why[256];
+};
+
+static struct shared *sh;
+static long page;
+
+/* Record the first failure and stop everyone. */
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!sh->why[0]) {
+		va_start(ap, fmt);
+		vsnprintf(sh->why, sizeof(sh->why), fmt, ap);
+		va_end(ap);
+	}
+	sh->stop = 1;
+}
+
+static void dev_path(char *p, size_t n, int dev, const char *attr)
+{
+	if (attr)
+		snprintf(p, n, "/sys/class/mmapper/mmapper%d/%s", dev, attr);
+	else
+		snprintf(p, n, "/dev/mmapper%d", dev);
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static ssize_t read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n, total = 0;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, len)) > 0)
+		total += n;
+	close(fd);
+	return n < 0 ? -errno : total;
+}
+
+static unsigned char pat(size_t i, unsigned int gen)
+{
+	return (unsigned char)(i * 31 + gen * 7 + (i >> 12));
+}
+
+static uint32_t fnv1a(const unsigned char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
+/* A backend change refused for a documented reason, or done. */
+static int change_ok(int err)
+{
+	return !err || err == -EBUSY || err == -E2BIG || err == -ENOMEM;
+}
+
+/* Owner, first half: the mapping path. */
+struct owner {
+	int dev;
+	int fd;
+};
+
+static void *owner_map(void *arg)
+{
+	struct owner *o = arg;
+	unsigned int gen = 0;
+	size_t i;
+
+	while (!sh->stop) {
+		unsigned char *map;
+		pid_t pid;
+		int status;
+
+		map = mmap(NULL, HALF, PROT_READ | PROT_WRITE, MAP_SHARED, o->fd, 0);
+		if (map == MAP_FAILED) {
+			fail("mmapper%d: mmap: %s", o->dev, strerror(errno));
+			break;
+		}
+		/* What was written last time is still there. */
+		for (i = 0; gen && i < HALF; i++)
+			if (map[i] != pat(i, gen)) {
+				fail("mmapper%d: byte %zu of gen %u lost", o->dev, i, gen);
+				break;
+			}
+		gen++;
+		for (i = 0; i < HALF; i++)
+			map[i] = pat(i, gen);
+		pid = fork();
+		if (!pid) {
+			for (i = 0; i < HALF; i++)
+				if (map[i] != pat(i, gen))
+					_exit(1);
+			_exit(0);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) != pid || status)
+			fail("mmapper%d: the child saw other bytes", o->dev);
+		/* Unmap the middle, check the ends, then the rest. */
+		munmap(map + page, page);
+		if (map[0] != pat(0, gen) || map[2 * page] != pat(2 * page, gen))
+			fail("mmapper%d: bytes lost after a partial munmap", o->dev);
+		munmap(map, page);
+		munmap(map + 2 * page, HALF - 2 * page);
+		__atomic_fetch_add(&sh->ops[0], 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* Owner, second half: the copy path and the kernel-side ioctls. */
+static void *owner_copy(void *arg)
+{
+	struct owner *o = arg;
+	unsigned char *buf = malloc(HALF), *back = malloc(HALF);
+	unsigned int gen = 0;
+
+	while (!sh->stop && buf && back) {
+		struct mmapper_range r = {
+			.size = sizeof(r), .offset = HALF, .length = HALF,
+		};
+		size_t i;
+
+		gen++;
+		if (gen % 2) {
+			for (i = 0; i < HALF; i++)
+				buf[i] = pat(i, gen);
+			if (pwrite(o->fd, buf, HALF, HALF) != (ssize_t)HALF) {
+				fail("mmapper%d: pwrite: %s", o->dev, strerror(errno));
+				break;
+			}
+		} else {
+			r.pattern = gen & 0xff;
+			if (ioctl(o->fd, MMAPPER_IOC_FILL, &r)) {
+				fail("mmapper%d: FILL: %s", o->dev, strerror(errno));
+				break;
+			}
+			memset(buf, gen & 0xff, HALF);
+		}
+		if (pread(o->fd, back, HALF, HALF) != (ssize_t)HALF ||
+		    memcmp(buf, back, HALF)) {
+			fail("mmapper%d: read() gave other bytes than written", o->dev);
+			break;
+		}
+		r.pattern = 0;
+		if (ioctl(o->fd, MMAPPER_IOC_CHECKSUM, &r) ||
+		    r.checksum != fnv1a(buf, HALF)) {
+			fail("mmapper%d: kernel checksum differs", o->dev);
+			break;
+		}
+		__atomic_fetch_add(&sh->ops[1], 1, __ATOMIC_RELAXED);
+	}
+	free(buf);
+	free(back);
+	return NULL;
+}
+
+static void owner(int dev)
+{
+	struct owner o = { .dev = dev };
+	char path[96];
+	pthread_t a, b;
+
+	dev_path(path, sizeof(path), dev, NULL);
+	o.fd = open(path, O_RDWR);
+	if (o.fd < 0) {
+		fail("%s: %s", path, strerror(errno));
+		return;
+	}
+	pthread_create(&a, NULL, owner_map, &o);
+	pthread_create(&b, NULL, owner_copy, &o);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	close(o.fd);
+}
+
+/* Resizer: mmapper3, sizes between 1 and 64 pages, data kept. */
+static void resizer(void)
+{
+	char path[96], val[32];
+	unsigned char *buf = malloc(64 * page), *back = malloc(64 * page);
+	size_t size = 0, n;
+	unsigned int gen = 0;
+	int fd;
+
+	dev_path(path, sizeof(path), RESIZE_DEV, NULL);
+	fd = open(path, O_RDWR);
+	if (fd < 0 || !buf || !back) {
+		fail("resizer: %s", strerror(errno));
+		return;
+	}
+	while (!sh->stop) {
+		struct mmapper_info info = { .size = sizeof(info) };
+		size_t next = (1 + rand() % 64) * page, keep, i;
+		int err;
+
+		if (ioctl(fd, MMAPPER_IOC_GET_INFO, &info)) {
+			fail("resizer: GET_INFO: %s", strerror(errno));
+			break;
+		}
+		if (size && info.buf_size != size) {
+			fail("resizer: size %llu, expected %zu",
+			     (unsigned long long)info.buf_size, size);
+			break;
+		}
+		size = info.buf_size;
+		gen++;
+		n = size < 64 * page ? size : 64 * page;
+		for (i = 0; i < n; i++)
+			buf[i] = pat(i, gen);
+		if (pwrite(fd, buf, n, 0) != (ssize_t)n) {
+			fail("resizer: pwrite: %s", strerror(errno));
+			break;
+		}
+		if (gen % 2) {
+			struct mmapper_set_size ss = { .size = sizeof(ss), .buf_size = next };
+
+			err = ioctl(fd, MMAPPER_IOC_SET_SIZE, &ss) ? -errno : 0;
+		} else {
+			snprintf(val, sizeof(val), "%zuK", next >> 10);
+			dev_path(path, sizeof(path), RESIZE_DEV, "size");
+			err = write_file(path, val);
+		}
+		if (!change_ok(err)) {
+			fail("resizer: resize to %zu: %s", next, strerror(-err));
+			break;
+		}
+		if (!err)
+			size = next;
+		keep = n < size ? n : size;
+		if (pread(fd, back, keep, 0) != (ssize_t)keep || memcmp(buf, back, keep)) {
+			fail("resizer: bytes lost across a resize");
+			break;
+		}
+		__atomic_fetch_add(&sh->ops[2], 1, __ATOMIC_RELAXED);
+	}
+	free(buf);
+	free(back);
+	close(fd);
+}
+
+/* Switcher: every device at once, and one at a time. */
+static void switcher(void)
+{
+	char path[96];
+	unsigned int i = 0;
+
+	while (!sh->stop) {
+		const char *b = backends[rand() % NR_BACKENDS];
+		int err;
+
+		switch (i++ % 3) {
+		case 0:
+			err = write_file("/sys/class/mmapper/backend", b);
+			break;
+		case 1: {
+			struct mmapper_set_backend sb = { .size = sizeof(sb) };
+			int fd;
+
+			dev_path(path, sizeof(path), rand() % 4, NULL);
+			fd = open(path, O_RDWR);
+			if (fd < 0) {
+				fail("switcher: %s: %s", path, strerror(errno));
+				return;
+			}
+			strcpy(sb.backend, b);
+			err = ioctl(fd, MMAPPER_IOC_SET_BACKEND, &sb) ? -errno : 0;
+			close(fd);
+			break;
+		}
+		default:
+			dev_path(path, sizeof(path), rand() % 4, "backend");
+			err = write_file(path, b);
+		}
+		if (!change_ok(err)) {
+			fail("switch to %s: %s", b, strerror(-err));
+			break;
+		}
+		__atomic_fetch_add(&sh->ops[3], 1, __ATOMIC_RELAXED);
+		usleep(1000);
+	}
+}
+
+/* Observer: stats, debugfs, info, and the put_user() experiment. */
+static void observer(void)
+{
+	static const char *const stats[] = {
+		"opens", "mmaps", "active_mappings", "faults", "huge_faults",
+		"bytes_read", "bytes_written", "resizes", "alloc_failures",
+	};
+	static const char *const dbg[] = { "pages", "mappings", "summary" };
+	char path[128], *buf = malloc(1 << 20);
+	unsigned int i;
+	int dev = 0;
+
+	while (!sh->stop && buf) {
+		struct mmapper_stats st = { .size = sizeof(st) };
+		struct mmapper_put_user pu = { .size = sizeof(pu) };
+		unsigned char *map;
+		int fd;
+
+		dev = (dev + 1) % 4;
+		for (i = 0; i < sizeof(stats) / sizeof(stats[0]); i++) {
+			snprintf(path, sizeof(path), "/sys/class/mmapper/mmapper%d/stats/%s",
+				 dev, stats[i]);
+			if (read_file(path, buf, 64) <= 0) {
+				fail("%s: unreadable", path);
+				return;
+			}
+		}
+		for (i = 0; i < sizeof(dbg) / sizeof(dbg[0]); i++) {
+			snprintf(path, sizeof(path), "/sys/kernel/debug/mmapper/mmapper%d/%s",
+				 dev, dbg[i]);
+			if (read_file(path, buf, 1 << 20) <= 0) {
+				fail("%s: unreadable", path);
+				return;
+			}
+		}
+		dev_path(path, sizeof(path), dev, NULL);
+		fd = open(path, O_RDONLY);
+		if (fd < 0 || ioctl(fd, MMAPPER_IOC_GET_STATS, &st)) {
+			fail("observer: %s: %s", path, strerror(errno));
+			return;
+		}
+		/* Read-only descriptor, private read-only page: EFAULT, and no harm. */
+		map = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+		if (map != MAP_FAILED) {
+			pu.addr = (uintptr_t)map;
+			pu.value = 1;
+			if (ioctl(fd, MMAPPER_IOC_PUT_USER, &pu) || pu.result != -EFAULT)
+				fail("observer: put_user into a read-only mapping: %d", pu.result);
+			munmap(map, page);
+		}
+		close(fd);
+		__atomic_fetch_add(&sh->ops[4], 1, __ATOMIC_RELAXED);
+	}
+	free(buf);
+}
+
+/* The errnos an mmapper ioctl may return, whatever its argument. */
+static int ioctl_errno_ok(int err)
+{
+	switch (err) {
+	case EINVAL: case EFAULT: case E2BIG: case ENOTTY: case EBADF:
+	case EBUSY: case ENOMEM:
+		return 1;
+	}
+	return 0;
+}
+
+/* ioctl fuzzer on mmapper4. */
+static void fuzzer(void)
+{
+	static const unsigned int cmds[] = {
+		MMAPPER_IOC_GET_INFO, MMAPPER_IOC_SET_SIZE, MMAPPER_IOC_SET_BACKEND,
+		MMAPPER_IOC_FILL, MMAPPER_IOC_CHECKSUM, MMAPPER_IOC_GET_STATS,
+		MMAPPER_IOC_PUT_USER,
+	};
+	unsigned char *arena, *map = NULL;
+	char path[96];
+	int fd;
+
+	dev_path(path, sizeof(path), FUZZ_DEV, NULL);
+	fd = open(path, O_RDWR);
+	/* Two pages, the second unmapped: structs that run off the end. */
+	arena = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fd < 0 || arena == MAP_FAILED) {
+		fail("fuzzer: %s", strerror(errno));
+		return;
+	}
+	munmap(arena + page, page);
+
+	while (!sh->stop) {
+		unsigned int cmd = cmds[rand() % 7], i;
+		unsigned int len = rand() % 128;
+		unsigned char *arg;
+		uint32_t size;
+
+		/* Sometimes other size bits, or another number of ours. */
+		if (rand() % 4 == 0)
+			cmd = (cmd & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT)) |
+			      ((rand() % 256) << _IOC_SIZESHIFT);
+		if (rand() % 16 == 0)
+			cmd = _IOC(rand() % 4, MMAPPER_IOC_MAGIC, rand() % 16, rand() % 256);
+
+		/* The struct: random bytes, a plausible or random size. */
+		arg = arena + page - len - (rand() % 2 ? 0 : rand() % 64);
+		for (i = 0; i < len; i++)
+			arg[i] = rand();
+		size = rand() % 3 ? (rand() % 96) : (uint32_t)rand();
+		if (len >= 4)
+			memcpy(arg, &size, 4);
+		/* Zero flags most of the time, so the kernel reaches the body. */
+		if (len >= 8 && rand() % 2)
+			memset(arg + 4, 0, 4);
+		/* put_user targets: our own mapping, or anything. */
+		if (map && len >= 16 && rand() % 2) {
+			uint64_t a = (uintptr_t)map + rand() % (2 * page);
+
+			memcpy(arg + 8, &a, 8);
+		}
+
+		switch (rand() % 8) {
+		case 0:
+			arg = NULL;
+			break;
+		case 1:
+			arg = arena + page;	/* unmapped */
+			break;
+		case 2:
+			arg = arena + page - 2;	/* straddles */
+			break;
+		}
+		if (ioctl(fd, cmd, arg) && !ioctl_errno_ok(errno)) {
+			fail("fuzzer: ioctl %#x gave %s", cmd, strerror(errno));
+			break;
+		}
+		/* A fresh mapping now and then, for put_user() to land in. */
+		if (rand() % 64 == 0) {
+			if (map)
+				munmap(map, 2 * page);
+			map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (map == MAP_FAILED)
+				map = NULL;
+		}
+		__atomic_fetch_add(&sh->ops[6], 1, __ATOMIC_RELAXED);
+	}
+	if (map)
+		munmap(map, 2 * page);
+	close(fd);
+}
+
+/* rmmod: always refused, the module is in use. */
+static void remover(void)
+{
+	while (!sh->stop) {
+		if (syscall(__NR_delete_module, "mmapper", O_NONBLOCK) == 0) {
+			fail("rmmod succeeded while the devices were in use");
+			return;
+		}
+		if (errno != EWOULDBLOCK) {
+			fail("rmmod: %s, not EWOULDBLOCK", strerror(errno));
+			return;
+		}
+		__atomic_fetch_add(&sh->ops[5], 1, __ATOMIC_RELAXED);
+		usleep(5000);
+	}
+}
+
+FIXTURE(stress) {
+	int hold;
+};
+
+FIXTURE_SETUP(stress)
+{
+	char path[96];
+	int i;
+
+	if (access("/dev/mmapper4", F_OK))
+		SKIP(return, "needs the module loaded with 5 devices");
+	page = sysconf(_SC_PAGESIZE);
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, sh);
+	memset(sh, 0, sizeof(*sh));
+	ASSERT_EQ(0, write_file("/sys/class/mmapper/backend", "vmalloc"));
+	for (i = 0; i < NR_DEVS; i++) {
+		snprintf(path, sizeof(path), "%zu", BUF_SIZE);
+		dev_path(path + 32, sizeof(path) - 32, i, "size");
+		ASSERT_EQ(0, write_file(path + 32, path));
+	}
+	/* Held open throughout: the module stays in use. */
+	self->hold = open("/dev/mmapper0", O_RDONLY);
+	ASSERT_LE(0, self->hold);
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+	if (self->hold >= 0)
+		close(self->hold);
+}
+
+TEST_F_TIMEOUT(stress, everything_at_once, 900)
+{
+	const char *env = getenv("MMAPPER_STRESS_SECONDS");
+	int seconds = env ? atoi(env) : 20;
+	pid_t pids[NR_OWNERS + 5];
+	int n = 0, i, status;
+
+	for (i = 0; i < NR_OWNERS + 5; i++) {
+		pid_t pid = fork();
+
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			srand(getpid());
+			if (i < NR_OWNERS)
+				owner(i);
+			else if (i == NR_OWNERS)
+				resizer();
+			else if (i == NR_OWNERS + 1)
+				switcher();
+			else if (i == NR_OWNERS + 2)
+				observer();
+			else if (i == NR_OWNERS + 3)
+				fuzzer();
+			else
+				remover();
+			_exit(0);
+		}
+		pids[n++] = pid;
+	}
+	for (i = 0; i < seconds && !sh->stop; i++)
+		sleep(1);
+	sh->stop = 1;
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		EXPECT_EQ(0, status) TH_LOG("process %d", i);
+	}
+	EXPECT_STREQ("", sh->why);
+	TH_LOG("%d s: %lu map rounds, %lu copy rounds, %lu resizes, %lu switches, %lu observations, %lu refused rmmods, %lu fuzzed ioctls",
+	       seconds, sh->ops[0], sh->ops[1], sh->ops[2], sh->ops[3], sh->ops[4], sh->ops[5],
+	       sh->ops[6]);
+	/* Every actor got work done. */
+	for (i = 0; i < 7; i++)
+		EXPECT_LT(0, sh->ops[i]) TH_LOG("actor %d did nothing", i);
+}
+
+TEST_HARNESS_MAIN
