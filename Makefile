@@ -9,6 +9,8 @@
 #   make demo            build, boot Debian's kernel in QEMU, show mmapper at work
 #   make check           every test, on every Debian kernel line installed
 #   make lint            checkpatch --strict, sparse C=2, W=1
+#   make bench           mmapper's backends against their peers: dist/bench.json, .png
+#   make docs            the Documentation tree as HTML in build/docs (warnings fail)
 #   make selftests       build the kselftest binary
 #   make deb             dist/mmapper-dkms_VERSION_all.deb, dist/mmapper-tools_*.deb
 #   make rpm             dist/mmapper-dkms-VERSION-1.noarch.rpm and the SRPM
@@ -48,6 +50,12 @@ check:
 lint:
 	@scripts/lint.sh
 
+bench:
+	@scripts/bench.sh
+
+docs:
+	sphinx-build -W -b html Documentation build/docs
+
 deb:
 	@scripts/package.sh deb
 
@@ -64,4 +72,4 @@ clean:
 	$(MAKE) -C selftests clean
 	$(MAKE) -C tools clean
 
-.PHONY: all module install deps demo check lint deb rpm selftests clean
+.PHONY: all module install deps demo check lint bench docs deb rpm selftests clean

@@ -168,6 +168,14 @@ for rel in "${KERNELS[@]}"; do
 	run_suite "/boot/vmlinuz-$rel" "$ko" "$rel" -m 2048 "${extra[@]}"
 done
 
+stage "docs: sphinx-build -W"
+if sphinx-build -W -q -b html "$ROOT/Documentation" "$BUILD/docs" > "$BUILD/docs.log" 2>&1; then
+	result PASS "Documentation builds with sphinx-build -W (no warning)"
+else
+	cat "$BUILD/docs.log"
+	result FAIL "Documentation builds with sphinx-build -W (no warning)"
+fi
+
 stage "lint: checkpatch --strict, sparse C=2, W=1"
 "$ROOT/scripts/lint.sh" "$RESULTS" > "$BUILD/lint.log" 2>&1
 grep -v '^PASS' "$BUILD/lint.log"

@@ -12,7 +12,7 @@ PKGS=(
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-source-6.1
 	dkms dh-dkms debhelper lintian rpm rpmlint adduser
-	sparse trinity
+	sparse trinity gnuplot-nox python3 python3-sphinx
 )
 
 missing=()

@@ -31,6 +31,7 @@
 #define DEV		"/dev/mmapper0"
 #define SYSDIR		"/sys/class/mmapper/mmapper0"
 #define CLASS_BACKEND	"/sys/class/mmapper/backend"
+#define FAULT_AROUND	"/sys/module/mmapper/parameters/fault_around"
 #define NPAGES		16
 
 /* An address no process maps; volatile keeps the compiler from judging it. */
@@ -260,6 +261,8 @@ FIXTURE_SETUP(mmapper)
 	if (access(DEV, F_OK))
 		SKIP(return, DEV " missing: is the mmapper module loaded?");
 
+	/* One page per fault: these tests count faults and mapped pages. */
+	ASSERT_EQ(0, sysfs_write(FAULT_AROUND, "1"));
 	ASSERT_EQ(0, set_size(self->size));
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", variant->backend));
 	ASSERT_EQ(0, sysfs_read(SYSDIR "/backend", cur, sizeof(cur)));
@@ -1908,6 +1911,65 @@ TEST(no_kernel_addresses_in_log)
 	}
 	EXPECT_LT(0, found);
 	free(log);
+}
+
+/*
+ * vmalloc-fault with fault_around: one fault maps a window of pages from
+ * the faulting one, cut at the end of the mapping and at the first page
+ * mapped already; a private write still takes its own page to copy.
+ */
+TEST(fault_around_windows)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct mmapper_stats a, b;
+	struct page_row rows[64];
+	unsigned char *map, *priv;
+	int fd, i;
+
+	ASSERT_EQ(-EINVAL, sysfs_write(FAULT_AROUND, "0"));
+	ASSERT_EQ(-EINVAL, sysfs_write(FAULT_AROUND, "257"));
+	ASSERT_EQ(0, sysfs_write(FAULT_AROUND, "16"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc-fault"));
+	ASSERT_EQ(0, set_size(64 * page));
+	fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	map = map_dev(fd, 64 * page, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, get_stats(fd, &a));
+
+	map[0] = 1;		/* maps 0..15 */
+	map[5 * page] = 1;	/* inside the window: no fault */
+	map[20 * page] = 1;	/* maps 20..35 */
+	map[60 * page] = 1;	/* maps 60..63: the mapping ends there */
+	map[18 * page] = 1;	/* maps 18..19: 20 is mapped already */
+	ASSERT_EQ(0, get_stats(fd, &b));
+	EXPECT_EQ(a.faults + 4, b.faults);
+	ASSERT_EQ(64, debugfs_pages(rows, 64));
+	for (i = 0; i < 64; i++) {
+		int want = i < 16 || (i >= 18 && i < 36) || i >= 60;
+
+		EXPECT_EQ(want, (int)rows[i].mapped) TH_LOG("page %d", i);
+	}
+	/* The stores are in the buffer. */
+	EXPECT_EQ(fnv1a("\1", 1), kernel_checksum(fd, 5 * page, 1));
+
+	/* Private: a read maps a window read-only, a write copies one page. */
+	priv = map_dev(fd, 64 * page, 0, MAP_PRIVATE);
+	ASSERT_NE(NULL, priv);
+	ASSERT_EQ(0, get_stats(fd, &a));
+	EXPECT_EQ(1, priv[40 * page + 1] + 1);	/* read: maps 40..55 */
+	priv[40 * page] = 9;			/* copy-on-write, not a fault of ours */
+	priv[56 * page] = 9;			/* write fault: one page, copied */
+	ASSERT_EQ(0, get_stats(fd, &b));
+	EXPECT_EQ(a.faults + 2, b.faults);
+	EXPECT_EQ(0, kernel_checksum(fd, 40 * page, 1) == fnv1a("\x09", 1));
+	EXPECT_EQ(0, kernel_checksum(fd, 56 * page, 1) == fnv1a("\x09", 1));
+
+	munmap(priv, 64 * page);
+	munmap(map, 64 * page);
+	close(fd);
+	ASSERT_EQ(0, set_size(NPAGES * page));
+	EXPECT_EQ(0, sysfs_write(FAULT_AROUND, "16"));
 }
 
 /* Mappings of 2 MiB and more start on a 2 MiB boundary. */

@@ -39,9 +39,12 @@ size=1T (more than RAM)|size=1T|more than the machine
 size=8M kmalloc|size=8M backend=kmalloc|above the backend
 backend=bogus|backend=bogus|backend=bogus unknown
 backend empty|backend=|unknown
+fault_around=0|fault_around=0|invalid for parameter
+fault_around=257|fault_around=257|invalid for parameter
 good: defaults||
 good: nr_devices=64 size=4K backend=huge|nr_devices=64 size=4K backend=huge|
-good: size=0x10000 backend=pages|size=0x10000 backend=pages|'
+good: size=0x10000 backend=pages|size=0x10000 backend=pages|
+good: fault_around=1|fault_around=1|'
 
 n=$(echo "$CASES" | wc -l)
 echo "TAP version 13"

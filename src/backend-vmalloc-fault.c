@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Backend "vmalloc-fault": a vmalloc() buffer of which mmap() maps nothing;
- * the .fault handler hands the core each page on first touch, with a
- * reference taken for the page table entry (the core drops it at unmap).
+ * the .fault handler maps pages on first touch.  With fault_around at 1
+ * (the classic technique) it hands the core the one page, with a reference
+ * taken for the page table entry (the core drops it at unmap).  Above 1 it
+ * maps a window of that many pages from the faulting one at once, with one
+ * vm_insert_pages() call, so a sequential toucher takes one fault per
+ * window instead of one per page.
  *
  * The mapping is made of normal refcounted pages, so get_user_pages() works
  * on it, and MAP_PRIVATE is copy-on-write: the core copies a page on the
@@ -17,8 +21,55 @@
 static int mmapper_vmalloc_fault_mmap(struct mmapper_buf *buf,
 				      struct vm_area_struct *vma)
 {
-	mmapper_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	/*
+	 * VM_MIXEDMAP now, under the mmap write lock: vm_insert_pages() in
+	 * the fault handler would otherwise have to set it, under a read lock.
+	 */
+	mmapper_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_MIXEDMAP);
 	return 0;
+}
+
+/* vm_insert_pages() takes its page array from the stack: a few at a time. */
+#define MMAPPER_AROUND_BATCH	32
+
+/*
+ * Map up to mmapper_fault_around pages from the faulting one, stopping at
+ * the end of the VMA or of the buffer, or at the first page that is mapped
+ * already (vm_insert_pages() refuses it with -EBUSY).
+ */
+static vm_fault_t mmapper_vmalloc_fault_around(struct mmapper_buf *buf,
+					       struct vm_fault *vmf,
+					       unsigned long n)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct page *pages[MMAPPER_AROUND_BATCH];
+	unsigned long addr = vmf->address & PAGE_MASK;
+	pgoff_t pgoff = vmf->pgoff;
+	bool first = true;
+
+	n = min3(n, (vma->vm_end - addr) >> PAGE_SHIFT, buf->nr_pages - pgoff);
+	while (n) {
+		unsigned long i, batch = min_t(unsigned long, n, MMAPPER_AROUND_BATCH);
+		unsigned long left = batch;
+		int ret;
+
+		for (i = 0; i < batch; i++)
+			pages[i] = mmapper_vmalloc_page_at(buf, pgoff + i);
+		ret = vm_insert_pages(vma, addr, pages, &left);
+		if (ret) {
+			/* The faulting page itself: raced with another fault. */
+			if (first && ret == -EBUSY && left == batch)
+				return VM_FAULT_NOPAGE;
+			if (first && left == batch)
+				return ret == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+			break;		/* the rest is mapped already, or later */
+		}
+		first = false;
+		addr += batch << PAGE_SHIFT;
+		pgoff += batch;
+		n -= batch;
+	}
+	return VM_FAULT_NOPAGE;
 }
 
 static vm_fault_t mmapper_vmalloc_fault_fault(struct mmapper_buf *buf,
@@ -26,9 +77,19 @@ static vm_fault_t mmapper_vmalloc_fault_fault(struct mmapper_buf *buf,
 {
 	struct page *page;
 
+	unsigned int around = READ_ONCE(mmapper_fault_around);
+
 	/* vmf->pgoff counts from the start of the buffer. */
 	if (vmf->pgoff >= buf->nr_pages)
 		return VM_FAULT_SIGBUS;
+
+	/*
+	 * A write to a private mapping needs the page itself, for the core to
+	 * copy: no window there.
+	 */
+	if (around > 1 && ((vmf->vma->vm_flags & VM_SHARED) ||
+			   !(vmf->flags & FAULT_FLAG_WRITE)))
+		return mmapper_vmalloc_fault_around(buf, vmf, around);
 
 	page = mmapper_vmalloc_page_at(buf, vmf->pgoff);
 	get_page(page);

@@ -192,6 +192,7 @@ ssize_t mmapper_backend_list(char *buf, const struct mmapper_backend *cur);
 int mmapper_parse_size(const char *s, u64 *size);
 
 /* main.c */
+extern unsigned int mmapper_fault_around;
 extern struct mmapper_dev *mmapper_devs;
 extern unsigned int mmapper_nr_devs;
 extern struct mutex mmapper_config_lock;
