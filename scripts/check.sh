@@ -85,6 +85,15 @@ else
 	result FAIL "build selftests, no warnings"
 fi
 
+stage "build: tools (mmapperctl, demo, bench)"
+if make -s -C "$ROOT/tools" OUTPUT="$BUILD" > "$BUILD/tools.log" 2>&1 &&
+   ! grep -q 'warning:' "$BUILD/tools.log"; then
+	result PASS "build tools, no warnings"
+else
+	cat "$BUILD/tools.log"
+	result FAIL "build tools, no warnings"
+fi
+
 stage "build: the documentation's example program"
 if gcc -static -Wall -Wextra -Werror -O2 -I"$ROOT/include/uapi" \
 	-o "$BUILD/mmapper-example" "$ROOT/Documentation/examples/mmapper-example.c"; then
@@ -103,6 +112,7 @@ cat > "$BUILD/selftests-payload.sh" <<'EOF2'
 cd /selftests && ./test_mmapper.sh /lib/mmapper.ko
 rc=$?
 ./test_params.sh /lib/mmapper.ko || rc=1
+./test_mmapperctl.sh /lib/mmapper.ko /selftests/mmapperctl || rc=1
 if insmod /lib/mmapper.ko size=64K backend=vmalloc-fault &&
    ./mmapper-example /dev/mmapper0 && rmmod mmapper; then
 	echo "ok 1 documentation example program"
@@ -153,6 +163,8 @@ run_suite() {
 		-f "$BUILD/mmapper-example:/selftests/mmapper-example" \
 		-f "$ROOT/selftests/test_mmapper.sh:/selftests/test_mmapper.sh" \
 		-f "$ROOT/selftests/test_params.sh:/selftests/test_params.sh" \
+		-f "$ROOT/selftests/test_mmapperctl.sh:/selftests/test_mmapperctl.sh" \
+		-f "$BUILD/mmapperctl:/selftests/mmapperctl" \
 		-f "$ROOT/selftests/settings:/selftests/settings"
 	"$ROOT/scripts/judge.sh" "$BUILD/vm-$label" "$label" "$RESULTS" | grep -v '^PASS'
 	echo "$(grep -c "^PASS $label:" "$RESULTS") passed on $label"

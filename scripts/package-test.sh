@@ -116,23 +116,29 @@ vm_installed_selftests() {
 	esac
 	# The installed test binary is dynamic: give the VM its libraries.
 	for lib in $(ldd /usr/libexec/mmapper/selftests/mmapper_test \
-			/usr/libexec/mmapper/selftests/mmapper_stress | grep -o '/[^ ]*' | sort -u); do
+			/usr/libexec/mmapper/selftests/mmapper_stress /usr/sbin/mmapperctl |
+			grep -o '/[^ ]*' | sort -u); do
 		files+=(-f "$(readlink -f "$lib"):$lib")
 	done
 	[[ -f $BUILD/$rel/brd.ko ]] && files+=(-f "$BUILD/$rel/brd.ko:/lib/brd.ko")
 	cat > "$BUILD/dkms-payload.sh" <<'EOF2'
 [ -f /lib/brd.ko ] && insmod /lib/brd.ko rd_nr=1 rd_size=4096
 /usr/libexec/mmapper/selftests/test_mmapper.sh /lib/mmapper.ko
+rc=$?
+/usr/libexec/mmapper/selftests/test_mmapperctl.sh /lib/mmapper.ko /usr/sbin/mmapperctl || rc=1
+exit $rc
 EOF2
 	"$ROOT/scripts/vm-run.sh" -k "/boot/vmlinuz-$rel" -o "$out" -m 2048 -s 2 \
 		-p "$BUILD/dkms-payload.sh" -f "$BUILD/dkms-$rel.ko:/lib/mmapper.ko" \
 		-f /usr/libexec/mmapper/selftests/mmapper_test:/usr/libexec/mmapper/selftests/mmapper_test \
 		-f /usr/libexec/mmapper/selftests/mmapper_stress:/usr/libexec/mmapper/selftests/mmapper_stress \
 		-f /usr/libexec/mmapper/selftests/test_mmapper.sh:/usr/libexec/mmapper/selftests/test_mmapper.sh \
+		-f /usr/libexec/mmapper/selftests/test_mmapperctl.sh:/usr/libexec/mmapper/selftests/test_mmapperctl.sh \
+		-f /usr/sbin/mmapperctl:/usr/sbin/mmapperctl \
 		"${files[@]}" >> "$LOG" 2>&1
 	"$ROOT/scripts/judge.sh" "$out" "dkms $rel" "$RESULTS" > "$out/judge.txt"
 	grep -v '^PASS' "$out/judge.txt"
-	echo "$(grep -c '^PASS' "$out/judge.txt") passed: installed selftests, DKMS-built module, $rel"
+	echo "$(grep -c '^PASS' "$out/judge.txt") passed: installed selftests and mmapperctl, DKMS-built module, $rel"
 }
 vm_installed_selftests "${KERNELS[0]}"
 

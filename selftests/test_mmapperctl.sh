@@ -1,0 +1,104 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# mmapperctl: every command, with and without --json, and every error path
+# with its exit status (0 ok, 1 failed, 2 usage, 3 verify mismatch).  KTAP.
+#
+# Usage: test_mmapperctl.sh [path/to/mmapper.ko] [path/to/mmapperctl]
+
+ksft_skip=4
+KO=${1:-}
+CTL=${2:-$(dirname "$0")/mmapperctl}
+[ -x "$CTL" ] || CTL=$(command -v mmapperctl) || exit $ksft_skip
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$0: must be run as root" >&2
+	exit $ksft_skip
+fi
+if grep -q '^mmapper ' /proc/modules; then
+	rmmod mmapper || exit 1
+fi
+if [ -n "$KO" ]; then
+	insmod "$KO" nr_devices=2 size=64K backend=vmalloc || exit $ksft_skip
+else
+	modprobe mmapper nr_devices=2 size=64K backend=vmalloc || exit $ksft_skip
+fi
+
+n=0 fail=0
+echo "TAP version 13"
+
+# Run a command as user nobody (the busybox test VM has no passwd file).
+su_nobody() {
+	if [ ! -e /etc/passwd ]; then
+		mkdir -p /etc
+		echo 'root:x:0:0:root:/:/bin/sh' > /etc/passwd
+		echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >> /etc/passwd
+		echo 'nogroup:x:65534:' > /etc/group
+	fi
+	su -s /bin/sh nobody -c "$*"
+}
+
+# t NAME RC PATTERN CMD...: CMD exits RC and its stdout+stderr match PATTERN.
+t() {
+	name=$1 want=$2 pat=$3
+	shift 3
+	n=$((n + 1))
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ $rc -eq "$want" ] && echo "$out" | grep -q -- "$pat"; then
+		echo "ok $n mmapperctl: $name"
+	else
+		echo "$out" | sed 's/^/# /'
+		echo "# exit $rc, wanted $want; output did not match '$pat'"
+		echo "not ok $n mmapperctl: $name"
+		fail=1
+	fi
+}
+
+t "list" 0 "mmapper1 *vmalloc *65536" $CTL list
+t "list --json" 0 '"common_backend": "vmalloc", "devices": \[{"name": "mmapper0"' $CTL --json list
+t "info" 0 "size: *65536 bytes (16 pages)" $CTL info mmapper0
+t "info /dev path, --json last" 0 '"backend": "vmalloc", "size": 65536' $CTL info /dev/mmapper0 --json
+t "set backend and size" 0 "backend: *vmalloc-fault" $CTL set 0 backend=vmalloc-fault size=128K
+t "set took effect" 0 '"size": 131072' $CTL --json info 0
+t "fill" 0 "filled \[0, 131072) with 0x5a" $CTL fill 0 --pattern 0x5a
+t "verify with pattern" 0 "0x5a in every byte: OK" $CTL verify 0 --pattern 90
+t "verify --json" 0 '"ok": true' $CTL --json verify 0 --offset 4096 --length 4096
+t "fill a range" 0 "filled \[4096, 4104)" $CTL fill 0 --pattern 65 --offset 4K --length 8
+t "dump" 0 "00001000  41 41 41 41 41 41 41 41  5a 5a" $CTL dump 0 --offset 4096 --length 16
+t "dump --json" 0 '"bytes": "41415a"' $CTL --json dump 0 --offset 4102 --length 3
+t "verify finds other bytes (exit 3)" 3 "byte 4096 is 0x41, not 0x5a: MISMATCH" $CTL verify 0 --pattern 0x5a
+t "stats" 0 "mmaps  *[1-9]" $CTL stats 0
+t "stats --reset --json" 0 '"opens": 1, "mmaps": 0' $CTL --json stats 0 --reset
+t "pages" 0 "index *pfn *refcount" $CTL pages 0
+t "pages --json" 0 '"pages": \[{"index": 0, "pfn": ' $CTL --json pages 0
+t "mappings, none" 0 "pid *comm" $CTL mappings 0
+$CTL hold 0 30 > /dev/null &
+holder=$!
+sleep 2
+t "mappings --json of a holder" 0 '"comm": "mmapperctl"' $CTL --json mappings 0
+t "set while mapped: EBUSY (exit 1)" 1 "Device or resource busy (a process maps the buffer: unmap it first)" $CTL set 0 size=4K
+kill $holder
+wait $holder 2>/dev/null
+t "set unknown backend (exit 1)" 1 "unknown backend; see mmapperctl list" $CTL set 0 backend=bogus
+t "set bad size (exit 2)" 2 "'12Q' is not a size" $CTL set 0 size=12Q
+t "set nothing (exit 2)" 2 "nothing to set" $CTL set 0
+t "set unknown key (exit 2)" 2 "expected backend=NAME or size=SIZE" $CTL set 0 colour=red
+t "no such device (exit 1)" 1 "/dev/mmapper7: No such file or directory" $CTL info 7
+t "not a device (exit 2)" 2 "'sda' is not a device" $CTL info sda
+t "no device given (exit 2)" 2 "info: which device?" $CTL info
+t "unknown command (exit 2)" 2 "unknown command" $CTL frobnicate 0
+t "unknown option (exit 2)" 2 "unknown option '--colour'" $CTL --colour list
+t "no command: usage (exit 2)" 2 "usage: mmapperctl" $CTL
+t "fill without pattern (exit 2)" 2 "--pattern BYTE is required" $CTL fill 0
+t "fill pattern not a byte (exit 2)" 2 "is not a byte" $CTL fill 0 --pattern 256
+t "range outside the buffer (exit 1)" 1 "is outside the buffer" $CTL dump 0 --offset 8M
+t "option without value (exit 2)" 2 "--length needs a value" $CTL dump 0 --length
+t "not root: EACCES explained (exit 1)" 1 "needs root, or membership of group mmapper" \
+	su_nobody $CTL info 0
+t "set too big for kmalloc (exit 1)" 1 "more than this backend can hold" $CTL set 0 backend=kmalloc size=8M
+t "info shows phys_addr for kmalloc" 0 "phys_addr: *0x" $CTL info 0
+
+echo "1..$n"
+rmmod mmapper || fail=1
+exit $fail
