@@ -295,9 +295,14 @@ static void show_control_plane(void)
 	char path[192];
 	int fd;
 
-	printf("\n[control plane: vmalloc-fault, 4 pages; lazy faults made visible]\n");
+	printf("\n[control plane: vmalloc-fault, 4 pages, one page per fault; lazy faults made visible]\n");
 	if (sysfs_write("backend", "vmalloc-fault") || sysfs_write("size", "16K"))
 		die("sysfs");
+	/* The classic technique: one page per fault (the default maps 16). */
+	fd = open("/sys/module/mmapper/parameters/fault_around", O_WRONLY);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		die("fault_around");
+	close(fd);
 	snprintf(path, sizeof(path), "%s/stats/reset", sysdir);
 	fd = open(path, O_WRONLY);
 	if (fd < 0 || write(fd, "1", 1) != 1)
@@ -328,6 +333,11 @@ static void show_control_plane(void)
 	debugfs_show("mappings");
 
 	munmap(map, 4 * page);
+	close(fd);
+	/* Back to the default, and what it does: one fault maps a window. */
+	fd = open("/sys/module/mmapper/parameters/fault_around", O_WRONLY);
+	if (fd < 0 || write(fd, "16", 2) != 2)
+		die("fault_around");
 	close(fd);
 	printf("  after munmap() and close():\n");
 	snprintf(path, sizeof(path), "%s/stats/faults", sysdir);
