@@ -22,6 +22,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
 RESULTS=$BUILD/results.txt
+# shellcheck source=scripts/vm-files.sh
+. "$ROOT/scripts/vm-files.sh"
 START=$(date +%s)
 
 mkdir -p "$BUILD"
@@ -138,17 +140,12 @@ fi
 exit $rc
 EOF2
 
-# brd.ko of kernel $1, uncompressed, for the initramfs (busybox insmod
-# does not decompress).
+# brd.ko of kernel $1, uncompressed, for the initramfs.
 brd_module() {
 	local ko
 	ko=$(find "/lib/modules/$1/kernel/drivers/block" -name 'brd.ko*' | head -1)
 	[[ -n $ko ]] || return 1
-	case $ko in
-	*.xz) xz -dc "$ko" > "$BUILD/$1/brd.ko" ;;
-	*.zst) zstd -qdc "$ko" > "$BUILD/$1/brd.ko" ;;
-	*) cp "$ko" "$BUILD/$1/brd.ko" ;;
-	esac
+	ko_unpack "$ko" "$BUILD/$1/brd.ko"
 }
 
 # Boot kernel image $1 with module $2, label $3, extra vm-run.sh args after.
@@ -199,9 +196,7 @@ if DEBUG_KDIR=$("$ROOT/scripts/debug-kernel.sh" 2> "$BUILD/debug-kernel.log"); t
 		result PASS "build against the debug kernel, no warnings"
 		# trinity is dynamically linked: give the VM its libraries.
 		fuzz=(-f /usr/bin/trinity:/bin/trinity -f "$ROOT/selftests/fuzz.sh:/selftests/fuzz.sh")
-		for lib in $(ldd /usr/bin/trinity | grep -o '/[^ ]*' | sort -u); do
-			fuzz+=(-f "$(readlink -f "$lib"):$lib")
-		done
+		vm_lib_args fuzz /usr/bin/trinity
 		# KASAN's shadow and kmemleak's pool take memory of their own.
 		run_suite "$DEBUG_KDIR/arch/x86/boot/bzImage" "$BUILD/debug/src/mmapper.ko" \
 			debug -m 3072 -t 2400 "${fuzz[@]}"

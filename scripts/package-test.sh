@@ -25,6 +25,8 @@ RESULTS=$1
 BUILD=$(cd "$2" && pwd)
 DIST=$ROOT/dist
 LOG=$BUILD/package-test.log
+# shellcheck source=scripts/vm-files.sh
+. "$ROOT/scripts/vm-files.sh"
 V=$(cat "$ROOT/VERSION")
 : > "$LOG"
 
@@ -107,19 +109,12 @@ step "headers of $newest installed after the package: DKMS builds for it" upgrad
 
 # The installed selftests against the DKMS-built module, in a VM.
 vm_installed_selftests() {
-	local rel=$1 ko out=$BUILD/vm-dkms-$1 files=() lib
+	local rel=$1 ko out=$BUILD/vm-dkms-$1 files=()
 	ko=$(installed_ko "$rel")
-	case $ko in
-	*.xz) xz -dc "$ko" > "$BUILD/dkms-$rel.ko" ;;
-	*.zst) zstd -qdc "$ko" > "$BUILD/dkms-$rel.ko" ;;
-	*) cp "$ko" "$BUILD/dkms-$rel.ko" ;;
-	esac
-	# The installed test binary is dynamic: give the VM its libraries.
-	for lib in $(ldd /usr/libexec/mmapper/selftests/mmapper_test \
-			/usr/libexec/mmapper/selftests/mmapper_stress /usr/sbin/mmapperctl |
-			grep -o '/[^ ]*' | sort -u); do
-		files+=(-f "$(readlink -f "$lib"):$lib")
-	done
+	ko_unpack "$ko" "$BUILD/dkms-$rel.ko"
+	# The installed programs are dynamic: give the VM their libraries.
+	vm_lib_args files /usr/libexec/mmapper/selftests/mmapper_test \
+		/usr/libexec/mmapper/selftests/mmapper_stress /usr/sbin/mmapperctl
 	[[ -f $BUILD/$rel/brd.ko ]] && files+=(-f "$BUILD/$rel/brd.ko:/lib/brd.ko")
 	cat > "$BUILD/dkms-payload.sh" <<'EOF2'
 [ -f /lib/brd.ko ] && insmod /lib/brd.ko rd_nr=1 rd_size=4096
@@ -144,14 +139,16 @@ vm_installed_selftests "${KERNELS[0]}"
 
 step "apt-get purge mmapper-dkms mmapper-tools" \
 	env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q mmapper-dkms mmapper-tools
-nothing_left() {
+# What a package installed, if any of it is still there.  $@: paths that
+# only one of the packages has.
+no_files_left() {
 	local left
-	left=$(ls -d /usr/src/mmapper-* /var/lib/dkms/mmapper /lib/udev/rules.d/60-mmapper.rules \
-		/usr/libexec/mmapper /lib/modules/*/updates/dkms/mmapper.ko* 2>/dev/null)
-	if [[ -n $left ]]; then
-		echo "left behind: $left"
-		return 1
-	fi
+	left=$(ls -d /usr/src/mmapper-* /var/lib/dkms/mmapper \
+		/lib/modules/*/updates/dkms/mmapper.ko* "$@" 2>/dev/null)
+	[[ -z $left ]] || { echo "left behind: $left"; return 1; }
+}
+nothing_left() {
+	no_files_left /lib/udev/rules.d/60-mmapper.rules /usr/libexec/mmapper || return 1
 	if getent group mmapper; then
 		echo "group mmapper left behind"
 		return 1
@@ -185,12 +182,7 @@ step "rpm -i mmapper-dkms-$V-1.noarch.rpm: DKMS builds for every kernel" \
 	step "DKMS built mmapper $V for every kernel (RPM)" all_built
 step "rpm -U to a new release: %preun keeps the new release's builds" rpm_upgrade
 step "rpm -e mmapper-dkms" rpm -e --nodeps mmapper-dkms
-rpm_nothing_left() {
-	local left
-	left=$(ls -d /usr/src/mmapper-* /var/lib/dkms/mmapper /usr/lib/udev/rules.d/60-mmapper.rules \
-		/lib/modules/*/updates/dkms/mmapper.ko* 2>/dev/null)
-	[[ -z $left ]] || { echo "left behind: $left"; return 1; }
-}
-step "rpm -e leaves nothing (sources, DKMS tree, modules, udev rule)" rpm_nothing_left
+step "rpm -e leaves nothing (sources, DKMS tree, modules, udev rule)" \
+	no_files_left /usr/lib/udev/rules.d/60-mmapper.rules
 # The group stays with RPM (Fedora's rule); this machine gets it back clean.
 getent group mmapper >/dev/null && groupdel mmapper

@@ -239,20 +239,14 @@ static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
 			   const char *buf, size_t count)
 {
 	struct mmapper_dev *mdev = dev_get_drvdata(dev);
-	struct mmapper_counters *c = &mdev->stats;
+	unsigned int i;
 	bool reset;
 
 	if (kstrtobool(buf, &reset) || !reset)
 		return -EINVAL;
 
-	atomic64_set(&c->opens, 0);
-	atomic64_set(&c->mmaps, 0);
-	atomic64_set(&c->faults, 0);
-	atomic64_set(&c->huge_faults, 0);
-	atomic64_set(&c->bytes_read, 0);
-	atomic64_set(&c->bytes_written, 0);
-	atomic64_set(&c->resizes, 0);
-	atomic64_set(&c->alloc_failures, 0);
+	for (i = 0; i < ARRAY_SIZE(mmapper_stat_attrs); i++)
+		atomic64_set((void *)&mdev->stats + mmapper_stat_attrs[i].offset, 0);
 	return count;
 }
 static DEVICE_ATTR_WO(reset);

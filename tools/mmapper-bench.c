@@ -194,11 +194,6 @@ static void *map(const struct subject *s, int fd, size_t size, int populate)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static void unmap(void *p, size_t size)
-{
-	munmap(p, size);
-}
-
 static double gbps(size_t bytes, double ns)
 {
 	return ns > 0 ? bytes / ns : 0;
@@ -279,7 +274,7 @@ static int measure(const struct subject *s, size_t size, struct sample *out)
 		out->read = r > out->read ? r : out->read;
 		out->write = w > out->write ? w : out->write;
 	}
-	unmap(p, size);
+	munmap(p, size);
 
 	/*
 	 * mmap(MAP_POPULATE) and the same first writes: populating goes
@@ -294,7 +289,7 @@ static int measure(const struct subject *s, size_t size, struct sample *out)
 	t1 = now();
 	out->populate = p ? (t1 - t0) / (size / MiB) : 0;
 	if (p)
-		unmap(p, size);
+		munmap(p, size);
 	if (fd >= 0)
 		close(fd);
 	(void)sink;

@@ -504,12 +504,8 @@ static int cmd_dump(const char *name, int argc, char **argv)
 			   (long long)info.buf_size - r.offset < 256 ?
 			   (long long)info.buf_size - r.offset : 256;
 	check_range("dump", name, &r, &info);
-	if (!r.length) {
-		close(fd);
-		return json ? printf("{\"device\": \"%s\", \"offset\": %lld, \"bytes\": \"\"}\n",
-				     name, r.offset) < 0 : 0;
-	}
-	p = map_range(fd, name, &r, &info, &base, &maplen);
+	/* Nothing to map for an empty range: p is then never read. */
+	p = r.length ? map_range(fd, name, &r, &info, &base, &maplen) : NULL;
 	if (json) {
 		printf("{\"device\": \"%s\", \"offset\": %lld, \"length\": %lld, \"bytes\": \"",
 		       name, r.offset, r.length);
@@ -535,7 +531,8 @@ static int cmd_dump(const char *name, int argc, char **argv)
 			printf("|\n");
 		}
 	}
-	munmap(base, maplen);
+	if (p)
+		munmap(base, maplen);
 	close(fd);
 	return 0;
 }
