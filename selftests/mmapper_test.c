@@ -1985,6 +1985,124 @@ TEST_F(mmapper, big_mappings_aligned)
 	ASSERT_EQ(0, set_size(self->size));
 }
 
+/*
+ * 2 MiB and 3 pages: big enough that the vmalloc backends build the buffer
+ * from physically consecutive runs, with a tail shorter than a run.  What
+ * is written through the mapping is what the kernel reads, and the
+ * reverse, across the run boundaries; get_user_pages() (O_DIRECT) works
+ * across them where the backend allows it at all.
+ */
+TEST_F(mmapper, big_buffer_data)
+{
+	size_t big = SZ_2M + 3 * self->page, dio = 16 * self->page;
+	size_t at = SZ_2M - dio / 2;
+	unsigned char *map, *want, *src;
+	struct page_row row;
+	int bfd;
+
+	ASSERT_EQ(0, set_size(big));
+	want = malloc(big);
+	ASSERT_NE(NULL, want);
+	map = map_dev(self->fd, big, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+
+	fill_pattern(map, 0, big, 21);
+	fill_pattern(want, 0, big, 21);
+	EXPECT_EQ(fnv1a(want, big), kernel_checksum(self->fd, 0, big));
+
+	ASSERT_EQ(0, kernel_fill(self->fd, self->page / 2, big - self->page, 0x5a));
+	memset(want + self->page / 2, 0x5a, big - self->page);
+	EXPECT_EQ(0, memcmp(map, want, big));
+
+	/* Every page is listed in debugfs, and mapped now. */
+	EXPECT_EQ((int)(big / self->page), debugfs_pages(&row, 1));
+	EXPECT_EQ((long long)(big / self->page),
+		  debugfs_summary("pages_mapped", NULL, 0));
+
+	bfd = open("/dev/ram0", O_RDWR | O_DIRECT);
+	if (bfd >= 0) {
+		ssize_t n;
+
+		ASSERT_EQ(0, posix_memalign((void **)&src, self->page, dio));
+		fill_pattern(src, 0, dio, 22);
+		ASSERT_EQ((ssize_t)dio, pwrite(bfd, src, dio, 0));
+		n = pread(bfd, map + at, dio, 0);
+		if (variant->gup) {
+			EXPECT_EQ((ssize_t)dio, n);
+			EXPECT_EQ(fnv1a(src, dio), kernel_checksum(self->fd, at, dio));
+		} else {
+			EXPECT_EQ(-1, n);
+			EXPECT_EQ(EFAULT, errno);
+		}
+		free(src);
+		close(bfd);
+	} else {
+		TH_LOG("no /dev/ram0: O_DIRECT part not run");
+	}
+	munmap(map, big);
+	free(want);
+	ASSERT_EQ(0, set_size(self->size));
+}
+
+/* Free pages in blocks of at least 2^@order pages, from /proc/buddyinfo. */
+static unsigned long long free_pages_in_blocks(unsigned int order)
+{
+	FILE *f = fopen("/proc/buddyinfo", "r");
+	unsigned long long sum = 0;
+	char line[512];
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "zone");
+		unsigned long long n;
+		unsigned int o = 0;
+		int used;
+
+		if (!p)
+			continue;
+		p += 4;
+		while (*p == ' ')
+			p++;
+		p += strcspn(p, " ");	/* the zone's name */
+		while (sscanf(p, "%llu%n", &n, &used) == 1) {
+			if (o >= order)
+				sum += n << o;
+			p += used;
+			o++;
+		}
+	}
+	fclose(f);
+	return sum;
+}
+
+/*
+ * Every backend's buffer is made of physically consecutive runs when the
+ * page allocator has free blocks: one block (kmalloc), 2 MiB (huge, and
+ * vmalloc and vmalloc-fault from vmalloc_huge()), 16 pages (pages and
+ * vmalloc-user).  Scattered pages read slower through the mapping
+ * (Documentation/performance.rst); this is the property behind that.
+ */
+TEST_F(mmapper, big_buffer_runs)
+{
+	size_t big = 2 * SZ_2M, n = big / self->page, i, follow = 0;
+	struct page_row *rows;
+
+	if (free_pages_in_blocks(9) < 4 * n)
+		SKIP(return, "too few free 2 MiB blocks (%llu pages in them)",
+		     free_pages_in_blocks(9));
+	ASSERT_EQ(0, set_size(big));
+	rows = calloc(n, sizeof(*rows));
+	ASSERT_NE(NULL, rows);
+	ASSERT_EQ((int)n, debugfs_pages(rows, n));
+	for (i = 1; i < n; i++)
+		follow += rows[i].pfn == rows[i - 1].pfn + 1;
+	TH_LOG("%zu of %zu pages follow their predecessor physically", follow, n - 1);
+	EXPECT_GE(follow, (n - 1) * 3 / 4);
+	free(rows);
+	ASSERT_EQ(0, set_size(self->size));
+}
+
 /* 1 GiB works for every backend but kmalloc. */
 TEST_F_TIMEOUT(mmapper, scale_1g, 600)
 {

@@ -7,6 +7,7 @@
  * works on the mapping: O_DIRECT into it, vmsplice() and io_uring fixed
  * buffers from it.  MAP_PRIVATE is copy-on-write: the pages are inserted
  * read-only into a private mapping and the first write to one copies it.
+ * The page array allocator is shared with "vmalloc-user".
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
@@ -15,12 +16,16 @@
 
 #include "mmapper.h"
 
-static void mmapper_pages_free(struct mmapper_buf *buf)
+/**
+ * mmapper_free_page_array() - free the pages of mmapper_alloc_page_array()
+ * @pages: the array; may be NULL
+ * @nr_pages: its length; the pages end at the first NULL entry
+ */
+void mmapper_free_page_array(struct page **pages, unsigned long nr_pages)
 {
-	struct page **pages = buf->priv;
 	unsigned long i;
 
-	for (i = 0; i < buf->nr_pages && pages[i]; i++)
+	for (i = 0; pages && i < nr_pages && pages[i]; i++)
 		__free_page(pages[i]);
 	kvfree(pages);
 }
@@ -35,19 +40,25 @@ static void mmapper_pages_free(struct mmapper_buf *buf)
 #define MMAPPER_PAGES_GFP_HIGH	((GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN | \
 				  __GFP_NORETRY) & ~__GFP_RECLAIM)
 
-static int mmapper_pages_alloc(struct mmapper_buf *buf)
+/**
+ * mmapper_alloc_page_array() - zeroed order-0 pages, in runs where free
+ * @nr_pages: how many
+ *
+ * Return: an array of @nr_pages independent, refcounted order-0 pages, to
+ * be freed with mmapper_free_page_array(), or NULL without a warning.
+ */
+struct page **mmapper_alloc_page_array(unsigned long nr_pages)
 {
 	struct page **pages;
 	unsigned long i = 0;
 
-	pages = kvcalloc(buf->nr_pages, sizeof(*pages), GFP_KERNEL | __GFP_NOWARN);
+	pages = kvcalloc(nr_pages, sizeof(*pages), GFP_KERNEL | __GFP_NOWARN);
 	if (!pages)
-		return -ENOMEM;
-	buf->priv = pages;
+		return NULL;
 
-	while (i < buf->nr_pages) {
+	while (i < nr_pages) {
 		unsigned int order = min_t(unsigned int, MMAPPER_PAGES_ORDER,
-					   ilog2(buf->nr_pages - i));
+					   ilog2(nr_pages - i));
 		struct page *page;
 		unsigned long j;
 
@@ -60,8 +71,8 @@ static int mmapper_pages_alloc(struct mmapper_buf *buf)
 			order--;
 		}
 		if (!page) {
-			mmapper_pages_free(buf);
-			return -ENOMEM;
+			mmapper_free_page_array(pages, nr_pages);
+			return NULL;
 		}
 		if (order)
 			split_page(page, order);
@@ -69,7 +80,18 @@ static int mmapper_pages_alloc(struct mmapper_buf *buf)
 			pages[i++] = nth_page(page, j);
 		cond_resched();
 	}
-	return 0;
+	return pages;
+}
+
+static int mmapper_pages_alloc(struct mmapper_buf *buf)
+{
+	buf->priv = mmapper_alloc_page_array(buf->nr_pages);
+	return buf->priv ? 0 : -ENOMEM;
+}
+
+static void mmapper_pages_free(struct mmapper_buf *buf)
+{
+	mmapper_free_page_array(buf->priv, buf->nr_pages);
 }
 
 static struct page *mmapper_pages_page_at(const struct mmapper_buf *buf,

@@ -166,6 +166,10 @@ extern const struct mmapper_backend mmapper_backend_vmalloc_user;
 extern const struct mmapper_backend mmapper_backend_pages;
 extern const struct mmapper_backend mmapper_backend_huge;
 
+/* backend-pages.c, shared with "vmalloc-user" */
+struct page **mmapper_alloc_page_array(unsigned long nr_pages);
+void mmapper_free_page_array(struct page **pages, unsigned long nr_pages);
+
 /* backend-vmalloc.c, shared with the other vmalloc backends */
 int mmapper_vmalloc_alloc(struct mmapper_buf *buf);
 void mmapper_vmalloc_free(struct mmapper_buf *buf);
