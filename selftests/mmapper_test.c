@@ -1994,7 +1994,8 @@ TEST_F(mmapper, big_mappings_aligned)
  */
 TEST_F(mmapper, big_buffer_data)
 {
-	size_t big = SZ_2M + 3 * self->page, dio = 16 * self->page;
+	/* 4 pages, 2 on each side of the 2 MiB boundary, all in the buffer */
+	size_t big = SZ_2M + 3 * self->page, dio = 4 * self->page;
 	size_t at = SZ_2M - dio / 2;
 	unsigned char *map, *want, *src;
 	struct page_row row;
