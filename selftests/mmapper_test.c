@@ -675,6 +675,41 @@ TEST_F(mmapper, map_private)
 	munmap(map, self->size);
 }
 
+/*
+ * MAP_SHARED of a descriptor opened read-only: the kernel clears VM_SHARED
+ * (no write can ever go through such a mapping) but keeps VM_MAYSHARE.  It
+ * is a shared mapping, and every backend takes it, read-only: it shows the
+ * buffer, the kernel's later writes included; writing is refused (EACCES)
+ * by the kernel, at mmap() and at mprotect().  debugfs says "r--s", as
+ * /proc/PID/maps does.
+ */
+static int mapping_perms_count(unsigned long start, const char *perms);
+
+TEST_F(mmapper, read_only_fd_shared_mapping)
+{
+	int rfd = open(DEV, O_RDONLY);
+	unsigned char *map;
+
+	ASSERT_LE(0, rfd);
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, self->size, 0x3c));
+	map = mmap(NULL, self->size, PROT_READ, MAP_SHARED, rfd, 0);
+	ASSERT_NE(MAP_FAILED, map) TH_LOG("mmap: %s", strerror(errno));
+	EXPECT_EQ(0x3c, map[0]);
+	EXPECT_EQ(0x3c, map[self->size - 1]);
+	ASSERT_EQ(0, kernel_fill(self->fd, self->page, self->page, 0xc3));
+	EXPECT_EQ(0xc3, map[self->page + 7]);
+	EXPECT_EQ(1, mapping_perms_count((unsigned long)map, "r--s"));
+
+	EXPECT_EQ(-1, mprotect(map, self->page, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	munmap(map, self->size);
+
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, self->size, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, rfd, 0));
+	EXPECT_EQ(EACCES, errno);
+	close(rfd);
+}
+
 /* Bad sysfs input gets EINVAL or ENOMEM and changes nothing. */
 TEST_F(mmapper, bad_sysfs_input)
 {
@@ -1211,6 +1246,17 @@ static int debugfs_mappings(struct mapping_row *rows, int max)
 	}
 	fclose(f);
 	return n;
+}
+
+/* How many of mmapper0's mappings start at @start with permissions @perms. */
+static int mapping_perms_count(unsigned long start, const char *perms)
+{
+	struct mapping_row rows[16];
+	int n = debugfs_mappings(rows, 16), i, found = 0;
+
+	for (i = 0; i < n && i < 16; i++)
+		found += rows[i].start == start && !strcmp(rows[i].perms, perms);
+	return found;
 }
 
 /* The value of "@key: value" in mmapper0's debugfs summary, or -1. */

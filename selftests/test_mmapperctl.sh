@@ -68,6 +68,14 @@ t "fill a range" 0 "filled \[4096, 4104)" $CTL fill 0 --pattern 65 --offset 4K -
 t "dump" 0 "00001000  41 41 41 41 41 41 41 41  5a 5a" $CTL dump 0 --offset 4096 --length 16
 t "dump --json" 0 '"bytes": "41415a"' $CTL --json dump 0 --offset 4102 --length 3
 t "verify finds other bytes (exit 3)" 3 "byte 4096 is 0x41, not 0x5a: MISMATCH" $CTL verify 0 --pattern 0x5a
+# verify and dump map the device read-only (MAP_SHARED of an O_RDONLY
+# descriptor), which every backend must take.
+for b in kmalloc vmalloc vmalloc-fault vmalloc-user pages huge; do
+	$CTL set 1 backend=$b > /dev/null && $CTL fill 1 --pattern 0x6b > /dev/null
+	t "verify and dump on $b" 0 "00000ff8  6b 6b" sh -c \
+		"$CTL verify 1 --pattern 0x6b && $CTL dump 1 --offset 4088 --length 8"
+done
+$CTL set 1 backend=vmalloc > /dev/null
 t "stats" 0 "mmaps  *[1-9]" $CTL stats 0
 t "stats --reset --json" 0 '"opens": 1, "mmaps": 0' $CTL --json stats 0 --reset
 t "pages" 0 "index *pfn *refcount" $CTL pages 0

@@ -327,7 +327,7 @@ static int mmapper_mappings_show_one(struct mmapper_dev *mdev,
 	seq_printf(m, "%7d %-16s %016lx-%016lx %10lu %c%c%c%c", pid, comm,
 		   vma->vm_start, vma->vm_end, vma->vm_pgoff,
 		   flags & VM_READ ? 'r' : '-', flags & VM_WRITE ? 'w' : '-',
-		   flags & VM_EXEC ? 'x' : '-', flags & VM_SHARED ? 's' : 'p');
+		   flags & VM_EXEC ? 'x' : '-', flags & VM_MAYSHARE ? 's' : 'p');
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		if (flags & names[i].flag) {
 			seq_printf(m, "%s%s", sep, names[i].name);

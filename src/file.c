@@ -306,7 +306,7 @@ static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_pgoff >= buf->nr_pages ||
 	    vma_pages(vma) > buf->nr_pages - vma->vm_pgoff)
 		goto out_unlock;
-	if (!(vma->vm_flags & VM_SHARED) && !buf->backend->private_cow)
+	if (!(vma->vm_flags & VM_MAYSHARE) && !buf->backend->private_cow)
 		goto out_unlock;
 
 	/* The buffer has a fixed size: mremap() must not grow a mapping. */
@@ -325,7 +325,7 @@ static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
 out_unlock:
 	trace_mmapper_mmap(mdev->index, buf->backend->name, vma->vm_start,
 			   vma->vm_end, vma->vm_pgoff,
-			   vma->vm_flags & VM_SHARED, ret);
+			   vma->vm_flags & VM_MAYSHARE, ret);
 	mutex_unlock(&mdev->lock);
 	return ret;
 }
