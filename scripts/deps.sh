@@ -11,7 +11,7 @@ PKGS=(
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-source-6.1
-	dkms dh-dkms debhelper lintian rpm rpmlint adduser
+	dkms dh-dkms debhelper lintian rpm rpmlint adduser udev
 	sparse trinity gnuplot-nox python3 python3-sphinx
 )
 

@@ -114,13 +114,52 @@ vm_installed_selftests() {
 	ko_unpack "$ko" "$BUILD/dkms-$rel.ko"
 	# The installed programs are dynamic: give the VM their libraries.
 	vm_lib_args files /usr/libexec/mmapper/selftests/mmapper_test \
-		/usr/libexec/mmapper/selftests/mmapper_stress /usr/sbin/mmapperctl
+		/usr/libexec/mmapper/selftests/mmapper_stress /usr/sbin/mmapperctl \
+		/usr/bin/udevadm
 	[[ -f $BUILD/$rel/brd.ko ]] && files+=(-f "$BUILD/$rel/brd.ko:/lib/brd.ko")
+	# The installed udev rule, applied by the machine's own systemd-udevd
+	# (a symlink to udevadm), with the group the package created.
+	mkdir -p "$BUILD/vm-etc"
+	printf 'root:x:0:0::/:/bin/sh\ntester:x:1000:1000::/:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n' \
+		> "$BUILD/vm-etc/passwd"
+	printf 'root:x:0:\nmmapper:x:%s:tester\nnogroup:x:65534:\n' \
+		"$(getent group mmapper | cut -d: -f3)" > "$BUILD/vm-etc/group"
+	files+=(-f /usr/bin/udevadm:/bin/udevadm
+		-f /lib/systemd/systemd-udevd:/lib/systemd/systemd-udevd
+		-f /lib/udev/rules.d/60-mmapper.rules:/lib/udev/rules.d/60-mmapper.rules
+		-f "$BUILD/vm-etc/passwd:/etc/passwd" -f "$BUILD/vm-etc/group:/etc/group")
 	cat > "$BUILD/dkms-payload.sh" <<'EOF2'
 [ -f /lib/brd.ko ] && insmod /lib/brd.ko rd_nr=1 rd_size=4096
 /usr/libexec/mmapper/selftests/test_mmapper.sh /lib/mmapper.ko
 rc=$?
 /usr/libexec/mmapper/selftests/test_mmapperctl.sh /lib/mmapper.ko /usr/sbin/mmapperctl || rc=1
+
+# The udev rule, once the selftests (which expect devtmpfs's root 0600)
+# are done: a real systemd-udevd gives new nodes group mmapper and mode
+# 0660; a member of the group can then use them, anyone else cannot.
+udev_result() {
+	if [ "$1" = 0 ]; then echo "ok 1 udev: $2"; else echo "not ok 1 udev: $2"; rc=1; fi
+}
+mkdir -p /run
+if /lib/systemd/systemd-udevd --daemon && insmod /lib/mmapper.ko nr_devices=2 &&
+   udevadm settle --timeout=60; then
+	modes=$(stat -c '%U:%G %a' /dev/mmapper0 /dev/mmapper1 | tr '\n' ' ')
+	echo "# /dev/mmapper0 and 1: $modes"
+	[ "$modes" = "root:mmapper 660 root:mmapper 660 " ]
+	udev_result $? "/dev/mmapper0 and /dev/mmapper1 are root:mmapper 0660"
+	su -s /bin/sh tester -c '/usr/sbin/mmapperctl fill 1 --pattern 0x3c &&
+		/usr/sbin/mmapperctl verify 1 --pattern 0x3c'
+	udev_result $? "a member of group mmapper fills and verifies /dev/mmapper1"
+	out=$(su -s /bin/sh nobody -c '/usr/sbin/mmapperctl fill 1 --pattern 0x3c' 2>&1)
+	st=$?
+	echo "# nobody: exit $st: $out"
+	[ $st = 1 ] && echo "$out" | grep -q 'Permission denied'
+	udev_result $? "anyone else gets EACCES from /dev/mmapper1"
+	rmmod mmapper
+	udevadm control --exit
+else
+	udev_result 1 "systemd-udevd starts and settles after insmod"
+fi
 exit $rc
 EOF2
 	"$ROOT/scripts/vm-run.sh" -k "/boot/vmlinuz-$rel" -o "$out" -m 2048 -s 2 \
