@@ -2043,7 +2043,7 @@ TEST_F(mmapper, big_buffer_data)
 	/* 4 pages, 2 on each side of the 2 MiB boundary, all in the buffer */
 	size_t big = SZ_2M + 3 * self->page, dio = 4 * self->page;
 	size_t at = SZ_2M - dio / 2;
-	unsigned char *map, *want, *src;
+	unsigned char *map, *want, *src, *part;
 	struct page_row row;
 	int bfd;
 
@@ -2060,6 +2060,13 @@ TEST_F(mmapper, big_buffer_data)
 	ASSERT_EQ(0, kernel_fill(self->fd, self->page / 2, big - self->page, 0x5a));
 	memset(want + self->page / 2, 0x5a, big - self->page);
 	EXPECT_EQ(0, memcmp(map, want, big));
+
+	/* A second mapping, at an offset and across 2 MiB, shows the same bytes. */
+	part = mmap(NULL, 2 * self->page, PROT_READ, MAP_SHARED, self->fd,
+		    SZ_2M - self->page);
+	ASSERT_NE(MAP_FAILED, part);
+	EXPECT_EQ(0, memcmp(part, want + SZ_2M - self->page, 2 * self->page));
+	munmap(part, 2 * self->page);
 
 	/* Every page is listed in debugfs, and mapped now. */
 	EXPECT_EQ((int)(big / self->page), debugfs_pages(&row, 1));
