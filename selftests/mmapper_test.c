@@ -2140,11 +2140,12 @@ static unsigned long long free_pages_in_blocks(unsigned int order)
 TEST_F(mmapper, big_buffer_runs)
 {
 	size_t big = 2 * SZ_2M, n = big / self->page, i, follow = 0;
+	unsigned long long in_2m_blocks = free_pages_in_blocks(9);
 	struct page_row *rows;
 
-	if (free_pages_in_blocks(9) < 4 * n)
+	if (in_2m_blocks < 4 * n)
 		SKIP(return, "too few free 2 MiB blocks (%llu pages in them)",
-		     free_pages_in_blocks(9));
+		     in_2m_blocks);
 	ASSERT_EQ(0, set_size(big));
 	rows = calloc(n, sizeof(*rows));
 	ASSERT_NE(NULL, rows);
