@@ -70,7 +70,7 @@ read -r TOP XLO XHI < <(awk -v h=$H '{ lo = (NR == 1 || $2 < lo) ? $2 : lo; lo =
 	END { print 560 / h, lo / 1.5, hi * 2 }' "$BUILD/bench-targets.dat")
 KERNEL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"])' "$DIST/bench.json")
 gnuplot <<EOF2
-set terminal pngcairo size 1100,$H font ",10"
+set terminal pngcairo noenhanced size 1100,$H font ",10"
 set output "$DIST/bench.png"
 set multiplot
 set origin 0,1 - $TOP
@@ -100,7 +100,7 @@ set style fill solid 0.8 border -1
 plot "$BUILD/bench-targets.dat" using ($XLO):1:($XLO):2:(\$1-0.35):(\$1+0.35):4:ytic(5) \\
 	with boxxyerror lc rgb variable notitle, \\
 	"" using 3:(\$1-0.45):(0):(0.9) with vectors nohead lw 3 lc rgb "black" notitle, \\
-	"" using 2:1:(sprintf(" %.2f", \$2)) with labels left notitle
+	"" using 2:1:(sprintf(" %.3f", \$2)) with labels left notitle
 unset multiplot
 EOF2
 echo "bench: wrote $DIST/bench.txt, $DIST/bench.json and $DIST/bench.png"

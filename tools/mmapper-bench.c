@@ -778,7 +778,7 @@ static void targets_print(void)
 			       target_met(t) ? "PASS" : "FAIL", t->what, t->value,
 			       t->at_most ? "<=" : ">=", t->limit, issue);
 		else
-			printf("%s  %-62s %7.2f  (target %s %.2f%s)\n",
+			printf("%s  %-62s %7.3f  (target %s %.2f%s)\n",
 			       target_met(t) ? "PASS" : "FAIL", t->what, t->value,
 			       t->at_most ? "<=" : ">=", t->limit, issue);
 	}
