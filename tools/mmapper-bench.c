@@ -22,7 +22,8 @@
  * Copy path, for each backend and call size (4 KiB, 64 KiB, 1 MiB):
  * write() then read() of the whole device (64 MiB; kmalloc 4 MiB, its
  * largest, 16 times over), GB/s, against pwrite() then pread() of a memfd
- * of the same size, filled beforehand; the two take turns 1 MiB at a time.
+ * of the same size, filled beforehand; the two take turns 1 MiB at a time,
+ * and the ratio of a repetition is the median of the turns' ratios.
  *
  * Size change, for each backend: MMAPPER_IOC_SET_SIZE from one page to
  * 64 MiB (kmalloc 4 MiB), which allocates and zeroes, against a DMA-BUF
@@ -109,6 +110,7 @@ struct sample {
 
 struct copy_sample {
 	double read, write, memfd_read, memfd_write;	/* GB/s */
+	double read_ratio, write_ratio;	/* the median of the turns' */
 };
 
 struct resize_sample {
@@ -483,34 +485,42 @@ static double copy_segment(int fd, int device, size_t off, size_t bytes,
 	return now() - t0;
 }
 
+static double median_n(double *v, int n);
+
 /*
  * 64 MiB through the device @fd and through @memfd, both @size bytes
  * (passes over them from the start, as many as it takes), @call bytes per
  * call, written or read, taking turns a segment at a time so that both
- * meet the same host: GB/s of each, 0 on error.
+ * meet the same host: GB/s of each, and in @ratio the median over the
+ * turns of device / memfd throughput, which a turn disturbed by the host
+ * barely moves; all 0 on error.
  */
 static void copy_passes(int fd, int memfd, size_t size, size_t call, int to_file,
-			int device_first, double *device_gbps, double *memfd_gbps)
+			int device_first, double *device_gbps, double *memfd_gbps,
+			double *ratio)
 {
 	size_t seg = call > SEGMENT ? call : SEGMENT, done, off;
-	double ns[2] = { 0, 0 }, t;
-	int k, device;
+	double ns[2] = { 0, 0 }, turn[2], ratios[COPY_BYTES / SEGMENT];
+	int k, device, n = 0;
 
-	*device_gbps = *memfd_gbps = 0;
+	*device_gbps = *memfd_gbps = *ratio = 0;
 	for (done = 0; done < COPY_BYTES; done += seg) {
 		off = done % size;
 		if (!off && lseek(fd, 0, SEEK_SET))
 			return;
 		for (k = 0; k < 2; k++) {
 			device = (k == 0) == device_first;
-			t = copy_segment(device ? fd : memfd, device, off, seg, call, to_file);
-			if (t < 0)
+			turn[device] = copy_segment(device ? fd : memfd, device, off, seg,
+						    call, to_file);
+			if (turn[device] < 0)
 				return;
-			ns[device] += t;
+			ns[device] += turn[device];
 		}
+		ratios[n++] = turn[0] / turn[1];
 	}
 	*device_gbps = gbps(COPY_BYTES, ns[1]);
 	*memfd_gbps = gbps(COPY_BYTES, ns[0]);
+	*ratio = median_n(ratios, n);
 }
 
 /* The copy path of the backend of subject @s, repetition @r. */
@@ -532,10 +542,10 @@ static void measure_copy(unsigned int s, int r)
 		int device_first = (r + c) % 2 == 0;
 
 		copy_passes(fd, memfd, size, calls[c], 1, device_first,
-			    &x->write, &x->memfd_write);
+			    &x->write, &x->memfd_write, &x->write_ratio);
 		copy_passes(fd, memfd, size, calls[c], 0, device_first,
-			    &x->read, &x->memfd_read);
-		if (!x->read || !x->write || !x->memfd_read || !x->memfd_write)
+			    &x->read, &x->memfd_read, &x->read_ratio);
+		if (!x->read_ratio || !x->write_ratio)
 			copy_ok[s] = 0;
 	}
 	close(fd);
@@ -617,11 +627,16 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The median of @v[0..reps-1], which it sorts. */
+/* The median of @v[0..n-1], which it sorts. */
+static double median_n(double *v, int n)
+{
+	qsort(v, n, sizeof(v[0]), cmp);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static double median_of(double *v)
 {
-	qsort(v, reps, sizeof(v[0]), cmp);
-	return reps % 2 ? v[reps / 2] : (v[reps / 2 - 1] + v[reps / 2]) / 2;
+	return median_n(v, reps);
 }
 
 static double field(const void *x, size_t off)
@@ -646,17 +661,6 @@ static double copy_median(int s, int c, size_t off)
 
 	for (r = 0; r < reps; r++)
 		v[r] = field(&copies[s][c][r], off);
-	return median_of(v);
-}
-
-/* The median of the per-repetition ratios of two copy figures. */
-static double copy_ratio(int s, int c, size_t num, size_t den)
-{
-	double v[MAX_REPS];
-	int r;
-
-	for (r = 0; r < reps; r++)
-		v[r] = field(&copies[s][c][r], num) / field(&copies[s][c][r], den);
 	return median_of(v);
 }
 
@@ -794,10 +798,8 @@ static void targets_evaluate(void)
 				t->available = copy_ok[s];
 				if (t->available)
 					t->value = k ?
-						copy_ratio(s, c, offsetof(struct copy_sample, write),
-							   offsetof(struct copy_sample, memfd_write)) :
-						copy_ratio(s, c, offsetof(struct copy_sample, read),
-							   offsetof(struct copy_sample, memfd_read));
+						copy_median(s, c, offsetof(struct copy_sample, write_ratio)) :
+						copy_median(s, c, offsetof(struct copy_sample, read_ratio));
 			}
 
 	/* Issue 18: a size change against the system heap. */
@@ -880,7 +882,8 @@ static void tables_print(void)
 			printf("floor, %zu MiB: %ld KiB in 2 MiB pages in one repetition (-1: unknown)\n",
 			       sizes[z] / MiB, floor_thp_kib[z]);
 
-	printf("\ncopy path: GB/s, 64 MiB through the buffer; a memfd of the same size taking turns\n");
+	printf("\ncopy path: GB/s, 64 MiB through the buffer and through a memfd of the same size,\n"
+	       "taking turns 1 MiB at a time; ratio: the median of the turns' device / memfd\n");
 	printf("%-16s %6s %8s %8s %6s %8s %8s %6s\n", "backend", "call", "read()", "pread()",
 	       "ratio", "write()", "pwrite()", "ratio");
 	for (s = 0; s < NR_SUBJECTS; s++) {
@@ -895,12 +898,10 @@ static void tables_print(void)
 			       subjects[s].name, call_names[c],
 			       copy_median(s, c, offsetof(struct copy_sample, read)),
 			       copy_median(s, c, offsetof(struct copy_sample, memfd_read)),
-			       copy_ratio(s, c, offsetof(struct copy_sample, read),
-					  offsetof(struct copy_sample, memfd_read)),
+			       copy_median(s, c, offsetof(struct copy_sample, read_ratio)),
 			       copy_median(s, c, offsetof(struct copy_sample, write)),
 			       copy_median(s, c, offsetof(struct copy_sample, memfd_write)),
-			       copy_ratio(s, c, offsetof(struct copy_sample, write),
-					  offsetof(struct copy_sample, memfd_write)));
+			       copy_median(s, c, offsetof(struct copy_sample, write_ratio)));
 	}
 
 	printf("\nsize change from one page (allocate + zero), ms; system heap allocation next to it\n");
@@ -966,12 +967,10 @@ static void json_print(const char *release)
 			       backend_size(s) / MiB, calls[c] / 1024,
 			       copy_median(s, c, offsetof(struct copy_sample, read)),
 			       copy_median(s, c, offsetof(struct copy_sample, memfd_read)),
-			       copy_ratio(s, c, offsetof(struct copy_sample, read),
-					  offsetof(struct copy_sample, memfd_read)),
+			       copy_median(s, c, offsetof(struct copy_sample, read_ratio)),
 			       copy_median(s, c, offsetof(struct copy_sample, write)),
 			       copy_median(s, c, offsetof(struct copy_sample, memfd_write)),
-			       copy_ratio(s, c, offsetof(struct copy_sample, write),
-					  offsetof(struct copy_sample, memfd_write)));
+			       copy_median(s, c, offsetof(struct copy_sample, write_ratio)));
 			sep = ",";
 		}
 	}
