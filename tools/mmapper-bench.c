@@ -693,7 +693,8 @@ struct target {
 	double limit;
 	const char *unit;	/* "ratio", "faults" */
 	int available;
-	double value;
+	double value;		/* the median of per_rep */
+	double per_rep[MAX_REPS];
 };
 
 #define MAX_TARGETS	96
@@ -715,6 +716,16 @@ static struct target *target_add(const char *group, int issue, int at_most,
 	t->limit = limit;
 	t->unit = "ratio";
 	return t;
+}
+
+/* @t's figure of each repetition in @v, and its value, their median. */
+static void target_set(struct target *t, const double *v)
+{
+	double sorted[MAX_REPS];
+
+	memcpy(t->per_rep, v, reps * sizeof(v[0]));
+	memcpy(sorted, v, reps * sizeof(v[0]));
+	t->value = median_of(sorted);
 }
 
 static int subject_index(const char *name)
@@ -742,14 +753,15 @@ static void map_target(int issue, const char *num, const char *den, int mib,
 		return;
 	for (r = 0; r < reps; r++)
 		v[r] = field(&samples[a][z][r], off) / field(&samples[b][z][r], off);
-	t->value = median_of(v);
+	target_set(t, v);
 }
 
 static void targets_evaluate(void)
 {
 	static const char *const seq[] = { "read()", "write()" };
 	const size_t touch_off = offsetof(struct sample, touch);
-	int huge = subject_index("huge"), mib, c, k;
+	int huge = subject_index("huge"), mib, c, k, r;
+	double v[MAX_REPS];
 	unsigned int s;
 	struct target *t;
 
@@ -762,8 +774,11 @@ static void targets_evaluate(void)
 	t = target_add("map", 0, 1, 32, "huge: faults, 64 MiB (one per 2 MiB)");
 	t->unit = "faults";
 	t->available = available[huge];
-	if (t->available)
-		t->value = median(huge, size_index(64 * MiB), offsetof(struct sample, minflt));
+	if (t->available) {
+		for (r = 0; r < reps; r++)
+			v[r] = samples[huge][size_index(64 * MiB)][r].minflt;
+		target_set(t, v);
+	}
 	for (mib = 4; mib <= 64; mib *= 16)
 		map_target(0, "vmalloc-fault", "vmalloc-fault-1", mib, touch_off, 1, 0.5,
 			   "map + touch / fault_around=1");
@@ -796,10 +811,12 @@ static void targets_evaluate(void)
 					       subjects[s].name, seq[k], k ? "pwrite()" : "pread()",
 					       call_names[c], backend_size(s) / MiB);
 				t->available = copy_ok[s];
-				if (t->available)
-					t->value = k ?
-						copy_median(s, c, offsetof(struct copy_sample, write_ratio)) :
-						copy_median(s, c, offsetof(struct copy_sample, read_ratio));
+				if (!t->available)
+					continue;
+				for (r = 0; r < reps; r++)
+					v[r] = k ? copies[s][c][r].write_ratio :
+						   copies[s][c][r].read_ratio;
+				target_set(t, v);
 			}
 
 	/* Issue 18: a size change against the system heap. */
@@ -810,8 +827,11 @@ static void targets_evaluate(void)
 			       "%s: size change to %zu MiB / system heap allocation",
 			       subjects[s].name, backend_size(s) / MiB);
 		t->available = resize_ok[s];
-		if (t->available)
-			t->value = resize_ratio(s);
+		if (!t->available)
+			continue;
+		for (r = 0; r < reps; r++)
+			v[r] = resizes[s][r].set_size / resizes[s][r].heap;
+		target_set(t, v);
 	}
 }
 
@@ -924,7 +944,7 @@ static void json_print(const char *release)
 {
 	const char *sep = "";
 	unsigned int s, z, c;
-	int i;
+	int i, r;
 
 	printf("@@BENCH-JSON-BEGIN\n");
 	printf("{\"kernel\": \"%s\", \"reps\": %d, \"subjects\": {", release, reps);
@@ -1001,11 +1021,15 @@ static void json_print(const char *release)
 			printf("null");
 		printf(", \"unit\": \"%s\", \"op\": \"%s\", \"target\": %.2f, ", t->unit,
 		       t->at_most ? "<=" : ">=", t->limit);
-		if (t->available)
-			printf("\"value\": %.3f, \"met\": %s}", t->value,
-			       target_met(t) ? "true" : "false");
-		else
+		if (!t->available) {
 			printf("\"value\": null, \"met\": null}");
+			continue;
+		}
+		printf("\"value\": %.3f, \"met\": %s, \"per_rep\": [", t->value,
+		       target_met(t) ? "true" : "false");
+		for (r = 0; r < reps; r++)
+			printf("%s%.3f", r ? ", " : "", t->per_rep[r]);
+		printf("]}");
 	}
 	printf("\n]}\n@@BENCH-JSON-END\n");
 }
