@@ -26,8 +26,11 @@
  * Copy path, for each backend and call size (4 KiB, 64 KiB, 1 MiB):
  * write() then read() of the whole device (64 MiB; kmalloc 4 MiB, its
  * largest, 16 times over), GB/s, against pwrite() then pread() of a memfd
- * of the same size, filled beforehand; the two take turns 1 MiB at a time,
- * and the ratio of a repetition is the median of the turns' ratios.
+ * of the same size, filled beforehand (a new one, and a new user buffer,
+ * every repetition); the two take turns 1 MiB at a time, and the ratio of
+ * a repetition is the median of the turns' ratios.  The backends of the
+ * copy path and of the size change take turns from a different one in
+ * each repetition.
  *
  * Size change, for each backend: MMAPPER_IOC_SET_SIZE from one page to
  * 64 MiB (kmalloc 4 MiB), which allocates and zeroes, against a DMA-BUF
@@ -1163,12 +1166,25 @@ static void json_print(const char *release)
 	printf("\n]}\n@@BENCH-JSON-END\n");
 }
 
-/* The memfds the copy path is held against, one per size, filled. */
-static int memfds_open(void)
+/*
+ * The copy path's user buffer and the memfds it is held against, one per
+ * size, filled: new ones for every repetition, so that no one placement
+ * of their pages in guest memory decides every repetition.
+ */
+static int copy_setup(void)
 {
 	size_t off;
 	int z;
 
+	if (ubuf) {
+		munmap(ubuf, MiB);
+		for (z = 0; z < NR_SIZES; z++)
+			close(memfds[z]);
+	}
+	ubuf = mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ubuf == MAP_FAILED)
+		return -1;
+	memset(ubuf, 0xa5, MiB);
 	for (z = 0; z < NR_SIZES; z++) {
 		memfds[z] = memfd_create("bench-copy", MFD_CLOEXEC);
 		if (memfds[z] < 0 || ftruncate(memfds[z], sizes[z]))
@@ -1182,8 +1198,8 @@ static int memfds_open(void)
 
 int main(int argc, char **argv)
 {
+	unsigned int backends[NR_SUBJECTS], nb = 0, i, s, z, p;
 	struct utsname u;
-	unsigned int s, z, p;
 	int r;
 
 	reps = argc > 1 ? atoi(argv[1]) : 5;
@@ -1192,18 +1208,11 @@ int main(int argc, char **argv)
 	page = sysconf(_SC_PAGESIZE);
 	uname(&u);
 
-	ubuf = aligned_alloc(page, MiB);
-	if (!ubuf) {
-		perror("mmapper-bench");
-		return 1;
-	}
-	memset(ubuf, 0xa5, MiB);
-	if (memfds_open()) {
-		perror("mmapper-bench: memfd");
-		return 1;
-	}
-	for (s = 0; s < NR_SUBJECTS; s++)
+	for (s = 0; s < NR_SUBJECTS; s++) {
 		available[s] = copy_ok[s] = resize_ok[s] = 1;
+		if (is_backend(s))
+			backends[nb++] = s;
+	}
 	for (p = 0; p < NR_PAIRS; p++)
 		pair_ok[p] = 1;
 	for (z = 0; z < NR_SIZES; z++)
@@ -1220,12 +1229,15 @@ int main(int argc, char **argv)
 		}
 		for (p = 0; p < NR_PAIRS; p++)
 			measure_pair(p, r);
-		for (s = 0; s < NR_SUBJECTS; s++)
-			if (is_backend(s))
-				measure_copy(s, r);
-		for (s = 0; s < NR_SUBJECTS; s++)
-			if (is_backend(s))
-				measure_resize(s, r);
+		if (copy_setup()) {
+			perror("mmapper-bench: copy path");
+			return 1;
+		}
+		/* The backends take turns, from a different one each time. */
+		for (i = 0; i < nb; i++)
+			measure_copy(backends[(i + r) % nb], r);
+		for (i = 0; i < nb; i++)
+			measure_resize(backends[(i + r) % nb], r);
 		fprintf(stderr, "bench: repetition %d of %d done\n", r + 1, reps);
 	}
 	write_file("/sys/class/mmapper/mmapper0/size", "1M");
