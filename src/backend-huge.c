@@ -16,7 +16,6 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 
-#include "compat.h"
 #include "mmapper.h"
 
 static unsigned long mmapper_huge_nr_chunks(const struct mmapper_buf *buf)
@@ -67,16 +66,16 @@ static struct page *mmapper_huge_page_at(const struct mmapper_buf *buf,
 {
 	struct page **chunks = buf->priv;
 
-	return nth_page(chunks[idx >> MMAPPER_CHUNK_ORDER],
-			idx & (MMAPPER_CHUNK_PAGES - 1));
+	/* One buddy allocation: its struct pages are contiguous. */
+	return chunks[idx >> MMAPPER_CHUNK_ORDER] + (idx & (MMAPPER_CHUNK_PAGES - 1));
 }
 
 static int mmapper_huge_mmap(struct mmapper_buf *buf, struct vm_area_struct *vma)
 {
-	mmapper_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
 	/* Ask for 2 MiB entries even when THP is in "madvise" mode. */
-	if (MMAPPER_HAVE_PMD_PFNMAP)
-		mmapper_vm_flags_set(vma, VM_HUGEPAGE);
+	if (IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP))
+		vm_flags_set(vma, VM_HUGEPAGE);
 	return 0;
 }
 
@@ -91,6 +90,7 @@ static vm_fault_t mmapper_huge_fault(struct mmapper_buf *buf,
 	return vmf_insert_pfn(vmf->vma, vmf->address, page_to_pfn(page));
 }
 
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
 static vm_fault_t mmapper_huge_pmd_fault(struct mmapper_buf *buf,
 					 struct vm_fault *vmf)
 {
@@ -106,9 +106,10 @@ static vm_fault_t mmapper_huge_pmd_fault(struct mmapper_buf *buf,
 	    pgoff + MMAPPER_CHUNK_PAGES > buf->nr_pages)
 		return VM_FAULT_FALLBACK;
 
-	return mmapper_vmf_insert_pfn_pmd(vmf, page_to_pfn(mmapper_huge_page_at(buf, pgoff)),
-					  vmf->flags & FAULT_FLAG_WRITE);
+	return vmf_insert_pfn_pmd(vmf, page_to_pfn(mmapper_huge_page_at(buf, pgoff)),
+				  vmf->flags & FAULT_FLAG_WRITE);
 }
+#endif
 
 const struct mmapper_backend mmapper_backend_huge = {
 	.name		= "huge",
@@ -118,5 +119,7 @@ const struct mmapper_backend mmapper_backend_huge = {
 	.page_at	= mmapper_huge_page_at,
 	.mmap		= mmapper_huge_mmap,
 	.fault		= mmapper_huge_fault,
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
 	.huge_fault	= mmapper_huge_pmd_fault,
+#endif
 };

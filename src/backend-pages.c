@@ -77,7 +77,7 @@ struct page **mmapper_alloc_page_array(unsigned long nr_pages)
 		if (order)
 			split_page(page, order);
 		for (j = 0; j < (1UL << order); j++)
-			pages[i++] = nth_page(page, j);
+			pages[i++] = page + j;
 		cond_resched();
 	}
 	return pages;

@@ -1,45 +1,57 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Every difference between the kernel APIs mmapper builds against (Debian
- * 12's 6.1 and 6.12 lines) lives here, so the rest of the code reads like
- * mainline.  Where a stable kernel may have backported an API, the Kbuild
- * file probes the headers for it (MMAPPER_HAVE_*) instead of trusting
- * LINUX_VERSION_CODE.
+ * The rest of mmapper is written against the newest kernel API it builds
+ * for (7.2).  This header gives older kernels, down to 5.10, those names,
+ * in the style of wireguard-linux-compat: a static inline or a #define
+ * named as mainline names it, so the core never says "if this kernel, that
+ * call".  Each shim says in which version, and by which change, the API
+ * moved.
+ *
+ * Where a distribution or stable kernel may have backported an API, Kbuild
+ * probes the headers for it (MMAPPER_HAVE_*, see src/Kbuild) instead of
+ * trusting LINUX_VERSION_CODE.
+ *
+ * Not here, because the core needs no shim for them:
+ *  - nth_page(), removed in 6.18 ("mm: remove nth_page()"): the core only
+ *    steps through the pages of one buddy allocation, whose struct pages
+ *    are always contiguous, so it uses page + n on every kernel;
+ *  - __assign_str() lost its source argument in 6.10: the tracepoints keep
+ *    backend names in fixed arrays filled with strscpy();
+ *  - ->huge_fault() took an enum page_entry_size until 6.6 ("mm: convert
+ *    ->huge_fault to take an order"): mmapper installs ->huge_fault only
+ *    where 2 MiB PFNMAP entries exist (CONFIG_ARCH_SUPPORTS_PMD_PFNMAP,
+ *    6.12), long after that change.
  */
 #ifndef _MMAPPER_COMPAT_H
 #define _MMAPPER_COMPAT_H
 
 #include <linux/device/class.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/vmalloc.h>
 
-/* 6.3 made vma->vm_flags read-only behind wrappers (backported to some stables). */
-#ifdef MMAPPER_HAVE_VM_FLAGS_SET
-static inline void mmapper_vm_flags_set(struct vm_area_struct *vma,
-					vm_flags_t flags)
-{
-	vm_flags_set(vma, flags);
-}
-
-static inline void mmapper_vm_flags_clear(struct vm_area_struct *vma,
-					  vm_flags_t flags)
-{
-	vm_flags_clear(vma, flags);
-}
-#else
-static inline void mmapper_vm_flags_set(struct vm_area_struct *vma,
-					vm_flags_t flags)
+/*
+ * 6.3, "mm: introduce vma->vm_flags wrapper functions": vma->vm_flags
+ * became read-only behind vm_flags_set()/vm_flags_clear() (backported to
+ * some stable kernels, hence the probe).
+ */
+#ifndef MMAPPER_HAVE_VM_FLAGS_SET
+static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags |= flags;
 }
 
-static inline void mmapper_vm_flags_clear(struct vm_area_struct *vma,
-					  vm_flags_t flags)
+static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags &= ~flags;
 }
 #endif
 
-/* 6.4 made the class argument of class attribute methods const. */
+/*
+ * 6.4, "driver core: class: make class_attribute callbacks take a const
+ * struct class": no mainline name can stand for a qualifier, so the class
+ * attribute methods say MMAPPER_CLASS_ATTR_CONST where 6.4 says const.
+ */
 #ifdef MMAPPER_HAVE_CONST_CLASS_ATTR
 #define MMAPPER_CLASS_ATTR_CONST const
 #else
@@ -47,102 +59,166 @@ static inline void mmapper_vm_flags_clear(struct vm_area_struct *vma,
 #endif
 
 /*
- * 2 MiB entries in a VM_PFNMAP mapping: 6.12 lets ->huge_fault run on
- * such VMAs and marks the PMDs special; 6.1 never calls ->huge_fault for
- * them (hugepage_vma_check() refuses VM_SPECIAL VMAs).
+ * 6.17, "mm: remove pfn_t" (linux/pfn_t.h is gone): vmf_insert_pfn_pmd()
+ * takes the pfn itself.  Before, from 6.12 on (the only kernels where
+ * mmapper calls it: 2 MiB entries in VM_PFNMAP mappings came with
+ * CONFIG_ARCH_SUPPORTS_PMD_PFNMAP), it took a pfn_t.
  */
-#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+#if defined(MMAPPER_HAVE_PFN_T) && defined(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP)
 #include <linux/pfn_t.h>
-#define MMAPPER_HAVE_PMD_PFNMAP	1
 
-static inline vm_fault_t mmapper_vmf_insert_pfn_pmd(struct vm_fault *vmf,
-						    unsigned long pfn, bool write)
+static inline vm_fault_t mmapper_compat_vmf_insert_pfn_pmd(struct vm_fault *vmf,
+							   unsigned long pfn,
+							   bool write)
 {
 	return vmf_insert_pfn_pmd(vmf, pfn_to_pfn_t(pfn), write);
 }
-#else
-#define MMAPPER_HAVE_PMD_PFNMAP	0
 
-static inline vm_fault_t mmapper_vmf_insert_pfn_pmd(struct vm_fault *vmf,
-						    unsigned long pfn, bool write)
+#define vmf_insert_pfn_pmd mmapper_compat_vmf_insert_pfn_pmd
+#endif
+
+/* 6.6 (with the ->huge_fault order change) named the PMD's order. */
+#ifndef PMD_ORDER
+#define PMD_ORDER	(PMD_SHIFT - PAGE_SHIFT)
+#endif
+
+/*
+ * folio_mapcount() is a static inline, usable by modules, by 6.12 (which
+ * no longer has page_mapcount()); 6.1 has it out of line and unexported.
+ * A page of a non-compound allocation is its own folio, so page_mapcount()
+ * of the folio's page is the same count.  5.10 predates folios (5.16,
+ * "mm: Introduce struct folio"): there a page is its own unit.
+ */
+#ifndef MMAPPER_HAVE_FOLIO_MAPCOUNT
+#ifdef MMAPPER_HAVE_FOLIO
+#define folio_mapcount(folio)	page_mapcount(&(folio)->page)
+#else
+#define page_folio(page)	(page)
+#define folio_mapcount(page)	page_mapcount(page)
+#endif
+#endif
+
+/*
+ * 5.11, "mm/highmem: Provide kmap_local*".  The kernels before it that
+ * mmapper builds for are 64-bit, without highmem, where a page's kernel
+ * address is always mapped: page_address() is what kmap_local_page() is.
+ */
+#ifndef MMAPPER_HAVE_KMAP_LOCAL
+#ifdef CONFIG_HIGHMEM
+#error "mmapper needs kmap_local_page() (5.11) on a kernel with highmem"
+#endif
+static inline void *kmap_local_page(struct page *page)
 {
-	return VM_FAULT_FALLBACK;
+	return page_address(page);
+}
+
+static inline void kunmap_local(const void *addr)
+{
 }
 #endif
 
 /*
- * vm_ops->huge_fault: 6.1 passes an enum page_entry_size, later kernels
- * (6.6) the order of the entry.  MMAPPER_HUGE_FAULT_SIZE is that argument's
- * type; mmapper_huge_fault_is_pmd() tells whether it asks for a PMD.
+ * 5.18, "mm: vmalloc: introduce vmalloc_huge()": the opt-in to 2 MiB
+ * runs.  Before, modules' vmalloc() memory comes in single pages.
  */
-#ifdef MMAPPER_HAVE_PE_SIZE
-#define MMAPPER_HUGE_FAULT_SIZE	enum page_entry_size
-
-static inline bool mmapper_huge_fault_is_pmd(enum page_entry_size pe_size)
-{
-	return pe_size == PE_SIZE_PMD;
-}
-#else
-#define MMAPPER_HUGE_FAULT_SIZE	unsigned int
-
-static inline bool mmapper_huge_fault_is_pmd(unsigned int order)
-{
-	return order == PMD_SHIFT - PAGE_SHIFT;
-}
-#endif
-
-/* 6.10 dropped the source argument of __assign_str() in TRACE_EVENT(). */
-#ifdef MMAPPER_HAVE_ASSIGN_STR_1
-#define mmapper_assign_str(dst, src)	__assign_str(dst)
-#else
-#define mmapper_assign_str(dst, src)	__assign_str(dst, src)
+#ifndef MMAPPER_HAVE_VMALLOC_HUGE
+#define vmalloc_huge(size, gfp_mask)	__vmalloc(size, gfp_mask)
 #endif
 
 /*
- * Mapcount of an order-0 page, or of a page of a high-order allocation
- * that is not a compound page: 6.12 removed page_mapcount().
+ * 5.18, "mm/readahead: Align file mappings for non-DAX": from then on
+ * thp_get_unmapped_area() puts any mapping of 2 MiB or more of any file on
+ * a 2 MiB boundary; before, only DAX files.  A behaviour of mm/, not of a
+ * header, so Kbuild tells by the version (MMAPPER_HAVE_THP_ALIGN_ANY).
+ * Older kernels get the same placement: ask for 2 MiB more and slide the
+ * start to the boundary that matches the file offset.
  */
-static inline int mmapper_page_mapcount(struct page *page)
+#ifndef MMAPPER_HAVE_THP_ALIGN_ANY
+#include <linux/compat.h>
+#include <linux/sched.h>
+
+static inline unsigned long
+mmapper_compat_thp_get_unmapped_area(struct file *filp, unsigned long addr,
+				     unsigned long len, unsigned long pgoff,
+				     unsigned long flags)
 {
-	if (PageSlab(page))
-		return 0;
-#ifdef MMAPPER_HAVE_PAGE_MAPCOUNT
-	return page_mapcount(page);
-#else
-	return folio_mapcount(page_folio(page));
-#endif
+	loff_t off = (loff_t)pgoff << PAGE_SHIFT;
+	unsigned long len_pad = len + PMD_SIZE, ret;
+
+	if (len < PMD_SIZE || len_pad < len || off + len_pad < off ||
+	    in_compat_syscall())
+		goto any;
+	ret = current->mm->get_unmapped_area(filp, addr, len_pad, pgoff, flags);
+	if (IS_ERR_VALUE(ret))
+		goto any;
+	if (ret == addr)	/* the caller's hint was free: keep it */
+		return addr;
+	return ret + ((off - ret) & (PMD_SIZE - 1));
+any:
+	return current->mm->get_unmapped_area(filp, addr, len, pgoff, flags);
 }
+
+#define thp_get_unmapped_area mmapper_compat_thp_get_unmapped_area
+#endif
+
+/* 5.14, "mm: add a vma_lookup() helper". */
+#ifndef MMAPPER_HAVE_VMA_LOOKUP
+static inline struct vm_area_struct *vma_lookup(struct mm_struct *mm,
+						unsigned long addr)
+{
+	struct vm_area_struct *vma = find_vma(mm, addr);
+
+	if (vma && addr < vma->vm_start)
+		vma = NULL;
+	return vma;
+}
+#endif
 
 /*
- * The pfn a user page-table entry of a VM_PFNMAP @vma maps at @addr, with
- * the mmap lock held: 6.10 replaced follow_pte() by follow_pfnmap_start(),
- * which also reads 2 MiB entries.  Return: false if nothing is mapped.
+ * 6.12, "mm: new follow_pfnmap API": follow_pfnmap_start()/_end() read a
+ * VM_PFNMAP entry (4 KiB, 2 MiB or 1 GiB) under its page-table lock and
+ * replaced follow_pte().  Older kernels get them on top of follow_pte(),
+ * which reads 4 KiB entries only (the only ones they map there); 6.10
+ * ("mm: pass VMA instead of MM to follow_pte()") changed its first
+ * argument from the mm to the VMA.
  */
-#ifdef MMAPPER_HAVE_FOLLOW_PFNMAP
-static inline bool mmapper_user_pfn(struct vm_area_struct *vma,
-				    unsigned long addr, unsigned long *pfn)
-{
-	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
-
-	if (follow_pfnmap_start(&args))
-		return false;
-	*pfn = args.pfn;
-	follow_pfnmap_end(&args);
-	return true;
-}
-#else
-static inline bool mmapper_user_pfn(struct vm_area_struct *vma,
-				    unsigned long addr, unsigned long *pfn)
-{
-	spinlock_t *ptl;	/* the page-table lock follow_pte() took */
+#ifndef MMAPPER_HAVE_FOLLOW_PFNMAP
+struct follow_pfnmap_args {
+	/* inputs */
+	struct vm_area_struct *vma;
+	unsigned long address;
+	/* outputs */
+	unsigned long pfn;
+	pgprot_t pgprot;
+	bool writable;
+	/* private */
+	spinlock_t *lock;
 	pte_t *ptep;
+};
 
-	if (follow_pte(vma->vm_mm, addr, &ptep, &ptl))
-		return false;
-	__acquire(ptl);		/* follow_pte() took it: tell sparse */
-	*pfn = pte_pfn(*ptep);
-	pte_unmap_unlock(ptep, ptl);
-	return true;
+static inline int follow_pfnmap_start(struct follow_pfnmap_args *args)
+{
+	pte_t pte;
+	int ret;
+
+#ifdef MMAPPER_HAVE_FOLLOW_PTE_VMA
+	ret = follow_pte(args->vma, args->address, &args->ptep, &args->lock);
+#else
+	ret = follow_pte(args->vma->vm_mm, args->address, &args->ptep, &args->lock);
+#endif
+	if (ret)
+		return ret;
+	pte = ptep_get(args->ptep);
+	args->pfn = pte_pfn(pte);
+	args->pgprot = pte_pgprot(pte);
+	args->writable = pte_write(pte);
+	return 0;
+}
+
+static inline void follow_pfnmap_end(struct follow_pfnmap_args *args)
+{
+	__acquire(args->lock);	/* follow_pte() took it: tell sparse */
+	pte_unmap_unlock(args->ptep, args->lock);
 }
 #endif
 

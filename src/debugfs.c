@@ -29,10 +29,21 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
-#include "compat.h"
 #include "mmapper.h"
 
 static struct dentry *mmapper_debugfs_root;
+
+/*
+ * How many user page-table entries map @page through its struct page
+ * (VM_PFNMAP entries are not counted there).  A slab page keeps other
+ * data where the mapcount would be: kmalloc memory is only ever pfnmapped.
+ */
+static int mmapper_mapcount(struct page *page)
+{
+	if (PageSlab(page))
+		return 0;
+	return folio_mapcount(page_folio(page));
+}
 
 /* What mmapper_visit_mappings() calls for each mapping. */
 struct mmapper_mapping_visitor {
@@ -136,11 +147,13 @@ static int mmapper_batch_vma(struct mmapper_dev *mdev,
 	for (idx = first; idx < last; idx++) {
 		unsigned long addr = vma->vm_start +
 				     ((idx - vma->vm_pgoff) << PAGE_SHIFT);
-		unsigned long pfn;
+		struct follow_pfnmap_args args = { .vma = vma, .address = addr };
 
-		if (mmapper_user_pfn(vma, addr, &pfn) &&
-		    pfn == page_to_pfn(buf->backend->page_at(buf, idx)))
+		if (follow_pfnmap_start(&args))
+			continue;	/* nothing mapped there */
+		if (args.pfn == page_to_pfn(buf->backend->page_at(buf, idx)))
 			b->pfnmapped[idx - b->first]++;
+		follow_pfnmap_end(&args);
 	}
 	mutex_unlock(&mdev->lock);
 	return 0;
@@ -243,7 +256,7 @@ static int mmapper_pages_show(struct seq_file *m, void *v)
 	}
 
 	page = buf->backend->page_at(buf, it->idx);
-	mapcount = mmapper_page_mapcount(page);
+	mapcount = mmapper_mapcount(page);
 	seq_printf(m, "%10lu %#12lx %8d %8d %6u\n", it->idx, page_to_pfn(page),
 		   page_ref_count(page), mapcount,
 		   it->batch.pfnmapped[it->idx - it->batch.first] +
@@ -389,7 +402,7 @@ static int mmapper_summary_show(struct seq_file *m, void *v)
 			struct page *page = mdev->buf->backend->page_at(mdev->buf,
 									first + i);
 
-			if (b->pfnmapped[i] || mmapper_page_mapcount(page) > 0)
+			if (b->pfnmapped[i] || mmapper_mapcount(page) > 0)
 				mapped++;
 		}
 		backend = mdev->buf->backend->name;

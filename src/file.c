@@ -18,7 +18,6 @@
 #include <linux/uaccess.h>
 #include <uapi/linux/mmapper.h>
 
-#include "compat.h"
 #include "mmapper.h"
 #include "trace.h"
 
@@ -236,22 +235,23 @@ static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 	return ret;
 }
 
-static vm_fault_t mmapper_vm_huge_fault(struct vm_fault *vmf,
-					MMAPPER_HUGE_FAULT_SIZE size)
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+static vm_fault_t mmapper_vm_huge_fault(struct vm_fault *vmf, unsigned int order)
 {
 	struct mmapper_dev *mdev = vmf->vma->vm_private_data;
 	struct mmapper_buf *buf = mdev->buf;
 	vm_fault_t ret;
 
-	if (!mmapper_huge_fault_is_pmd(size))
+	if (order != PMD_ORDER)
 		return VM_FAULT_FALLBACK;
 	ret = buf->backend->huge_fault(buf, vmf);
 	if (ret == VM_FAULT_NOPAGE)
 		mmapper_count_fault(mdev, &mdev->stats.huge_faults);
-	trace_mmapper_fault(mdev->index, vmf->address, vmf->pgoff,
-			    PMD_SHIFT - PAGE_SHIFT, (__force unsigned int)ret);
+	trace_mmapper_fault(mdev->index, vmf->address, vmf->pgoff, order,
+			    (__force unsigned int)ret);
 	return ret;
 }
+#endif
 
 /*
  * ptrace, /proc/PID/mem and gdb reach a mapping through get_user_pages(),
@@ -284,12 +284,18 @@ static const struct vm_operations_struct mmapper_vm_ops = {
 	.access	= mmapper_vm_access,
 };
 
-/* For backends that map 2 MiB at once where the kernel lets them. */
+/*
+ * For backends that map 2 MiB at once where the kernel lets them: 6.12
+ * (CONFIG_ARCH_SUPPORTS_PMD_PFNMAP) lets ->huge_fault run on VM_PFNMAP
+ * VMAs and marks such PMDs special; older kernels never call it there.
+ */
 static const struct vm_operations_struct mmapper_vm_ops_huge = {
 	.open		= mmapper_vm_open,
 	.close		= mmapper_vm_close,
 	.fault		= mmapper_vm_fault,
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
 	.huge_fault	= mmapper_vm_huge_fault,
+#endif
 	.access		= mmapper_vm_access,
 };
 
@@ -310,8 +316,8 @@ static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
 		goto out_unlock;
 
 	/* The buffer has a fixed size: mremap() must not grow a mapping. */
-	mmapper_vm_flags_set(vma, VM_DONTEXPAND);
-	vma->vm_ops = MMAPPER_HAVE_PMD_PFNMAP && buf->backend->huge_fault ?
+	vm_flags_set(vma, VM_DONTEXPAND);
+	vma->vm_ops = IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP) && buf->backend->huge_fault ?
 		      &mmapper_vm_ops_huge : &mmapper_vm_ops;
 	vma->vm_private_data = mdev;
 
@@ -385,7 +391,7 @@ static long mmapper_ioctl_get_info(struct mmapper_dev *mdev, void __user *uarg)
 	info.page_size = PAGE_SIZE;
 	info.nr_mappings = atomic_read(&mdev->nr_mappings);
 	info.version = (MMAPPER_VERSION_MAJOR << 16) | MMAPPER_VERSION_MINOR;
-	if (MMAPPER_HAVE_PMD_PFNMAP)
+	if (IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP))
 		info.caps |= MMAPPER_CAP_HUGE_PMD;
 
 	return mmapper_copy_struct_out(uarg, &info, sizeof(info), usize);

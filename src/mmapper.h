@@ -15,6 +15,9 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
+/* Older kernels get the newest API's names here: include it first of ours. */
+#include "compat.h"
+
 #define MMAPPER_MAX_DEVICES	64
 
 struct mmapper_buf;

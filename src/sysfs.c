@@ -12,7 +12,6 @@
 #include <linux/string.h>
 #include <linux/sysfs.h>
 
-#include "compat.h"
 #include "mmapper.h"
 
 /* Find a backend by the name written to sysfs; log once if there is none. */

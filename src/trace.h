@@ -9,30 +9,35 @@
 #if !defined(_MMAPPER_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
 #define _MMAPPER_TRACE_H
 
+#include <linux/string.h>
 #include <linux/tracepoint.h>
 
-#include "compat.h"
+/*
+ * Backend names are short: fixed arrays filled with strscpy() read the
+ * same on every kernel (__assign_str() lost its source argument in 6.10).
+ */
+#define MMAPPER_TRACE_NAME_LEN	16
 
 TRACE_EVENT(mmapper_mmap,
 	    TP_PROTO(unsigned int dev, const char *backend, unsigned long start,
 		     unsigned long end, unsigned long pgoff, bool shared, int ret),
 	    TP_ARGS(dev, backend, start, end, pgoff, shared, ret),
 	    TP_STRUCT__entry(__field(unsigned int, dev)
-			     __string(backend, backend)
+			     __array(char, backend, MMAPPER_TRACE_NAME_LEN)
 			     __field(unsigned long, start)
 			     __field(unsigned long, end)
 			     __field(unsigned long, pgoff)
 			     __field(bool, shared)
 			     __field(int, ret)),
 	    TP_fast_assign(__entry->dev = dev;
-			   mmapper_assign_str(backend, backend);
+			   strscpy(__entry->backend, backend, MMAPPER_TRACE_NAME_LEN);
 			   __entry->start = start;
 			   __entry->end = end;
 			   __entry->pgoff = pgoff;
 			   __entry->shared = shared;
 			   __entry->ret = ret;),
 	    TP_printk("mmapper%u backend=%s start=0x%lx end=0x%lx pgoff=%lu %s ret=%d",
-		      __entry->dev, __get_str(backend), __entry->start,
+		      __entry->dev, __entry->backend, __entry->start,
 		      __entry->end, __entry->pgoff,
 		      __entry->shared ? "shared" : "private", __entry->ret)
 );
@@ -77,15 +82,17 @@ TRACE_EVENT(mmapper_switch,
 		     const char *new_backend, int ret),
 	    TP_ARGS(dev, old_backend, new_backend, ret),
 	    TP_STRUCT__entry(__field(unsigned int, dev)
-			     __string(old_backend, old_backend)
-			     __string(new_backend, new_backend)
+			     __array(char, old_backend, MMAPPER_TRACE_NAME_LEN)
+			     __array(char, new_backend, MMAPPER_TRACE_NAME_LEN)
 			     __field(int, ret)),
 	    TP_fast_assign(__entry->dev = dev;
-			   mmapper_assign_str(old_backend, old_backend);
-			   mmapper_assign_str(new_backend, new_backend);
+			   strscpy(__entry->old_backend, old_backend,
+				   MMAPPER_TRACE_NAME_LEN);
+			   strscpy(__entry->new_backend, new_backend,
+				   MMAPPER_TRACE_NAME_LEN);
 			   __entry->ret = ret;),
 	    TP_printk("mmapper%u old=%s new=%s ret=%d", __entry->dev,
-		      __get_str(old_backend), __get_str(new_backend),
+		      __entry->old_backend, __entry->new_backend,
 		      __entry->ret)
 );
 
