@@ -15,7 +15,7 @@
 #   vmlinuz   Debian's image, as the package ships it (booted by QEMU)
 #   build     a tree usable as KDIR (make -C build M=... modules)
 #   modules   the image's /lib/modules/RELEASE (brd.ko etc., compressed as shipped)
-#   line      5.10, 7.2 or 7.2-rt;  key: package versions + this script
+#   line      5.10, 7.2 or 7.2-rt;  key: package versions, compiler, RECIPE
 #   READY     touched last, once a probe module built there has the
 #             vermagic and the struct module size of Debian's own modules
 #
@@ -48,7 +48,9 @@ CACHE=${MMAPPER_CACHE:-$HOME/.cache/mmapper}
 KERNELS=$CACHE/kernels
 # The apt lists are refreshed when older than this (seconds).
 APT_MAX_AGE=${MMAPPER_APT_MAX_AGE:-3600}
-SCRIPT_KEY=$(sha256sum "$0" | cut -c1-16)
+# Part of every prepared kernel's key: bump it when what this script puts
+# into a kernel's directory changes, so that every cache prepares again.
+RECIPE=1
 # shellcheck source=scripts/vm-files.sh
 . "$ROOT/scripts/vm-files.sh"
 
@@ -82,7 +84,8 @@ apt_use() {
 	[[ -f $s/sources.list && $(cat "$s/sources.list") == "$line" ]] || echo "$line" > "$s/sources.list"
 	APT=(-q -o "Dir::Etc::sourcelist=$s/sources.list" -o Dir::Etc::sourceparts=-
 		-o "Dir::State::Lists=$s/lists" -o "Dir::Cache=$s/cache"
-		-o Dir::State::status=/dev/null -o APT::Sandbox::User=root)
+		-o Dir::State::status=/dev/null -o APT::Sandbox::User=root
+		-o Dir::Cache::pkgcache=pkgcache.bin -o Dir::Cache::srcpkgcache=srcpkgcache.bin)
 	[[ -n ${REFRESHED[$suite]:-} ]] && return 0
 	REFRESHED[$suite]=1
 	lists=$(find "$s/lists" -maxdepth 1 -name "*_Packages*" | head -1)
@@ -284,7 +287,7 @@ prepare_510() {
 	for p in $(depends "linux-headers-$rel" "$hver" | grep -E '^linux-(headers-.*-common|kbuild-)'); do
 		pkgs+=("$p=$(candidate "$p")")
 	done
-	key="${pkgs[*]} $SCRIPT_KEY"
+	key="${pkgs[*]} recipe $RECIPE"
 	up_to_date "$rel" "$key" && { log "5.10: $rel up to date"; return 0; }
 	for p in "${pkgs[@]}"; do
 		debs+=("$(fetch bullseye "${p%%=*}" "${p#*=}")")
@@ -337,7 +340,7 @@ prepare_72() {
 		pkgs+=("$p=$(candidate "$p")")
 	done
 	pkgs+=("linux-headers-$rel=$hver")
-	key="linux-source-7.2=$sver ${pkgs[*]} $(gcc --version | head -1) $SCRIPT_KEY"
+	key="linux-source-7.2=$sver ${pkgs[*]} $(gcc --version | head -1) recipe $RECIPE"
 	up_to_date "$rel" "$key" && { log "$line: $rel up to date"; return 0; }
 	src=$(source_tree linux-source-7.2 "$sver")
 	for p in "${pkgs[@]}"; do
@@ -390,7 +393,7 @@ prepare_next() {
 	pkg=$(pkgnames '^linux-source-[0-9]+\.[0-9]+$' | tail -1)
 	[[ -n $pkg ]] || die "sid offers no linux-source-*"
 	ver=$(candidate "$pkg")
-	key=$(echo "$pkg=$ver $(gcc --version | head -1) $SCRIPT_KEY" | sha256sum | cut -c1-16)
+	key=$(echo "$pkg=$ver $(gcc --version | head -1) recipe $RECIPE" | sha256sum | cut -c1-16)
 	dir=$CACHE/next-kernel/${pkg}_$ver-$key
 	if [[ ! -f $dir/READY ]]; then
 		src=$(source_tree "$pkg" "$ver")
