@@ -248,14 +248,25 @@ done < <("$ROOT/scripts/kernels.sh" --lines)
 
 stage "the next kernel: sid's newest linux-source, build only (W=1)"
 next_pkg=
-[[ -s $BUILD/next-kernel.txt ]] && read -r next_pkg next_ver next_kdir < "$BUILD/next-kernel.txt"
+[[ -s $BUILD/next-kernel.txt ]] && read -r next_pkg next_ver next_kdir next_sym < "$BUILD/next-kernel.txt"
 if [[ -z $next_pkg || ! -e $next_kdir/Makefile ]]; then
 	tail -20 "$BUILD/fetch-sid.log"
 	result FAIL "next kernel: sid's newest linux-source prepared (see $BUILD/fetch-sid.log)"
-elif "$ROOT/scripts/build-module.sh" next "$next_kdir" >/dev/null; then
-	result PASS "next kernel: build against sid's newest source, $next_pkg $next_ver (defconfig): W=1, no warnings"
 else
-	result FAIL "next kernel: build against sid's newest source, $next_pkg $next_ver (defconfig): W=1, no warnings"
+	# Without Debian's Module.symvers of that version (a source sid ships
+	# before its images), modpost cannot resolve symbols: it warns, and
+	# the result says so.
+	next_what="$next_pkg $next_ver (defconfig, symbols of $next_sym)"
+	next_env=()
+	if [[ $next_sym == none ]]; then
+		next_env=(KBUILD_MODPOST_WARN=1)
+		next_what="$next_pkg $next_ver (defconfig, symbols unchecked: no Debian headers of that version)"
+	fi
+	if env "${next_env[@]}" "$ROOT/scripts/build-module.sh" next "$next_kdir" >/dev/null; then
+		result PASS "next kernel: build against sid's newest source, $next_what: W=1, no warnings"
+	else
+		result FAIL "next kernel: build against sid's newest source, $next_what: W=1, no warnings"
+	fi
 fi
 
 stage "docs: sphinx-build -W"

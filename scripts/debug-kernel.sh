@@ -94,7 +94,11 @@ fi
 log "building bzImage (about 7 minutes on 2 cores, once)"
 t=$(date +%s)
 nice make -s -C "$SRC" O="$O" -j"$(nproc)" bzImage >&2
-nice make -s -C "$SRC" O="$O" modules_prepare >&2
+# make modules, not only modules_prepare: it writes Module.symvers, without
+# which modpost cannot resolve the symbols an external module uses (7.2
+# writes only vmlinux.symvers for the image).
+nice make -s -C "$SRC" O="$O" -j"$(nproc)" modules >&2
+[[ -f $O/Module.symvers ]] || { echo "$0: no Module.symvers in $O" >&2; exit 1; }
 log "built in $(( $(date +%s) - t ))s: $(cat "$O/include/config/kernel.release")"
 touch "$DIR/.done"
 echo "$O"

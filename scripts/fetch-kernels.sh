@@ -386,14 +386,22 @@ config_diff() {
 
 # The newest linux-source-X.Y sid offers today: defconfig + modules_prepare
 # in its own O= tree (the extract is shared with the 7.2 line when it is
-# the same package).  Prints "PACKAGE VERSION BUILD_DIR".
+# the same package).  modules_prepare writes no Module.symvers: when sid has
+# Debian's amd64 headers of the same version, their Module.symvers goes in,
+# so that modpost checks every symbol the module uses; otherwise there is
+# none ("none": build with KBUILD_MODPOST_WARN=1).
+# Prints "PACKAGE VERSION BUILD_DIR SYMVERS" (SYMVERS: the headers package
+# it came from, or none).
 prepare_next() {
-	local pkg ver src dir key
+	local pkg ver src dir key n hdr='' deb sym
 	apt_use sid
 	pkg=$(pkgnames '^linux-source-[0-9]+\.[0-9]+$' | tail -1)
 	[[ -n $pkg ]] || die "sid offers no linux-source-*"
 	ver=$(candidate "$pkg")
-	key=$(echo "$pkg=$ver $(gcc --version | head -1) recipe $RECIPE" | sha256sum | cut -c1-16)
+	for n in $(pkgnames '^linux-headers-[0-9.]+\+deb[0-9]+-amd64$'); do
+		[[ $(candidate "$n") == "$ver" ]] && hdr=$n
+	done
+	key=$(echo "$pkg=$ver $hdr $(gcc --version | head -1) recipe $RECIPE" | sha256sum | cut -c1-16)
 	dir=$CACHE/next-kernel/${pkg}_$ver-$key
 	if [[ ! -f $dir/READY ]]; then
 		src=$(source_tree "$pkg" "$ver")
@@ -402,9 +410,17 @@ prepare_next() {
 		log "next kernel: $pkg $ver: make defconfig modules_prepare in $dir/build"
 		nice make -s -C "$src" O="$dir/build" defconfig >&2
 		nice make -s -C "$src" O="$dir/build" -j"$(nproc)" modules_prepare >&2
+		if [[ -n $hdr ]]; then
+			deb=$(fetch sid "$hdr" "$ver")
+			sym=$(dpkg-deb -c "$deb" | awk '{print $6}' | grep '/Module\.symvers$' | head -1)
+			dpkg-deb --fsys-tarfile "$deb" | tar -xO "$sym" > "$dir/build/Module.symvers"
+			echo "$hdr" > "$dir/symvers"
+		else
+			echo none > "$dir/symvers"
+		fi
 		touch "$dir/READY"
 	fi
-	echo "$pkg $ver $dir/build"
+	echo "$pkg $ver $dir/build $(cat "$dir/symvers")"
 }
 
 case ${1:-} in
