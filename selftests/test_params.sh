@@ -96,7 +96,7 @@ ret=$?
 BAD='BUG:|WARNING:|Oops|KASAN|general protection|possible circular locking|possible recursive locking|inconsistent lock state|list_add corruption|list_del corruption|refcount_t:'
 
 # The class attribute /sys/class/mmapper/backend exists while insmod is
-# still adding devices and while rmmod removes them.  Two writers switch
+# still adding devices and while rmmod removes them.  Four writers switch
 # every device in a loop (and read the attribute) while the module is
 # loaded with 64 devices and unloaded, again and again: nothing may index
 # past the devices that exist or touch one that is gone.  On the debug
@@ -106,7 +106,10 @@ race() {
 	stop=/tmp/mmapper-race.stop
 	from=$(($(dmesg | wc -l) + 1))
 	rm -f "$stop"
-	for pair in "pages kmalloc" "huge vmalloc"; do
+	# kmalloc is contiguous, the others not: every switch shows or hides
+	# phys_addr, so each write also updates 64 devices' attributes.
+	for pair in "kmalloc vmalloc" "pages kmalloc" "kmalloc vmalloc-user" \
+		    "vmalloc-fault kmalloc"; do
 		(
 			# shellcheck disable=SC2086
 			set -- $pair
@@ -120,7 +123,7 @@ race() {
 	loads=0 bad=0
 	end=$(($(date +%s) + secs))
 	while [ "$(date +%s)" -lt "$end" ]; do
-		if load nr_devices=64 size=64K; then
+		if load nr_devices=64 size=4K; then
 			loads=$((loads + 1))
 			rmmod mmapper || bad=1
 		else

@@ -189,8 +189,8 @@ static void mmapper_untrack(struct vm_area_struct *vma)
 
 	spin_lock(&mdev->mappings_lock);
 	if (m == &mdev->no_record) {
-		WARN_ON_ONCE(!mdev->untracked);
-		mdev->untracked--;
+		if (!WARN_ON_ONCE(!mdev->untracked))
+			mdev->untracked--;
 		m = NULL;
 	} else {
 		list_del(&m->node);
