@@ -169,7 +169,7 @@ static inline bool mmapper_thp_disabled(struct mm_struct *mm)
 #ifdef PG_kmemcg
 #define MMAPPER_GFP_NO_MAPPED	__GFP_ACCOUNT
 #else
-#define MMAPPER_GFP_NO_MAPPED	0
+#define MMAPPER_GFP_NO_MAPPED	((__force gfp_t)0)
 #endif
 
 #endif /* _MMAPPER_COMPAT_H */
