@@ -3029,9 +3029,6 @@ TEST_F_TIMEOUT(vmas, ten_thousand, 300)
 	EXPECT_EQ(MANY, st.active_mappings);
 	crowded = map_unmap_time(fd, page);
 	ASSERT_LT(0, crowded);
-	TH_LOG("mmap+munmap of one VMA: %.1f us alone, %.1f us among %d: ratio %.2f",
-	       alone * 1e6, crowded * 1e6, MANY, crowded / alone);
-	EXPECT_GT(1.8, crowded / alone);
 
 	t = fork_exit_time();
 	ASSERT_LT(0, t);
@@ -3043,6 +3040,14 @@ TEST_F_TIMEOUT(vmas, ten_thousand, 300)
 		ASSERT_EQ(0, munmap(maps[i], page));
 	ASSERT_EQ(0, get_stats(fd, &st));
 	EXPECT_EQ(0, st.active_mappings);
+
+	/* Alone before and after: the better of the two, against noise. */
+	t = map_unmap_time(fd, page);
+	ASSERT_LT(0, t);
+	alone = t < alone ? t : alone;
+	TH_LOG("mmap+munmap of one VMA: %.1f us alone, %.1f us among %d: ratio %.2f",
+	       alone * 1e6, crowded * 1e6, MANY, crowded / alone);
+	EXPECT_GT(1.8, crowded / alone);
 }
 
 TEST_HARNESS_MAIN
