@@ -16,6 +16,8 @@
 #include <sys/ioctl.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -23,8 +25,10 @@
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/mmapper.h>
 
 #include "kselftest_harness.h"
@@ -2426,6 +2430,714 @@ TEST(huge_alloc_failure_keeps_buffer)
 	close(fd);
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+}
+
+/*
+ * Memory a caller may take: max_size for callers without CAP_SYS_ADMIN,
+ * charges to the memory cgroup of the task that sizes a buffer, ENOMEM
+ * instead of the OOM killer, and fatal signals that end a long allocation.
+ */
+
+#define MAX_SIZE	"/sys/module/mmapper/parameters/max_size"
+#define CGROOT		"/sys/fs/cgroup"
+#define CGTEST		CGROOT "/mmapper-test"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int ioctl_set_size(int fd, uint64_t size)
+{
+	struct mmapper_set_size s = { .size = sizeof(s), .buf_size = size };
+
+	return ioctl(fd, MMAPPER_IOC_SET_SIZE, &s) ? -errno : 0;
+}
+
+static int ioctl_set_backend(int fd, const char *name)
+{
+	struct mmapper_set_backend s = { .size = sizeof(s) };
+
+	snprintf(s.backend, sizeof(s.backend), "%s", name);
+	return ioctl(fd, MMAPPER_IOC_SET_BACKEND, &s) ? -errno : 0;
+}
+
+/* Largest buffer @backend holds that these tests use: kmalloc's is 4 MiB. */
+static size_t test_size(const char *backend, size_t want)
+{
+	return strcmp(backend, "kmalloc") ? want : 4UL << 20;
+}
+
+/*
+ * cgroup v2 with the memory controller enabled for children, mounting it
+ * where the test VM has not: NULL, or why not.
+ */
+static const char *cgroup_memory_ready(void)
+{
+	char buf[256];
+
+	if (access(CGROOT "/cgroup.controllers", F_OK) &&
+	    mount("none", CGROOT, "cgroup2", 0, NULL))
+		return "no cgroup v2 (CONFIG_CGROUPS, CONFIG_MEMCG)";
+	if (sysfs_read(CGROOT "/cgroup.controllers", buf, sizeof(buf)) ||
+	    !strstr(buf, "memory"))
+		return "no memory controller (CONFIG_MEMCG)";
+	if (sysfs_write(CGROOT "/cgroup.subtree_control", "+memory"))
+		return "cannot enable the memory controller";
+	return NULL;
+}
+
+/* A fresh CGTEST with memory.max @max ("max": no limit): 0 or -errno. */
+static int cgroup_create(const char *max)
+{
+	rmdir(CGTEST);
+	if (mkdir(CGTEST, 0755))
+		return -errno;
+	return sysfs_write(CGTEST "/memory.max", max);
+}
+
+/* The value of "@key N" in CGTEST/memory.events, or -1. */
+static long long cgroup_event(const char *key)
+{
+	char line[128], name[64];
+	long long val = -1, v;
+	FILE *f = fopen(CGTEST "/memory.events", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", name, &v) == 2 && !strcmp(name, key))
+			val = v;
+	fclose(f);
+	return val;
+}
+
+/* Move the calling process into CGTEST. */
+static int cgroup_enter(void)
+{
+	return sysfs_write(CGTEST "/cgroup.procs", "0");
+}
+
+/*
+ * In a child inside CGTEST: SET_SIZE @size on @fd.  Return its errno (0 on
+ * success), or -1 if it did not exit on its own (killed: OOM).
+ */
+static int set_size_in_cgroup(int fd, uint64_t size)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (cgroup_enter())
+			_exit(100);
+		_exit(-ioctl_set_size(fd, size));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A request above the memory cgroup's limit: ENOMEM for the caller, nobody
+ * OOM-killed, the old buffer and its bytes as they were, nothing charged.
+ */
+TEST_F(mmapper, memcg_limit_enomem)
+{
+	size_t want = test_size(variant->backend, 32UL << 20);
+	const char *why = cgroup_memory_ready();
+	char limit[32];
+	int64_t sum;
+	int err;
+
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, self->size, 0x5a));
+	sum = kernel_checksum(self->fd, 0, self->size);
+	snprintf(limit, sizeof(limit), "%zu", want / 2);
+	ASSERT_EQ(0, cgroup_create(limit));
+
+	err = set_size_in_cgroup(self->fd, want);
+	EXPECT_EQ(ENOMEM, err) TH_LOG("%s: SET_SIZE %zu under memory.max %s: %s",
+				      variant->backend, want, limit,
+				      err < 0 ? "killed" : strerror(err));
+	EXPECT_EQ(0, cgroup_event("oom_kill"));
+	EXPECT_EQ((long long)self->size, sysfs_read_ll(SYSDIR "/size"));
+	EXPECT_EQ(sum, kernel_checksum(self->fd, 0, self->size));
+	/* A failed allocation leaves no charge behind. */
+	EXPECT_GT(1 << 20, sysfs_read_ll(CGTEST "/memory.current"));
+	EXPECT_EQ(0, rmdir(CGTEST));
+}
+
+/* A resize is charged to the resizer's memory cgroup, and uncharged when freed. */
+TEST_F(mmapper, memcg_charged)
+{
+	size_t want = test_size(variant->backend, 32UL << 20);
+	const char *why = cgroup_memory_ready();
+	long long before, after, freed;
+
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, cgroup_create("max"));
+	before = sysfs_read_ll(CGTEST "/memory.current");
+	ASSERT_EQ(0, set_size_in_cgroup(self->fd, want));
+	after = sysfs_read_ll(CGTEST "/memory.current");
+	TH_LOG("%s: memory.current %lld -> %lld for %zu bytes", variant->backend,
+	       before, after, want);
+	EXPECT_LE((long long)(want - want / 16), after - before);
+	EXPECT_GE((long long)(want + (2 << 20)), after - before);
+
+	/* Freed by root, from another cgroup: the charge goes with the pages. */
+	ASSERT_EQ(0, set_size(self->size));
+	freed = sysfs_read_ll(CGTEST "/memory.current");
+	EXPECT_GT(before + (1 << 20), freed);
+	EXPECT_EQ(0, rmdir(CGTEST));
+}
+
+/*
+ * SIGKILL during a 1 GiB allocation: the process ends within a second, the
+ * old buffer keeps its size and bytes, and the memory comes back.  The
+ * child runs in a memory cgroup when there is one, as every process of a
+ * systemd machine does: vmalloc() looks at fatal signals on its page-at-a-time
+ * path, which accounted allocations take while memcg kmem accounting is on.
+ */
+TEST_F_TIMEOUT(mmapper, sigkill_ends_allocation, 120)
+{
+	size_t big = 1UL << 30;
+	unsigned long long free_before, free_after;
+	int ready[2], status;
+	double t0, t1;
+	bool in_cg;
+	int64_t sum;
+	pid_t pid;
+	char c;
+
+	if (!strcmp(variant->backend, "kmalloc"))
+		SKIP(return, "kmalloc holds at most 4 MiB");
+	if (meminfo("MemAvailable") < big + (big >> 1))
+		SKIP(return, "needs 1.5 GiB available, %llu MiB here",
+		     meminfo("MemAvailable") >> 20);
+	in_cg = !cgroup_memory_ready() && !cgroup_create("max");
+	/* The kernel's vmalloc(), not mmapper's loops: backends/vmalloc.rst. */
+	if (!in_cg && (!strcmp(variant->backend, "vmalloc") ||
+		       !strcmp(variant->backend, "vmalloc-fault")))
+		SKIP(return, "no memory cgroup: vmalloc() then takes 4 KiB pages in bulk without looking at signals");
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, self->size, 0xc3));
+	sum = kernel_checksum(self->fd, 0, self->size);
+	free_before = meminfo("MemFree");
+	ASSERT_EQ(0, pipe(ready));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (in_cg && cgroup_enter())
+			_exit(100);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(101);
+		_exit(-ioctl_set_size(self->fd, big));
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	usleep(50 * 1000);
+	/* Still inside the allocation. */
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
+	t0 = now();
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	t1 = now();
+	TH_LOG("%s: gone %.3f s after SIGKILL%s", variant->backend, t1 - t0,
+	       in_cg ? ", in a memory cgroup" : "");
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	EXPECT_GT(1.0, t1 - t0);
+
+	EXPECT_EQ((long long)self->size, sysfs_read_ll(SYSDIR "/size"));
+	EXPECT_EQ(sum, kernel_checksum(self->fd, 0, self->size));
+	free_after = meminfo("MemFree");
+	EXPECT_GT(free_after + (32ULL << 20), free_before)
+		TH_LOG("MemFree %llu MiB before, %llu MiB after", free_before >> 20,
+		       free_after >> 20);
+	if (in_cg)
+		EXPECT_EQ(0, rmdir(CGTEST));
+}
+
+static int nobody_max_size(void)
+{
+	int fd = open(DEV, O_RDWR);
+
+	if (fd < 0)
+		return 1;
+	if (ioctl_set_size(fd, 2 << 20) != -EPERM)
+		return 2;
+	if (ioctl_set_size(fd, 1 << 20))
+		return 3;
+	/* 1 MiB is not above max_size: a switch may allocate it anew. */
+	if (ioctl_set_backend(fd, "pages"))
+		return 4;
+	if (ioctl_set_size(fd, 512 << 10))
+		return 5;
+	close(fd);
+	return 0;
+}
+
+static int nobody_switch_big(void)
+{
+	int fd = open(DEV, O_RDWR);
+
+	if (fd < 0)
+		return 1;
+	/* Root made it 2 MiB: switching would allocate 2 MiB. */
+	if (ioctl_set_backend(fd, "vmalloc") != -EPERM)
+		return 2;
+	/* Shrinking below max_size is allowed. */
+	if (ioctl_set_size(fd, 1 << 20))
+		return 3;
+	close(fd);
+	return 0;
+}
+
+/* uid 0 without CAP_SYS_ADMIN: the same rule, through sysfs and ioctl. */
+static int drop_sys_admin(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[0].effective &= ~(1U << CAP_SYS_ADMIN);
+	d[0].permitted &= ~(1U << CAP_SYS_ADMIN);
+	d[0].inheritable &= ~(1U << CAP_SYS_ADMIN);
+	return syscall(SYS_capset, &h, d);
+}
+
+static int root_without_sys_admin(void)
+{
+	int fd;
+
+	if (drop_sys_admin())
+		return 1;
+	if (sysfs_write(SYSDIR "/size", "2M") != -EPERM)
+		return 2;
+	if (sysfs_write(SYSDIR "/size", "1M"))
+		return 3;
+	fd = open(DEV, O_RDWR);
+	if (fd < 0)
+		return 4;
+	if (ioctl_set_size(fd, 2 << 20) != -EPERM)
+		return 5;
+	close(fd);
+	/* max_size itself stays root's (the file is 0644 root). */
+	return 0;
+}
+
+static int as_root_without_sys_admin(int (*fn)(void))
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid)
+		_exit(fn());
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static int log_contains(const char *what)
+{
+	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), found;
+	char *log;
+
+	if (n <= 0)
+		return 0;
+	log = calloc(1, n + 1);
+	if (!log)
+		return 0;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, n);
+	found = n > 0 && strstr(log, what);
+	free(log);
+	return found;
+}
+
+/* max_size=0: a caller without CAP_SYS_ADMIN allocates nothing, but uses the buffer. */
+static int nobody_no_alloc(void)
+{
+	int fd = open(DEV, O_RDWR);
+	char c;
+
+	if (fd < 0)
+		return 1;
+	if (ioctl_set_size(fd, 4096) != -EPERM)
+		return 2;
+	if (ioctl_set_backend(fd, "kmalloc") != -EPERM)
+		return 3;
+	if (pread(fd, &c, 1, 0) != 1)
+		return 4;
+	close(fd);
+	return 0;
+}
+
+FIXTURE(max_size) {
+	char saved[32];
+};
+
+FIXTURE_SETUP(max_size)
+{
+	if (getuid())
+		SKIP(return, "must run as root to drop privileges");
+	ASSERT_EQ(0, sysfs_read(MAX_SIZE, self->saved, sizeof(self->saved)))
+		TH_LOG("no %s", MAX_SIZE);
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
+	/* A descriptor that uid nobody may open, as the udev rule gives a group. */
+	ASSERT_EQ(0, chmod(DEV, 0666));
+}
+
+FIXTURE_TEARDOWN(max_size)
+{
+	chmod(DEV, 0600);
+	if (self->saved[0])
+		sysfs_write(MAX_SIZE, self->saved);
+	sysfs_write(SYSDIR "/backend", "vmalloc");
+	sysfs_write(SYSDIR "/size", "64K");
+}
+
+/*
+ * max_size bounds what a caller without CAP_SYS_ADMIN may set, through
+ * ioctl and sysfs alike: EPERM above it, with a log line; root may change
+ * it at run time, with K/M/G suffixes.
+ */
+TEST_F(max_size, unprivileged_callers)
+{
+	char cur[64];
+
+	ASSERT_EQ(0, sysfs_write(MAX_SIZE, "1M"));
+	ASSERT_EQ(0, sysfs_read(MAX_SIZE, cur, sizeof(cur)));
+	EXPECT_STREQ("1048576", cur);
+	EXPECT_EQ(-EINVAL, sysfs_write(MAX_SIZE, "12Q"));
+	EXPECT_EQ(-ERANGE, sysfs_write(MAX_SIZE, "16777216T"));
+	ASSERT_EQ(0, sysfs_read(MAX_SIZE, cur, sizeof(cur)));
+	EXPECT_STREQ("1048576", cur);
+
+	EXPECT_EQ(0, as_nobody(nobody_max_size));
+	EXPECT_EQ(512 << 10, sysfs_read_ll(SYSDIR "/size"));
+	ASSERT_EQ(0, sysfs_read(SYSDIR "/backend", cur, sizeof(cur)));
+	EXPECT_NE(NULL, strstr(cur, "[pages]"));
+
+	/* Root may go above max_size. */
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "2M"));
+	EXPECT_EQ(0, as_nobody(nobody_switch_big));
+	EXPECT_EQ(1 << 20, sysfs_read_ll(SYSDIR "/size"));
+
+	EXPECT_EQ(0, as_root_without_sys_admin(root_without_sys_admin));
+	EXPECT_EQ(1 << 20, sysfs_read_ll(SYSDIR "/size"));
+	EXPECT_TRUE(log_contains("above max_size"));
+
+	ASSERT_EQ(0, sysfs_write(MAX_SIZE, "0"));
+	EXPECT_EQ(0, as_nobody(nobody_no_alloc));
+	EXPECT_EQ(1 << 20, sysfs_read_ll(SYSDIR "/size"));
+}
+
+#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
+
+/* The THP mode in force: "always", "madvise" or "never" into @mode. */
+static int thp_mode(char *mode, size_t len)
+{
+	char buf[128], *open, *close;
+
+	if (sysfs_read(THP_ENABLED, buf, sizeof(buf)))
+		return -1;
+	open = strchr(buf, '[');
+	close = open ? strchr(open, ']') : NULL;
+	if (!close)
+		return -1;
+	*close = '\0';
+	snprintf(mode, len, "%s", open + 1);
+	return 0;
+}
+
+/*
+ * GET_INFO on mmapper0 (backend "huge", 4 MiB), then an aligned mapping
+ * touched whole: 0 if the cap and the 2 MiB faults agree, 1 if they do not,
+ * 2 and up on error.  @cap and @faults get what was seen.
+ */
+static int huge_cap_and_faults(int *cap, unsigned long long *faults)
+{
+	struct mmapper_info info = { .size = sizeof(info) };
+	struct mmapper_stats a, b;
+	unsigned char *map;
+	size_t i;
+	int fd = open(DEV, O_RDWR);
+
+	if (fd < 0)
+		return 2;
+	if (ioctl(fd, MMAPPER_IOC_GET_INFO, &info))
+		return 3;
+	/* 4 MiB: the device's get_unmapped_area() aligns it to 2 MiB. */
+	map = map_dev(fd, 4 << 20, 0, MAP_SHARED);
+	if (!map || get_stats(fd, &a))
+		return 4;
+	for (i = 0; i < (4 << 20); i += 4096)
+		map[i] = 1;
+	if (get_stats(fd, &b))
+		return 5;
+	munmap(map, 4 << 20);
+	close(fd);
+	*cap = !!(info.caps & MMAPPER_CAP_HUGE_PMD);
+	*faults = b.huge_faults - a.huge_faults;
+	return *cap == (*faults > 0) ? 0 : 1;
+}
+
+/* The same in a process that switched THP off for itself. */
+static int huge_cap_thp_disabled(void)
+{
+	unsigned long long faults;
+	int cap, ret;
+
+	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		return 10;
+	ret = huge_cap_and_faults(&cap, &faults);
+	if (ret)
+		return ret;
+	/* No 2 MiB entries for this process, whatever the kernel can. */
+	return cap || faults ? 6 : 0;
+}
+
+/*
+ * GET_INFO's MMAPPER_CAP_HUGE_PMD says whether an aligned mapping of
+ * "huge" gets 2 MiB entries, for the caller: in every THP mode the cap and
+ * what the mapping gets agree (PFN maps with ->huge_fault get 2 MiB entries
+ * whatever the mode on 6.12 and later: the policy is for memory the kernel
+ * can compact), and a process that turned THP off gets neither.
+ */
+TEST(huge_pmd_cap_follows_thp)
+{
+	static const char *const modes[] = { "always", "never", "madvise" };
+	unsigned long long faults;
+	char saved[16], now_mode[16];
+	unsigned int m;
+	int cap, status;
+	pid_t pid;
+
+	if (thp_mode(saved, sizeof(saved)))
+		SKIP(return, "no %s", THP_ENABLED);
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "huge"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "4M"));
+
+	for (m = 0; m < ARRAY_SIZE(modes); m++) {
+		ASSERT_EQ(0, sysfs_write(THP_ENABLED, modes[m]));
+		ASSERT_EQ(0, thp_mode(now_mode, sizeof(now_mode)));
+		ASSERT_STREQ(modes[m], now_mode);
+		EXPECT_EQ(0, huge_cap_and_faults(&cap, &faults)) TH_LOG("THP %s", modes[m]);
+		TH_LOG("THP %s: cap %s, %llu 2 MiB faults", modes[m],
+		       cap ? "set" : "clear", faults);
+	}
+
+	ASSERT_EQ(0, sysfs_write(THP_ENABLED, "always"));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(huge_cap_thp_disabled());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("after PR_SET_THP_DISABLE");
+
+	EXPECT_EQ(0, sysfs_write(THP_ENABLED, saved));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+}
+
+/* mmapper0's debugfs mappings that start in [@lo, @hi), or -1. */
+static int mappings_between(unsigned long lo, unsigned long hi)
+{
+	struct mapping_row rows[64];
+	int n = debugfs_mappings(rows, 64), i, found = 0;
+
+	if (n < 0 || n > 64)
+		return -1;
+	for (i = 0; i < n; i++)
+		found += rows[i].start >= lo && rows[i].start < hi;
+	return found;
+}
+
+/*
+ * Every VMA has its own record, through splits, fork, mremap and partial
+ * unmaps: debugfs lists each one where it is, active_mappings counts them,
+ * and the data stays reachable.
+ */
+TEST_F(mmapper, vma_records_follow_the_vma)
+{
+	size_t len = self->size, i;
+	unsigned long lo, hi;
+	unsigned char *map, *moved, *spot;
+	struct mmapper_stats st;
+	int status;
+	pid_t pid;
+
+	map = map_dev(self->fd, len, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	lo = (unsigned long)map;
+	hi = lo + len;
+	fill_pattern(map, 0, len, 21);
+
+	/* Split into NPAGES VMAs: every other page read-only. */
+	for (i = 0; i < NPAGES; i += 2)
+		ASSERT_EQ(0, mprotect(map + i * self->page, self->page, PROT_READ));
+	ASSERT_EQ(0, get_stats(self->fd, &st));
+	EXPECT_EQ(NPAGES, st.active_mappings);
+	EXPECT_EQ(NPAGES, mappings_between(lo, hi));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct mmapper_stats cs;
+
+		if (get_stats(self->fd, &cs) || cs.active_mappings != 2 * NPAGES)
+			_exit(1);
+		if (check_pattern(map, 0, len, 21) != -1)
+			_exit(2);
+		/* The child unmaps one of its VMAs: that record goes, no other. */
+		if (munmap(map + self->page, self->page))
+			_exit(3);
+		if (get_stats(self->fd, &cs) || cs.active_mappings != 2 * NPAGES - 1)
+			_exit(4);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("child status %#x", status);
+	ASSERT_EQ(0, get_stats(self->fd, &st));
+	EXPECT_EQ(NPAGES, st.active_mappings);
+	EXPECT_EQ(NPAGES, mappings_between(lo, hi));
+
+	/* Move one page away: its record goes with it. */
+	spot = mmap(NULL, self->page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, spot);
+	moved = mremap(map + 3 * self->page, self->page, self->page,
+		       MREMAP_MAYMOVE | MREMAP_FIXED, spot);
+	ASSERT_EQ(spot, moved);
+	EXPECT_EQ(NPAGES - 1, mappings_between(lo, hi));
+	EXPECT_EQ(1, mappings_between((unsigned long)moved,
+				      (unsigned long)moved + self->page));
+	EXPECT_EQ(-1, check_pattern(moved, 3 * self->page, self->page, 21));
+	ASSERT_EQ(0, get_stats(self->fd, &st));
+	EXPECT_EQ(NPAGES, st.active_mappings);
+
+	munmap(moved, self->page);
+	munmap(map, len);
+	ASSERT_EQ(0, get_stats(self->fd, &st));
+	EXPECT_EQ(0, st.active_mappings);
+	EXPECT_EQ(0, mappings_between(0, ~0UL));
+	EXPECT_EQ(-1, debugfs_summary("untracked", NULL, 0));
+}
+
+/* Seconds for fork() and exit of a child that inherits every VMA. */
+static double fork_exit_time(void)
+{
+	int status;
+	double t0 = now();
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid)
+		_exit(0);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return now() - t0;
+}
+
+/* Seconds per mmap() and munmap() of one more page of @fd, best of 5. */
+static double map_unmap_time(int fd, size_t page)
+{
+	double best = 1e9;
+	int r, i;
+
+	for (r = 0; r < 5; r++) {
+		double t0 = now();
+
+		for (i = 0; i < 500; i++) {
+			void *p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+
+			if (p == MAP_FAILED || munmap(p, page))
+				return -1;
+		}
+		if ((now() - t0) / 500 < best)
+			best = (now() - t0) / 500;
+	}
+	return best;
+}
+
+/*
+ * 10,000 VMAs of one device: the record of a VMA hangs off the VMA, so
+ * closing one costs the same with 10,000 others as alone, where a search
+ * of the device's list of mappings (newest last) would cost 10,000 steps
+ * under a spinlock.  A child that inherits them all forks and exits, and
+ * every VMA is counted and every record freed.
+ */
+FIXTURE(vmas) {
+	int fd;
+};
+
+/* The records are the same for every backend: vmalloc, 64 KiB. */
+FIXTURE_SETUP(vmas)
+{
+	self->fd = -1;
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
+	self->fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(vmas)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F_TIMEOUT(vmas, ten_thousand, 300)
+{
+	enum { MANY = 10000 };
+	static void *maps[MANY];
+	long page = sysconf(_SC_PAGESIZE);
+	double alone, crowded, t;
+	struct mmapper_stats st;
+	int fd = self->fd, i;
+
+	alone = map_unmap_time(fd, page);
+	ASSERT_LT(0, alone);
+	for (i = 0; i < MANY; i++) {
+		/* The same page each time: no two VMAs can merge. */
+		maps[i] = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+		ASSERT_NE(MAP_FAILED, maps[i]) TH_LOG("VMA %d: %s", i, strerror(errno));
+	}
+	ASSERT_EQ(0, get_stats(fd, &st));
+	EXPECT_EQ(MANY, st.active_mappings);
+	crowded = map_unmap_time(fd, page);
+	ASSERT_LT(0, crowded);
+
+	t = fork_exit_time();
+	ASSERT_LT(0, t);
+	TH_LOG("fork and exit of a child with %d VMAs: %.3f s", MANY, t);
+	ASSERT_EQ(0, get_stats(fd, &st));
+	EXPECT_EQ(MANY, st.active_mappings);
+
+	for (i = MANY - 1; i >= 0; i--)
+		ASSERT_EQ(0, munmap(maps[i], page));
+	ASSERT_EQ(0, get_stats(fd, &st));
+	EXPECT_EQ(0, st.active_mappings);
+
+	/* Alone before and after: the better of the two, against noise. */
+	t = map_unmap_time(fd, page);
+	ASSERT_LT(0, t);
+	alone = t < alone ? t : alone;
+	TH_LOG("mmap+munmap of one VMA: %.1f us alone, %.1f us among %d: ratio %.2f",
+	       alone * 1e6, crowded * 1e6, MANY, crowded / alone);
+	EXPECT_GT(1.8, crowded / alone);
 }
 
 TEST_HARNESS_MAIN

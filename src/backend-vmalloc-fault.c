@@ -17,6 +17,11 @@
 
 #include "mmapper.h"
 
+static int mmapper_vmalloc_fault_alloc(struct mmapper_buf *buf)
+{
+	return mmapper_vmalloc_area_alloc(buf, MMAPPER_GFP_MAPPED);
+}
+
 static int mmapper_vmalloc_fault_mmap(struct mmapper_buf *buf,
 				      struct vm_area_struct *vma)
 {
@@ -99,7 +104,7 @@ static vm_fault_t mmapper_vmalloc_fault_fault(struct mmapper_buf *buf,
 const struct mmapper_backend mmapper_backend_vmalloc_fault = {
 	.name		= "vmalloc-fault",
 	.private_cow	= true,
-	.alloc		= mmapper_vmalloc_alloc,
+	.alloc		= mmapper_vmalloc_fault_alloc,
 	.free		= mmapper_vmalloc_free,
 	.page_at	= mmapper_vmalloc_page_at,
 	.mmap		= mmapper_vmalloc_fault_mmap,

@@ -5,8 +5,10 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/highmem.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -97,7 +99,7 @@ struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
 	struct mmapper_buf *buf;
 	int ret;
 
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
 
@@ -128,9 +130,12 @@ void mmapper_buf_free(struct mmapper_buf *buf)
 /**
  * mmapper_buf_copy() - copy the first min(dst, src) bytes of @src to @dst
  * @dst: destination buffer; its bytes past @src's size stay as they are
- * @src: source buffer
+ * @src: source buffer, which is only read
+ *
+ * Return: 0, or -EINTR if a fatal signal came first (@dst is then partly
+ * copied, for the caller to free).
  */
-void mmapper_buf_copy(struct mmapper_buf *dst, const struct mmapper_buf *src)
+int mmapper_buf_copy(struct mmapper_buf *dst, const struct mmapper_buf *src)
 {
 	unsigned long n = min(dst->nr_pages, src->nr_pages);
 	unsigned long i;
@@ -139,9 +144,12 @@ void mmapper_buf_copy(struct mmapper_buf *dst, const struct mmapper_buf *src)
 		struct page *from = src->backend->page_at(src, i);
 		struct page *to = dst->backend->page_at(dst, i);
 
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		copy_highpage(to, from);
 		cond_resched();
 	}
+	return 0;
 }
 
 /**
@@ -168,11 +176,34 @@ void mmapper_buf_walk(const struct mmapper_buf *buf, u64 pos, u64 len,
 	}
 }
 
+/*
+ * A buffer larger than max_size is for CAP_SYS_ADMIN to allocate, whether
+ * the change asks for that size or moves such a buffer to a new backend,
+ * whether through sysfs or ioctl.  @size is compared as asked for (the
+ * buffer is that rounded up to whole pages).  capable() only when needed:
+ * it leaves a trace in the audit log.
+ */
+static int mmapper_dev_check_privilege(struct mmapper_dev *mdev, u64 size)
+{
+	u64 max = READ_ONCE(mmapper_max_size);
+
+	if (size <= max || capable(CAP_SYS_ADMIN))
+		return 0;
+	dev_warn_ratelimited(mdev->dev,
+			     "size %llu refused: above max_size %llu for %s[%d], which lacks CAP_SYS_ADMIN\n",
+			     size, max, current->comm, task_pid_nr(current));
+	return -EPERM;
+}
+
 static int mmapper_dev_check_change(struct mmapper_dev *mdev,
 				    const struct mmapper_backend *backend,
 				    u64 size)
 {
-	int ret = mmapper_size_check(backend, size);
+	int ret = mmapper_dev_check_privilege(mdev, size);
+
+	if (ret)
+		return ret;
+	ret = mmapper_size_check(backend, size);
 
 	switch (ret) {
 	case 0:
@@ -208,25 +239,38 @@ static bool mmapper_dev_unchanged(struct mmapper_dev *mdev,
 	       PAGE_ALIGN(size) == mdev->buf->size;
 }
 
-static struct mmapper_buf *mmapper_dev_alloc(struct mmapper_dev *mdev,
-					     const struct mmapper_backend *backend,
-					     u64 size)
+/*
+ * The new buffer of a change, with the old one's bytes copied in; the old
+ * one is only read.  A fatal signal ends it with -EINTR, unlogged: the
+ * caller is dying, and nothing failed.
+ */
+static struct mmapper_buf *mmapper_dev_prepare(struct mmapper_dev *mdev,
+					       const struct mmapper_backend *backend,
+					       u64 size)
 {
 	struct mmapper_buf *buf = mmapper_buf_alloc(backend, size);
+	int ret;
 
 	if (IS_ERR(buf)) {
+		if (PTR_ERR(buf) == -EINTR)
+			return buf;
 		atomic64_inc(&mdev->stats.alloc_failures);
 		dev_warn_ratelimited(mdev->dev,
 				     "cannot allocate %llu bytes with backend %s (%pe); buffer unchanged\n",
 				     size, backend->name, buf);
+		return buf;
+	}
+	ret = mmapper_buf_copy(buf, mdev->buf);
+	if (ret) {
+		mmapper_buf_free(buf);
+		return ERR_PTR(ret);
 	}
 	return buf;
 }
 
-static void mmapper_dev_replace(struct mmapper_dev *mdev,
+static void mmapper_dev_install(struct mmapper_dev *mdev,
 				struct mmapper_buf *buf)
 {
-	mmapper_buf_copy(buf, mdev->buf);
 	mmapper_buf_free(mdev->buf);
 	mdev->buf = buf;
 	mdev->gen++;
@@ -255,10 +299,12 @@ static void mmapper_trace_change(struct mmapper_dev *mdev,
  *
  * Like realloc(): the first min(old, new) bytes are kept, new bytes are
  * zero.  Asking for what is already in force succeeds and changes nothing,
- * even while mapped.  On failure the old buffer is untouched.
+ * even while mapped.  On failure the old buffer is untouched.  The new
+ * buffer is charged to the caller's memory cgroup.
  *
- * Return: 0, -EBUSY if the device is mapped, or an error of
- * mmapper_size_check() or of the allocation.
+ * Return: 0, -EPERM above max_size without CAP_SYS_ADMIN, -EBUSY if the
+ * device is mapped, an error of mmapper_size_check(), -ENOMEM, or -EINTR
+ * on a fatal signal.
  */
 int mmapper_dev_realloc(struct mmapper_dev *mdev,
 			const struct mmapper_backend *backend, u64 size)
@@ -275,11 +321,11 @@ int mmapper_dev_realloc(struct mmapper_dev *mdev,
 
 	ret = mmapper_dev_check_change(mdev, backend, size);
 	if (!ret) {
-		buf = mmapper_dev_alloc(mdev, backend, size);
+		buf = mmapper_dev_prepare(mdev, backend, size);
 		if (IS_ERR(buf))
 			ret = PTR_ERR(buf);
 		else
-			mmapper_dev_replace(mdev, buf);
+			mmapper_dev_install(mdev, buf);
 	}
 
 	mmapper_trace_change(mdev, old_backend, old_size, backend, size, ret);
@@ -296,27 +342,32 @@ static void mmapper_unlock_devs(unsigned int n)
  * mmapper_switch_all() - switch every device to @backend, all or none
  * @backend: the new backend
  *
- * Every device is locked, checked and given its new buffer before any
- * old buffer is touched, so either all devices switch or none does.
+ * Every device is locked, checked and given its new buffer, with the data
+ * copied in, before any old buffer is freed, so either all devices switch
+ * or none does.  The set of devices is the one under mmapper_config_lock,
+ * held throughout: devices being added at load, or removed at unload, are
+ * not part of it.
  *
  * Return: 0, -EBUSY if any device that would change is mapped, or the
- * first error of a device's check or allocation.
+ * first error of a device's check, allocation or copy.
  */
 int mmapper_switch_all(const struct mmapper_backend *backend)
 {
 	struct mmapper_buf **bufs;
-	unsigned int i;
+	unsigned int i, n;
 	int ret = 0;
 
-	bufs = kcalloc(mmapper_nr_devs, sizeof(*bufs), GFP_KERNEL);
-	if (!bufs)
-		return -ENOMEM;
-
 	mutex_lock(&mmapper_config_lock);
-	for (i = 0; i < mmapper_nr_devs; i++)
+	n = mmapper_nr_devs;
+	bufs = kcalloc(n, sizeof(*bufs), GFP_KERNEL);
+	if (!bufs) {
+		mutex_unlock(&mmapper_config_lock);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
 		mutex_lock_nest_lock(&mmapper_devs[i].lock, &mmapper_config_lock);
 
-	for (i = 0; i < mmapper_nr_devs && !ret; i++) {
+	for (i = 0; i < n && !ret; i++) {
 		struct mmapper_dev *mdev = &mmapper_devs[i];
 
 		if (mdev->buf->backend != backend)
@@ -324,19 +375,19 @@ int mmapper_switch_all(const struct mmapper_backend *backend)
 						       mdev->buf->size);
 	}
 
-	for (i = 0; i < mmapper_nr_devs && !ret; i++) {
+	for (i = 0; i < n && !ret; i++) {
 		struct mmapper_dev *mdev = &mmapper_devs[i];
 
 		if (mdev->buf->backend == backend)
 			continue;
-		bufs[i] = mmapper_dev_alloc(mdev, backend, mdev->buf->size);
+		bufs[i] = mmapper_dev_prepare(mdev, backend, mdev->buf->size);
 		if (IS_ERR(bufs[i])) {
 			ret = PTR_ERR(bufs[i]);
 			bufs[i] = NULL;
 		}
 	}
 
-	for (i = 0; i < mmapper_nr_devs; i++) {
+	for (i = 0; i < n; i++) {
 		struct mmapper_dev *mdev = &mmapper_devs[i];
 
 		if (mdev->buf->backend == backend)
@@ -348,10 +399,10 @@ int mmapper_switch_all(const struct mmapper_backend *backend)
 		if (ret)
 			mmapper_buf_free(bufs[i]);
 		else
-			mmapper_dev_replace(mdev, bufs[i]);
+			mmapper_dev_install(mdev, bufs[i]);
 	}
 
-	mmapper_unlock_devs(mmapper_nr_devs);
+	mmapper_unlock_devs(n);
 	mutex_unlock(&mmapper_config_lock);
 	kfree(bufs);
 	return ret;

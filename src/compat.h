@@ -222,4 +222,30 @@ static inline void follow_pfnmap_end(struct follow_pfnmap_args *args)
 }
 #endif
 
+/*
+ * Has the process switched transparent huge pages off for all its VMAs
+ * (PR_SET_THP_DISABLE)?  7.2 has MMF_DISABLE_THP split into _COMPLETELY
+ * and _EXCEPT_ADVISED (mmap() marks "huge" mappings advised), in mm_flags.
+ */
+static inline bool mmapper_thp_disabled(struct mm_struct *mm)
+{
+#ifdef MMF_DISABLE_THP_COMPLETELY
+	return mm_flags_test(MMF_DISABLE_THP_COMPLETELY, mm);
+#else
+	return test_bit(MMF_DISABLE_THP, &mm->flags);
+#endif
+}
+
+/*
+ * 5.10 marks the pages it charges to a memory cgroup PageKmemcg, a page
+ * type kept in the mapcount: user space cannot map them as struct pages
+ * (vm_insert_page() refuses them, a ->fault that returns one corrupts its
+ * mapcount).  There such pages are not charged; 5.11 moved the flag out.
+ */
+#ifdef PG_kmemcg
+#define MMAPPER_GFP_NO_MAPPED	__GFP_ACCOUNT
+#else
+#define MMAPPER_GFP_NO_MAPPED	((__force gfp_t)0)
+#endif
+
 #endif /* _MMAPPER_COMPAT_H */

@@ -155,58 +155,63 @@ static ssize_t mmapper_write(struct file *file, const char __user *ubuf,
 
 /*
  * vm_ops: count the VMAs, so that the buffer is never changed under one,
- * and keep a record of each for debugfs.  ->open runs for every VMA made
- * from an existing one (fork, split, mremap), ->close for every VMA that
- * goes, always before it is freed.
+ * and keep a record of each for debugfs, reachable from the VMA itself
+ * (vm_private_data), so that ->close searches nothing.  ->open runs for
+ * every VMA made from an existing one (fork, split, mremap), which comes
+ * with a copy of the old VMA's vm_private_data: it gets a record of its
+ * own.  ->close runs for every VMA that goes, always before it is freed.
  */
 
-static void mmapper_track(struct mmapper_dev *mdev, struct vm_area_struct *vma)
+/* List @m, the record of @vma, or count @vma as untracked if @m is NULL. */
+static void mmapper_track(struct mmapper_dev *mdev, struct vm_area_struct *vma,
+			  struct mmapper_mapping *m)
 {
-	struct mmapper_mapping *m = kmalloc(sizeof(*m), GFP_KERNEL);
-
 	spin_lock(&mdev->mappings_lock);
 	if (m) {
 		m->vma = vma;
+		m->mdev = mdev;
 		m->id = mdev->next_id++;
 		list_add_tail(&m->node, &mdev->mappings);
 	} else {
 		/* ->open cannot fail: the VMA lives on, unlisted. */
 		mdev->untracked++;
+		m = &mdev->no_record;
 	}
 	spin_unlock(&mdev->mappings_lock);
+	vma->vm_private_data = m;
 }
 
-static void mmapper_untrack(struct mmapper_dev *mdev, struct vm_area_struct *vma)
+static void mmapper_untrack(struct vm_area_struct *vma)
 {
-	struct mmapper_mapping *m, *found = NULL;
+	struct mmapper_mapping *m = vma->vm_private_data;
+	struct mmapper_dev *mdev = m->mdev;
 
 	spin_lock(&mdev->mappings_lock);
-	list_for_each_entry(m, &mdev->mappings, node) {
-		if (m->vma == vma) {
-			found = m;
-			list_del(&m->node);
-			break;
-		}
+	if (m == &mdev->no_record) {
+		if (!WARN_ON_ONCE(!mdev->untracked))
+			mdev->untracked--;
+		m = NULL;
+	} else {
+		list_del(&m->node);
 	}
-	if (!found && !WARN_ON_ONCE(!mdev->untracked))
-		mdev->untracked--;
 	spin_unlock(&mdev->mappings_lock);
-	kfree(found);
+	kfree(m);
 }
 
 static void mmapper_vm_open(struct vm_area_struct *vma)
 {
-	struct mmapper_dev *mdev = vma->vm_private_data;
+	struct mmapper_dev *mdev = mmapper_vma_dev(vma);
 
 	atomic_inc(&mdev->nr_mappings);
-	mmapper_track(mdev, vma);
+	mmapper_track(mdev, vma, kmalloc(sizeof(struct mmapper_mapping),
+					 GFP_KERNEL_ACCOUNT));
 }
 
 static void mmapper_vm_close(struct vm_area_struct *vma)
 {
-	struct mmapper_dev *mdev = vma->vm_private_data;
+	struct mmapper_dev *mdev = mmapper_vma_dev(vma);
 
-	mmapper_untrack(mdev, vma);
+	mmapper_untrack(vma);
 	atomic_dec(&mdev->nr_mappings);
 }
 
@@ -220,7 +225,7 @@ static void mmapper_count_fault(struct mmapper_dev *mdev, atomic64_t *counter)
 
 static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 {
-	struct mmapper_dev *mdev = vmf->vma->vm_private_data;
+	struct mmapper_dev *mdev = mmapper_vma_dev(vmf->vma);
 	/* Stable without the lock: a mapped buffer is never replaced. */
 	struct mmapper_buf *buf = mdev->buf;
 	vm_fault_t ret;
@@ -238,7 +243,7 @@ static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 #ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
 static vm_fault_t mmapper_vm_huge_fault(struct vm_fault *vmf, unsigned int order)
 {
-	struct mmapper_dev *mdev = vmf->vma->vm_private_data;
+	struct mmapper_dev *mdev = mmapper_vma_dev(vmf->vma);
 	struct mmapper_buf *buf = mdev->buf;
 	vm_fault_t ret;
 
@@ -261,7 +266,7 @@ static vm_fault_t mmapper_vm_huge_fault(struct vm_fault *vmf, unsigned int order
 static int mmapper_vm_access(struct vm_area_struct *vma, unsigned long addr,
 			     void *data, int len, int write)
 {
-	struct mmapper_dev *mdev = vma->vm_private_data;
+	struct mmapper_dev *mdev = mmapper_vma_dev(vma);
 	struct mmapper_buf *buf = mdev->buf;
 	u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
 
@@ -302,8 +307,15 @@ static const struct vm_operations_struct mmapper_vm_ops_huge = {
 static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct mmapper_dev *mdev = file->private_data;
+	struct mmapper_mapping *m;
 	struct mmapper_buf *buf;
 	int ret;
+
+	/* Unlike ->open, mmap() can fail: no VMA without its record. */
+	m = kmalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	if (!m)
+		return -ENOMEM;
+	m->mdev = mdev;
 
 	mutex_lock(&mdev->lock);
 	buf = mdev->buf;
@@ -319,13 +331,14 @@ static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
 	vm_flags_set(vma, VM_DONTEXPAND);
 	vma->vm_ops = IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP) && buf->backend->huge_fault ?
 		      &mmapper_vm_ops_huge : &mmapper_vm_ops;
-	vma->vm_private_data = mdev;
+	vma->vm_private_data = m;
 
 	ret = buf->backend->mmap(buf, vma);
 	if (!ret) {
 		atomic_inc(&mdev->nr_mappings);
 		atomic64_inc(&mdev->stats.mmaps);
-		mmapper_track(mdev, vma);
+		mmapper_track(mdev, vma, m);
+		m = NULL;
 	}
 
 out_unlock:
@@ -333,6 +346,7 @@ out_unlock:
 			   vma->vm_end, vma->vm_pgoff,
 			   vma->vm_flags & VM_MAYSHARE, ret);
 	mutex_unlock(&mdev->lock);
+	kfree(m);
 	return ret;
 }
 
@@ -391,7 +405,7 @@ static long mmapper_ioctl_get_info(struct mmapper_dev *mdev, void __user *uarg)
 	info.page_size = PAGE_SIZE;
 	info.nr_mappings = atomic_read(&mdev->nr_mappings);
 	info.version = (MMAPPER_VERSION_MAJOR << 16) | MMAPPER_VERSION_MINOR;
-	if (IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP))
+	if (mmapper_huge_pmd_possible())
 		info.caps |= MMAPPER_CAP_HUGE_PMD;
 
 	return mmapper_copy_struct_out(uarg, &info, sizeof(info), usize);

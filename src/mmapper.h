@@ -23,6 +23,17 @@
 struct mmapper_buf;
 struct mmapper_dev;
 
+/*
+ * Buffer memory: zeroed, charged to the memory cgroup of the task that
+ * sizes the buffer, and failing with -ENOMEM (no OOM killer, no warning)
+ * when the machine or the cgroup has none to give.  MMAPPER_GFP_MAPPED is
+ * for pages that user space maps as struct pages (compat.h: 5.10 cannot
+ * map accounted pages).
+ */
+#define MMAPPER_GFP		(GFP_KERNEL_ACCOUNT | __GFP_ZERO | \
+				 __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+#define MMAPPER_GFP_MAPPED	(MMAPPER_GFP & ~MMAPPER_GFP_NO_MAPPED)
+
 /* Buffers of the "huge" backend come in chunks of one PMD: 2 MiB on x86-64. */
 #define MMAPPER_CHUNK_ORDER	(PMD_SHIFT - PAGE_SHIFT)
 #define MMAPPER_CHUNK_PAGES	BIT(MMAPPER_CHUNK_ORDER)
@@ -38,7 +49,10 @@ struct mmapper_dev;
  * @pmd_aligned: mappings of this backend should start on a PMD boundary
  *	(relative to their offset), so that @huge_fault can map 2 MiB at once
  * @alloc: allocate a zeroed buffer of @buf->nr_pages pages; fill in
- *	@buf->vaddr and/or @buf->priv.  Must not warn on failure.
+ *	@buf->vaddr and/or @buf->priv.  Allocates with MMAPPER_GFP (or
+ *	MMAPPER_GFP_MAPPED), so it must not warn or invoke the OOM killer on
+ *	failure; returns -ENOMEM, or -EINTR when a fatal signal is pending
+ *	(checked between the allocations of a long one).
  * @free: release what @alloc allocated
  * @page_at: the page holding page @idx of the buffer (for the copy path)
  * @mmap: set up @vma, which the core has already checked to lie inside the
@@ -103,12 +117,19 @@ struct mmapper_counters {
  * @vma: the VMA; valid while on the list (vm_ops->close takes it off
  *	before the VMA is freed); its fields are stable only under the
  *	mmap lock of @vma->vm_mm
+ * @mdev: the device
  * @id: unique, increasing: lets debugfs walk the list without holding
  *	the lock across the mmap lock
+ *
+ * Each VMA's vm_private_data points at its own record (a copy made by a
+ * split, fork or mremap gets a new one in vm_ops->open), so vm_ops->close
+ * finds it without searching.  A VMA whose record could not be allocated
+ * in vm_ops->open, which cannot fail, points at its device's @no_record.
  */
 struct mmapper_mapping {
 	struct list_head node;
 	struct vm_area_struct *vma;
+	struct mmapper_dev *mdev;
 	u64 id;
 };
 
@@ -128,6 +149,8 @@ struct mmapper_mapping {
  * @next_id: id of the next struct mmapper_mapping
  * @untracked: live VMAs without a record (allocation failed in
  *	vm_ops->open, which cannot fail); debugfs says so
+ * @no_record: what the vm_private_data of those VMAs points at; never
+ *	on @mappings
  * @experiment_lock: one MMAPPER_IOC_PUT_USER at a time; never taken by
  *	the fault handlers
  * @experiment_task: the task inside MMAPPER_IOC_PUT_USER, or NULL
@@ -150,6 +173,7 @@ struct mmapper_dev {
 	struct list_head mappings;
 	u64 next_id;
 	unsigned int untracked;
+	struct mmapper_mapping no_record;
 	/* serialises the put_user() experiment */
 	struct mutex experiment_lock;
 	struct task_struct *experiment_task;
@@ -160,6 +184,12 @@ struct mmapper_dev {
 	struct device *dev;
 	struct dentry *debugfs;
 };
+
+/* The device of a VMA of one, through its struct mmapper_mapping. */
+static inline struct mmapper_dev *mmapper_vma_dev(struct vm_area_struct *vma)
+{
+	return ((struct mmapper_mapping *)vma->vm_private_data)->mdev;
+}
 
 /* backends, one file each */
 extern const struct mmapper_backend mmapper_backend_kmalloc;
@@ -174,7 +204,7 @@ struct page **mmapper_alloc_page_array(unsigned long nr_pages);
 void mmapper_free_page_array(struct page **pages, unsigned long nr_pages);
 
 /* backend-vmalloc.c, shared with the other vmalloc backends */
-int mmapper_vmalloc_alloc(struct mmapper_buf *buf);
+int mmapper_vmalloc_area_alloc(struct mmapper_buf *buf, gfp_t gfp);
 void mmapper_vmalloc_free(struct mmapper_buf *buf);
 struct page *mmapper_vmalloc_page_at(const struct mmapper_buf *buf,
 				     unsigned long idx);
@@ -190,7 +220,7 @@ struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
 void mmapper_buf_free(struct mmapper_buf *buf);
 void mmapper_buf_walk(const struct mmapper_buf *buf, u64 pos, u64 len,
 		      void (*fn)(void *kaddr, size_t n, void *arg), void *arg);
-void mmapper_buf_copy(struct mmapper_buf *dst, const struct mmapper_buf *src);
+int mmapper_buf_copy(struct mmapper_buf *dst, const struct mmapper_buf *src);
 int mmapper_dev_realloc(struct mmapper_dev *mdev,
 			const struct mmapper_backend *backend, u64 size);
 int mmapper_switch_all(const struct mmapper_backend *backend);
@@ -198,8 +228,12 @@ ssize_t mmapper_backend_list(char *buf, const struct mmapper_backend *cur);
 
 int mmapper_parse_size(const char *s, u64 *size);
 
+/* backend-huge.c */
+bool mmapper_huge_pmd_possible(void);
+
 /* main.c */
 extern unsigned int mmapper_fault_around;
+extern u64 mmapper_max_size;
 extern struct mmapper_dev *mmapper_devs;
 extern unsigned int mmapper_nr_devs;
 extern struct mutex mmapper_config_lock;

@@ -174,18 +174,19 @@ void mmapper_sysfs_changed(struct mmapper_dev *mdev)
 		dev_warn(mdev->dev, "cannot update phys_addr (%pe)\n", ERR_PTR(ret));
 }
 
-/* mmapper_sysfs_changed() for every device */
+/*
+ * mmapper_sysfs_changed() for every device, under mmapper_config_lock: a
+ * device leaves the set under that lock before it is destroyed, so none
+ * goes while its attributes are updated here.
+ */
 void mmapper_sysfs_changed_all(void)
 {
-	unsigned int i, n;
+	unsigned int i;
 
 	mutex_lock(&mmapper_config_lock);
-	n = mmapper_nr_devs;
-	mutex_unlock(&mmapper_config_lock);
-
-	/* Devices go only at unload, which waits for sysfs writers. */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < mmapper_nr_devs; i++)
 		mmapper_sysfs_changed(&mmapper_devs[i]);
+	mutex_unlock(&mmapper_config_lock);
 }
 
 /* stats/: one read-only file per counter, and reset */
