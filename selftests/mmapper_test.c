@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <limits.h>
+#include <setjmp.h>
 #include <sys/ioctl.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
@@ -886,6 +888,17 @@ TEST_F(mmapper, ioctl_abi)
 	r.reserved = 1;
 	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_FILL, &r));
 	EXPECT_EQ(EINVAL, errno);
+	/* checksum is output only: non-zero on input is refused, for both. */
+	r.reserved = 0;
+	r.checksum = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_FILL, &r));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_CHECKSUM, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.checksum = 0;
+	EXPECT_EQ(0, ioctl(self->fd, MMAPPER_IOC_CHECKSUM, &r));
+	EXPECT_NE(0, r.checksum);
+	r.checksum = 0;
 
 	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_GET_INFO, bad_ptr));
 	EXPECT_EQ(EFAULT, errno);
@@ -1053,6 +1066,825 @@ TEST_F(mmapper, ptrace_peek_poke)
 	/* The tracee's POKE went into the shared buffer. */
 	ASSERT_EQ(8, pread(self->fd, &v, 8, 5 * self->page));
 	EXPECT_EQ(0x1122334455667788ULL, v);
+	munmap(map, self->size);
+}
+
+/*
+ * Signal-safe access to a mapping under test: a SIGBUS or SIGSEGV that the
+ * access raises is caught and returned, so that a test can say which call
+ * left the mapping unusable instead of dying.
+ */
+static sigjmp_buf catch_env;
+static volatile sig_atomic_t caught_sig;
+
+static void catch_handler(int sig)
+{
+	caught_sig = sig;
+	siglongjmp(catch_env, 1);
+}
+
+/* memcpy(@dst, @src, @n): 0, or the signal it raised. */
+static int copy_catching(void *dst, const void *src, size_t n)
+{
+	struct sigaction sa = { .sa_handler = catch_handler }, obus, osegv;
+
+	sigaction(SIGBUS, &sa, &obus);
+	sigaction(SIGSEGV, &sa, &osegv);
+	caught_sig = 0;
+	if (!sigsetjmp(catch_env, 1))
+		memcpy(dst, src, n);
+	sigaction(SIGBUS, &obus, NULL);
+	sigaction(SIGSEGV, &osegv, NULL);
+	return caught_sig;
+}
+
+/*
+ * Does @map show the @len bytes of the buffer at @off, as read() gives
+ * them?  0 if so; else the signal the mapping raised, or -1 for other bytes.
+ */
+static int shows_buffer(int fd, const unsigned char *map, off_t off, size_t len)
+{
+	unsigned char *want = malloc(len), *got = malloc(len);
+	int ret = -1;
+
+	if (want && got && pread(fd, want, len, off) == (ssize_t)len) {
+		ret = copy_catching(got, map, len);
+		if (!ret && memcmp(want, got, len))
+			ret = -1;
+	}
+	free(want);
+	free(got);
+	return ret;
+}
+
+/* Write @len bytes of @byte at @addr through /proc/self/mem: bytes or -errno. */
+static ssize_t proc_mem_write(void *addr, unsigned char byte, size_t len)
+{
+	unsigned char buf[64];
+	int mem = open("/proc/self/mem", O_RDWR);
+	ssize_t n;
+
+	if (mem < 0 || len > sizeof(buf))
+		return -EBADF;
+	memset(buf, byte, len);
+	n = pwrite(mem, buf, len, (off_t)(unsigned long)addr);
+	if (n < 0)
+		n = -errno;
+	close(mem);
+	return n;
+}
+
+/*
+ * Has this kernel madvise() at all?  A tiny one (CONFIG_ADVISE_SYSCALLS=n,
+ * as tinyconfig) answers ENOSYS to every advice.
+ */
+static bool have_madvise(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool have = p != MAP_FAILED && (!madvise(p, 4096, MADV_NORMAL) || errno != ENOSYS);
+
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	return have;
+}
+
+/* Microseconds since @t0. */
+static long long usecs_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000000LL + (t.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+/*
+ * A child writes @len bytes through /proc/self/mem into its private mapping
+ * of @rfd, and is killed @delay_us after it starts (-1: never): the pages
+ * after the kill find get_user_pages() giving up (EINTR: a fatal signal is
+ * pending), and the core falls back to ->access for them.  Return: how long
+ * the child ran, in microseconds, negative if it was killed before it was
+ * done; LLONG_MIN on error.
+ */
+static long long proc_mem_writer(int rfd, size_t len, long long delay_us)
+{
+	int pfd[2], status, mem;
+	unsigned char *map, *src;
+	struct timespec t0;
+	long long took;
+	pid_t pid;
+	char c;
+
+	if (pipe(pfd))
+		return LLONG_MIN;
+	pid = fork();
+	if (pid < 0)
+		return LLONG_MIN;
+	if (!pid) {
+		map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, rfd, 0);
+		src = malloc(len);
+		mem = open("/proc/self/mem", O_RDWR);
+		if (map == MAP_FAILED || !src || mem < 0)
+			_exit(1);
+		memset(src, 0x99, len);
+		if (write(pfd[1], "g", 1) != 1)
+			_exit(2);
+		_exit(pwrite(mem, src, len, (off_t)(unsigned long)map) == (ssize_t)len ? 0 : 3);
+	}
+	close(pfd[1]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (read(pfd[0], &c, 1) == 1) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (delay_us >= 0) {
+			usleep(delay_us);
+			kill(pid, SIGKILL);
+		}
+	}
+	close(pfd[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return LLONG_MIN;
+	took = usecs_since(&t0) + 1;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		return -took;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? took : LLONG_MIN;
+}
+
+/*
+ * MADV_DONTNEED, where the kernel has madvise(): 0, or -1 with errno (the
+ * VM_PFNMAP mappings refuse it).  Without madvise() there is nothing to
+ * zap with, and nothing to do: 0.
+ */
+static int zap(void *addr, size_t len)
+{
+	return have_madvise() ? madvise(addr, len, MADV_DONTNEED) : 0;
+}
+
+/*
+ * Nothing written through a private mapping or a read-only descriptor
+ * reaches the buffer, by any path.  /proc/PID/mem (FOLL_FORCE, as ptrace
+ * and gdb write) makes a private copy where the backend has copy-on-write,
+ * even of a zapped page and of a PROT_READ private mapping, and writes
+ * nothing where the mapping cannot be written (EIO).  ->access, the
+ * fallback where get_user_pages() fails, serves only VM_PFNMAP mappings
+ * and writes only writable shared ones.
+ */
+TEST_F(mmapper, no_write_through_private_or_ro)
+{
+	size_t len = self->size;
+	unsigned char *map, got[16];
+	int rfd = open(DEV, O_RDONLY);
+	int64_t sum;
+
+	ASSERT_LE(0, rfd);
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, len, 0x11));
+	sum = kernel_checksum(self->fd, 0, len);
+
+	/* A writable private mapping of a read-only descriptor. */
+	map = map_dev(rfd, len, 0, MAP_PRIVATE);
+	if (!variant->private_cow) {
+		EXPECT_EQ(NULL, map);
+		EXPECT_EQ(EINVAL, errno);
+	} else {
+		ASSERT_NE(NULL, map) TH_LOG("mmap: %s", strerror(errno));
+		/* Zapped: the write must fault the page in and copy it. */
+		ASSERT_EQ(0, zap(map, len));
+		EXPECT_EQ(16, proc_mem_write(map + self->page - 8, 0x99, 16));
+		EXPECT_EQ(sum, kernel_checksum(self->fd, 0, len));
+		EXPECT_EQ(0, copy_catching(got, map + self->page - 8, 16));
+		EXPECT_EQ(0x99, got[0]);
+		EXPECT_EQ(0x99, got[15]);
+		/* A store of its own, into a zapped page. */
+		ASSERT_EQ(0, zap(map, len));
+		EXPECT_EQ(0, copy_catching(map + 2 * self->page, "x", 1));
+		EXPECT_EQ(sum, kernel_checksum(self->fd, 0, len));
+		munmap(map, len);
+
+		/* PROT_READ and private: FOLL_FORCE copies, as for a breakpoint. */
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, self->fd, 0);
+		ASSERT_NE(MAP_FAILED, map);
+		EXPECT_EQ(0, zap(map, len));
+		EXPECT_EQ(16, proc_mem_write(map + 3 * self->page, 0x98, 16));
+		EXPECT_EQ(0, copy_catching(got, map + 3 * self->page, 1));
+		EXPECT_EQ(0x98, got[0]);
+		EXPECT_EQ(sum, kernel_checksum(self->fd, 0, len));
+		munmap(map, len);
+
+		/*
+		 * Where get_user_pages() fails (here: the writer is killed
+		 * part-way through 4 MiB), ->access must not write either.
+		 * The kills land at tenths of the time a whole write takes.
+		 */
+		{
+			unsigned int try, killed = 0;
+			long long whole, ret;
+
+			ASSERT_EQ(0, set_size(2 * SZ_2M));
+			ASSERT_EQ(0, kernel_fill(self->fd, 0, 2 * SZ_2M, 0x11));
+			sum = kernel_checksum(self->fd, 0, 2 * SZ_2M);
+			whole = proc_mem_writer(rfd, 2 * SZ_2M, -1);
+			ASSERT_LT(0, whole);
+			EXPECT_EQ(sum, kernel_checksum(self->fd, 0, 2 * SZ_2M));
+			for (try = 1; try <= 8; try++) {
+				ASSERT_EQ(0, kernel_fill(self->fd, 0, 2 * SZ_2M, 0x11));
+				sum = kernel_checksum(self->fd, 0, 2 * SZ_2M);
+				ret = proc_mem_writer(rfd, 2 * SZ_2M, whole * try / 10);
+				ASSERT_NE(LLONG_MIN, ret);
+				killed += ret < 0;
+				EXPECT_EQ(sum, kernel_checksum(self->fd, 0, 2 * SZ_2M))
+					TH_LOG("writer killed after %lld of %lld us", whole * try / 10,
+					       whole);
+			}
+			TH_LOG("%u of 8 writers killed part-way through %lld us", killed, whole);
+			EXPECT_LT(0, killed);
+			ASSERT_EQ(0, set_size(len));
+			ASSERT_EQ(0, kernel_fill(self->fd, 0, len, 0x11));
+			sum = kernel_checksum(self->fd, 0, len);
+		}
+	}
+
+	/* Shared, read-only descriptor: nothing at all is written. */
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, rfd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	zap(map, len);		/* EINVAL on VM_PFNMAP */
+	EXPECT_EQ(-EIO, proc_mem_write(map + self->page, 0x97, 16));
+	EXPECT_EQ(sum, kernel_checksum(self->fd, 0, len));
+	EXPECT_EQ(0, shows_buffer(self->fd, map, 0, len));
+	munmap(map, len);
+
+	/* Shared, PROT_READ, writable descriptor: not written either. */
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	zap(map, len);
+	EXPECT_EQ(-EIO, proc_mem_write(map + self->page, 0x96, 16));
+	EXPECT_EQ(sum, kernel_checksum(self->fd, 0, len));
+	munmap(map, len);
+
+	/* Shared and writable: the write is the buffer's, as it must be. */
+	map = map_dev(self->fd, len, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	zap(map, len);
+	EXPECT_EQ(16, proc_mem_write(map + self->page, 0x95, 16));
+	ASSERT_EQ(16, pread(self->fd, got, 16, self->page));
+	EXPECT_EQ(0x95, got[0]);
+	EXPECT_EQ(0x95, got[15]);
+	munmap(map, len);
+	close(rfd);
+}
+
+#ifndef MADV_COLD
+#define MADV_COLD		20
+#define MADV_PAGEOUT		21
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ	22
+#define MADV_POPULATE_WRITE	23
+#endif
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED	24
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE		25
+#endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#endif
+
+/* Is page @i of @len bytes at @addr resident, says mincore()?  -1: error. */
+static int resident(void *addr, size_t len, size_t page, size_t i)
+{
+	unsigned char vec[1024];
+
+	if (len / page > sizeof(vec) || mincore(addr, len, vec))
+		return -1;
+	return vec[i] & 1;
+}
+
+/*
+ * MADV_DONTNEED on a shared mapping of struct pages zaps the entries; the
+ * next touch maps the buffer's page again, with the bytes the buffer holds
+ * now, on a part of the mapping or all of it.  VM_PFNMAP mappings refuse it
+ * (EINVAL: the kernel's own rule).  Small and 2 MiB-and-over buffers (huge:
+ * 2 MiB entries where the kernel has them; vmalloc-user: a vmap()ed area).
+ */
+TEST_F(mmapper, madv_dontneed_shared)
+{
+	size_t sizes[2] = { self->size, (variant->contiguous ? 1 : 2) * SZ_2M };
+	unsigned int s;
+
+	if (!have_madvise())
+		SKIP(return, "no madvise() in this kernel (CONFIG_ADVISE_SYSCALLS=n)");
+
+	for (s = 0; s < 2; s++) {
+		size_t len = sizes[s], page = self->page;
+		unsigned char *map;
+		char c[2];
+		int want = variant->gup ? 0 : EINVAL;
+
+		ASSERT_EQ(0, set_size(len));
+		map = map_dev(self->fd, len, 0, MAP_SHARED);
+		ASSERT_NE(NULL, map);
+		fill_pattern(map, 0, len, 21 + s);
+
+		/* Part of it: pages 1 to 3. */
+		EXPECT_EQ(want ? -1 : 0, madvise(map + page, 3 * page, MADV_DONTNEED));
+		if (want)
+			EXPECT_EQ(want, errno);
+		if (variant->gup && len / page <= 1024) {
+			EXPECT_EQ(1, resident(map, len, page, 0));
+			EXPECT_EQ(0, resident(map, len, page, 2));
+		}
+		EXPECT_EQ(0, shows_buffer(self->fd, map, 0, len)) TH_LOG("%zu bytes", len);
+		if (variant->gup && len / page <= 1024)
+			EXPECT_EQ(1, resident(map, len, page, 2));
+
+		/* All of it; then the kernel writes, then user space. */
+		EXPECT_EQ(want ? -1 : 0, madvise(map, len, MADV_DONTNEED));
+		ASSERT_EQ(0, kernel_fill(self->fd, page, page, 0x5e));
+		EXPECT_EQ(0, shows_buffer(self->fd, map, 0, len)) TH_LOG("%zu bytes", len);
+		EXPECT_EQ(0, copy_catching(c, map + 2 * page - 1, 1));
+		EXPECT_EQ(0x5e, c[0]);
+		madvise(map, len, MADV_DONTNEED);
+		EXPECT_EQ(0, copy_catching(map + len - page, "zz", 2));
+		EXPECT_EQ(0, shows_buffer(self->fd, map, 0, len));
+		ASSERT_EQ(2, pread(self->fd, c, 2, len - page));
+		EXPECT_EQ(0, memcmp(c, "zz", 2));
+		munmap(map, len);
+	}
+}
+
+/*
+ * MADV_DONTNEED on a private mapping drops its copies: the zapped pages
+ * show the buffer again, the others keep what the process wrote.
+ */
+TEST_F(mmapper, madv_dontneed_private)
+{
+	size_t len = self->size, page = self->page;
+	unsigned char *map, *shadow;
+
+	if (!have_madvise())
+		SKIP(return, "no madvise() in this kernel (CONFIG_ADVISE_SYSCALLS=n)");
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, len, 0x31));
+	map = map_dev(self->fd, len, 0, MAP_PRIVATE);
+	if (!variant->private_cow) {
+		EXPECT_EQ(NULL, map);
+		EXPECT_EQ(EINVAL, errno);
+		return;
+	}
+	ASSERT_NE(NULL, map);
+	shadow = malloc(len);
+	ASSERT_NE(NULL, shadow);
+
+	/* A private copy of every page. */
+	fill_pattern(map, 0, len, 32);
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, len, 0x33));
+	EXPECT_EQ(-1, check_pattern(map, 0, len, 32));
+
+	/* Pages 1 and 2 go back to the buffer; the rest stays private. */
+	ASSERT_EQ(0, madvise(map + page, 2 * page, MADV_DONTNEED));
+	fill_pattern(shadow, 0, len, 32);
+	memset(shadow + page, 0x33, 2 * page);
+	{
+		unsigned char *got = malloc(len);
+
+		ASSERT_NE(NULL, got);
+		EXPECT_EQ(0, copy_catching(got, map, len));
+		EXPECT_EQ(0, memcmp(got, shadow, len));
+		free(got);
+	}
+
+	/* All of it: the mapping is the buffer's again, and follows it. */
+	ASSERT_EQ(0, madvise(map, len, MADV_DONTNEED));
+	EXPECT_EQ(0, shows_buffer(self->fd, map, 0, len));
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, len, 0x34));
+	EXPECT_EQ(0, shows_buffer(self->fd, map, 0, len));
+
+	/* And a write after that is a private copy again. */
+	EXPECT_EQ(0, copy_catching(map, "\x35", 1));
+	ASSERT_EQ(1, pread(self->fd, shadow, 1, 0));
+	EXPECT_EQ(0x34, shadow[0]);
+	free(shadow);
+	munmap(map, len);
+}
+
+/* The kinds of mapping each mm call is tried on. */
+enum map_kind { MAP_KIND_SHARED, MAP_KIND_RO, MAP_KIND_PRIVATE, NR_MAP_KINDS };
+
+static const char *const map_kind_name[NR_MAP_KINDS] = {
+	"shared", "shared, read-only descriptor", "private",
+};
+
+static int do_madvise(unsigned char *p, size_t len, int advice, int prot)
+{
+	return madvise(p, len, advice);
+}
+
+static int do_mlock(unsigned char *p, size_t len, int advice, int prot)
+{
+	return mlock(p, len);
+}
+
+static int do_mlock_onfault(unsigned char *p, size_t len, int advice, int prot)
+{
+	return mlock2(p, len, MLOCK_ONFAULT);
+}
+
+static int do_munlock(unsigned char *p, size_t len, int advice, int prot)
+{
+	return munlock(p, len);
+}
+
+static int do_msync(unsigned char *p, size_t len, int flags, int prot)
+{
+	return msync(p, len, flags);
+}
+
+/* Down to PROT_READ, then to PROT_NONE, then back to @prot. */
+static int do_mprotect(unsigned char *p, size_t len, int advice, int prot)
+{
+	return mprotect(p, len, PROT_READ) || mprotect(p, len, PROT_NONE) ||
+	       mprotect(p, len, prot);
+}
+
+static int do_mincore(unsigned char *p, size_t len, int advice, int prot)
+{
+	unsigned char vec[1024];
+	size_t i, n = len / sysconf(_SC_PAGESIZE);
+
+	for (i = 0; i < n; i += 1024)
+		if (mincore(p + i * sysconf(_SC_PAGESIZE),
+			    (n - i < 1024 ? n - i : 1024) * sysconf(_SC_PAGESIZE), vec))
+			return -1;
+	return 0;
+}
+
+/*
+ * One mm call and the errno it gets (0: it works) on a mapping of struct
+ * pages and on a VM_PFNMAP mapping, per kind of mapping.  Documented in
+ * Documentation/userspace-api.rst.  @since: the advice is newer than some
+ * kernel a user may run (a kernel that does not know it says EINVAL).
+ */
+struct mm_call {
+	const char *name;
+	int (*call)(unsigned char *p, size_t len, int arg, int prot);
+	int arg;
+	bool since;
+	bool zaps;
+	int pages[NR_MAP_KINDS];
+	int pfnmap[NR_MAP_KINDS];
+};
+
+/* MADV_DOFORK: refused for VM_IO, or for every VM_SPECIAL VMA (7.x) */
+#define ZERO_OR_EINVAL	(-1)
+
+static const struct mm_call mm_calls[] = {
+	{ .name = "MADV_DONTNEED", .call = do_madvise, .arg = MADV_DONTNEED,
+	  .zaps = true, .pages = { 0, 0, 0 }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_DONTNEED_LOCKED", .call = do_madvise, .arg = MADV_DONTNEED_LOCKED,
+	  .since = true, .zaps = true,
+	  .pages = { 0, 0, 0 }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_FREE", .call = do_madvise, .arg = MADV_FREE,
+	  .pages = { EINVAL, EINVAL, EINVAL }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_REMOVE", .call = do_madvise, .arg = MADV_REMOVE,
+	  .pages = { ENODEV, EACCES, EACCES }, .pfnmap = { ENODEV, EACCES } },
+	{ .name = "MADV_WILLNEED", .call = do_madvise, .arg = MADV_WILLNEED },
+	{ .name = "MADV_COLD", .call = do_madvise, .arg = MADV_COLD,
+	  .since = true, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_PAGEOUT", .call = do_madvise, .arg = MADV_PAGEOUT,
+	  .since = true, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_POPULATE_READ", .call = do_madvise, .arg = MADV_POPULATE_READ,
+	  .since = true, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_POPULATE_WRITE", .call = do_madvise, .arg = MADV_POPULATE_WRITE,
+	  .since = true,
+	  .pages = { 0, EINVAL, 0 }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_DONTFORK", .call = do_madvise, .arg = MADV_DONTFORK },
+	{ .name = "MADV_DOFORK", .call = do_madvise, .arg = MADV_DOFORK,
+	  .pages = { ZERO_OR_EINVAL, ZERO_OR_EINVAL, ZERO_OR_EINVAL },
+	  .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_WIPEONFORK", .call = do_madvise, .arg = MADV_WIPEONFORK,
+	  .pages = { EINVAL, EINVAL, EINVAL }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_KEEPONFORK", .call = do_madvise, .arg = MADV_KEEPONFORK },
+	{ .name = "MADV_DONTDUMP", .call = do_madvise, .arg = MADV_DONTDUMP },
+	{ .name = "MADV_DODUMP", .call = do_madvise, .arg = MADV_DODUMP,
+	  .pages = { EINVAL, EINVAL, EINVAL }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_NOHUGEPAGE", .call = do_madvise, .arg = MADV_NOHUGEPAGE },
+	{ .name = "MADV_HUGEPAGE", .call = do_madvise, .arg = MADV_HUGEPAGE },
+	{ .name = "MADV_COLLAPSE", .call = do_madvise, .arg = MADV_COLLAPSE,
+	  .pages = { EINVAL, EINVAL, EINVAL }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_GUARD_INSTALL", .call = do_madvise, .arg = MADV_GUARD_INSTALL,
+	  .pages = { EINVAL, EINVAL, EINVAL }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_MERGEABLE", .call = do_madvise, .arg = MADV_MERGEABLE },
+	{ .name = "MADV_UNMERGEABLE", .call = do_madvise, .arg = MADV_UNMERGEABLE },
+	{ .name = "MADV_SEQUENTIAL", .call = do_madvise, .arg = MADV_SEQUENTIAL },
+	{ .name = "MADV_RANDOM", .call = do_madvise, .arg = MADV_RANDOM },
+	{ .name = "MADV_NORMAL", .call = do_madvise, .arg = MADV_NORMAL },
+	{ .name = "mlock", .call = do_mlock },
+	{ .name = "munlock", .call = do_munlock },
+	{ .name = "mlock2(MLOCK_ONFAULT)", .call = do_mlock_onfault },
+	{ .name = "munlock", .call = do_munlock },
+	{ .name = "msync(MS_SYNC)", .call = do_msync, .arg = MS_SYNC },
+	{ .name = "msync(MS_ASYNC)", .call = do_msync, .arg = MS_ASYNC },
+	{ .name = "msync(MS_INVALIDATE)", .call = do_msync, .arg = MS_INVALIDATE },
+	{ .name = "mprotect", .call = do_mprotect },
+	{ .name = "mincore", .call = do_mincore },
+};
+
+/* Does the running kernel know madvise() @advice?  Asks on anonymous memory. */
+static bool advice_known(int advice)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool known = p != MAP_FAILED && (!madvise(p, 4096, advice) || errno != EINVAL);
+
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	return known;
+}
+
+/*
+ * Every mm call on every kind of mapping: on all of it and on a part (pages
+ * 1 to 3, which splits the VMA for the calls that change its flags), on
+ * present and on zapped entries.  Each call gets its documented errno, and
+ * afterwards the mapping is whole: it shows what it must (the buffer, or
+ * for a private mapping its copies and the buffer), without a signal, and a
+ * store through a writable mapping lands where it must (the buffer, or the
+ * private copy only).
+ */
+static void mm_calls_on(struct __test_metadata *_metadata, int fd, bool gup,
+			bool private_cow, size_t len)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	int rfd = open(DEV, O_RDONLY);
+	unsigned char *shadow = malloc(len), *got = malloc(len);
+	unsigned int kind, i, pass;
+	bool madv = have_madvise();
+
+	ASSERT_LE(0, rfd);
+	ASSERT_NE(NULL, shadow);
+	ASSERT_NE(NULL, got);
+	ASSERT_EQ(0, set_size(len));
+	/* Nothing to write back: the stores are in the buffer already. */
+	EXPECT_EQ(0, fsync(fd));
+	EXPECT_EQ(0, fdatasync(fd));
+
+	for (kind = 0; kind < NR_MAP_KINDS; kind++) {
+		int prot = kind == MAP_KIND_RO ? PROT_READ : PROT_READ | PROT_WRITE;
+		unsigned char *map;
+
+		if (kind == MAP_KIND_PRIVATE && !private_cow)
+			continue;
+		/* Private: the buffer never changes, the mapping must follow @shadow. */
+		fill_pattern(shadow, 0, len, 40 + kind);
+		ASSERT_EQ((ssize_t)len, pwrite(fd, shadow, len, 0));
+		/* The shared one populated up front (MAP_POPULATE), the others not. */
+		map = mmap(NULL, len, prot, kind == MAP_KIND_PRIVATE ? MAP_PRIVATE :
+			   kind == MAP_KIND_RO ? MAP_SHARED : MAP_SHARED | MAP_POPULATE,
+			   kind == MAP_KIND_RO ? rfd : fd, 0);
+		ASSERT_NE(MAP_FAILED, map) TH_LOG("%s: %s", map_kind_name[kind], strerror(errno));
+
+		for (pass = 0; pass < 4; pass++) {
+			/* whole or part; on present or zapped entries */
+			size_t off = pass & 1 ? page : 0, n = pass & 1 ? 3 * page : len;
+			bool zap = pass & 2;
+
+			for (i = 0; i < ARRAY_SIZE(mm_calls); i++) {
+				const struct mm_call *c = &mm_calls[i];
+				int want = (gup ? c->pages : c->pfnmap)[kind];
+				int ret, err, sig;
+
+				/* A zap drops a private mapping's copies. */
+				if (zap && !madvise(map, len, MADV_DONTNEED) &&
+				    kind == MAP_KIND_PRIVATE)
+					ASSERT_EQ((ssize_t)len, pread(fd, shadow, len, 0));
+				if (c->since && !advice_known(c->arg))
+					want = EINVAL;
+				if (c->call == do_madvise && !madv)
+					want = ENOSYS;
+				errno = 0;
+				ret = c->call(map + off, n, c->arg, prot);
+				err = ret ? errno : 0;
+				if (want == ZERO_OR_EINVAL && err == EINVAL)
+					want = EINVAL;
+				else if (want == ZERO_OR_EINVAL)
+					want = 0;
+				EXPECT_EQ(want, err)
+					TH_LOG("%s on %s (%zu of %zu bytes): %s", c->name,
+					       map_kind_name[kind], n, len, strerror(err));
+				if (c->zaps && !ret && kind == MAP_KIND_PRIVATE)
+					ASSERT_EQ((ssize_t)n, pread(fd, shadow + off, n, off));
+
+				/* The mapping shows what it must, without a signal. */
+				sig = copy_catching(got, map, len);
+				EXPECT_EQ(0, sig) TH_LOG("after %s on %s (%zu of %zu bytes): signal %d",
+							 c->name, map_kind_name[kind], n, len, sig);
+				if (kind == MAP_KIND_PRIVATE) {
+					EXPECT_EQ(0, memcmp(got, shadow, len))
+						TH_LOG("after %s on %s", c->name, map_kind_name[kind]);
+				} else {
+					EXPECT_EQ(0, shows_buffer(fd, map, 0, len))
+						TH_LOG("after %s on %s", c->name, map_kind_name[kind]);
+				}
+				if (kind == MAP_KIND_RO)
+					continue;
+
+				/* A store lands in the buffer, or in the private copy only. */
+				{
+					size_t at = (i % (len / page)) * page + i;
+					unsigned char b = 0xc0 + i, old;
+
+					ASSERT_EQ(1, pread(fd, &old, 1, at));
+					sig = copy_catching(map + at, &b, 1);
+					EXPECT_EQ(0, sig) TH_LOG("store after %s on %s: signal %d",
+								 c->name, map_kind_name[kind], sig);
+					ASSERT_EQ(1, pread(fd, got, 1, at));
+					if (kind == MAP_KIND_PRIVATE) {
+						shadow[at] = b;
+						EXPECT_EQ(old, got[0]) TH_LOG("after %s", c->name);
+					} else {
+						EXPECT_EQ(b, got[0]) TH_LOG("after %s", c->name);
+					}
+				}
+			}
+		}
+		EXPECT_EQ(0, munmap(map, len));
+	}
+	free(shadow);
+	free(got);
+	close(rfd);
+}
+
+TEST_F_TIMEOUT(mmapper, mm_calls, 300)
+{
+	mm_calls_on(_metadata, self->fd, variant->gup, variant->private_cow, self->size);
+	mm_calls_on(_metadata, self->fd, variant->gup, variant->private_cow,
+		    (variant->contiguous ? 1 : 2) * SZ_2M);
+}
+
+/*
+ * A child of ours checks its copy of @map, @len bytes of which pages 1 and
+ * 2 are MADV_DONTFORK if @dontfork: those must be missing, all the rest
+ * must show the buffer.  Return: the child's verdict, 0 if all is well.
+ */
+static int child_sees(int fd, unsigned char *map, size_t len, size_t page, bool dontfork)
+{
+	unsigned char vec[4];
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		/* Page 0 and pages 3 on are inherited; 1 and 2 only without DONTFORK. */
+		if (shows_buffer(fd, map, 0, page) ||
+		    shows_buffer(fd, map + 3 * page, 3 * page, len - 3 * page))
+			_exit(1);
+		if (dontfork)
+			_exit(mincore(map + page, 2 * page, vec) == -1 && errno == ENOMEM ? 0 : 2);
+		_exit(shows_buffer(fd, map + page, page, 2 * page) ? 3 : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+}
+
+/*
+ * MADV_DONTFORK: a child gets no copy of that part; MADV_DOFORK undoes it
+ * where the kernel allows (not on VM_IO mappings, EINVAL; newer kernels
+ * refuse it on every VM_SPECIAL one).  What a child does get works, also
+ * after a zap.
+ */
+TEST_F(mmapper, madv_dontfork)
+{
+	size_t len = self->size, page = self->page;
+	unsigned char *map = map_dev(self->fd, len, 0, MAP_SHARED);
+	struct mmapper_info info = { .size = sizeof(info) };
+	int ret;
+
+	ASSERT_NE(NULL, map);
+	if (!have_madvise()) {
+		munmap(map, len);
+		SKIP(return, "no madvise() in this kernel (CONFIG_ADVISE_SYSCALLS=n)");
+	}
+	fill_pattern(map, 0, len, 50);
+	ASSERT_EQ(0, madvise(map + page, 2 * page, MADV_DONTFORK));
+	madvise(map, len, MADV_DONTNEED);	/* EINVAL on VM_PFNMAP */
+	EXPECT_EQ(0, child_sees(self->fd, map, len, page, true));
+
+	ret = madvise(map + page, 2 * page, MADV_DOFORK);
+	if (!variant->gup) {
+		EXPECT_EQ(-1, ret);
+		EXPECT_EQ(EINVAL, errno);
+	} else {
+		EXPECT_TRUE(!ret || errno == EINVAL) TH_LOG("MADV_DOFORK: %s", strerror(errno));
+	}
+	madvise(map, len, MADV_DONTNEED);
+	EXPECT_EQ(0, child_sees(self->fd, map, len, page, ret != 0));
+
+	/* The split mapping is three VMAs, and none once unmapped. */
+	ASSERT_EQ(0, ioctl(self->fd, MMAPPER_IOC_GET_INFO, &info));
+	EXPECT_EQ(3, info.nr_mappings);
+	munmap(map, len);
+	ASSERT_EQ(0, ioctl(self->fd, MMAPPER_IOC_GET_INFO, &info));
+	EXPECT_EQ(0, info.nr_mappings);
+}
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP	4
+#endif
+
+/*
+ * mremap(): a mapping moved elsewhere shows the buffer there, zapped or
+ * not, and counts once; shrunk, it keeps its head.  Growing is refused
+ * (mremap_growth_refused), and so is MREMAP_DONTUNMAP (EINVAL: the mapping
+ * is VM_DONTEXPAND).
+ */
+TEST_F(mmapper, mremap_move_and_shrink)
+{
+	size_t len = self->size, page = self->page;
+	unsigned char *map = map_dev(self->fd, len, 0, MAP_SHARED), *to, *moved;
+	struct mmapper_info info = { .size = sizeof(info) };
+	char c;
+
+	ASSERT_NE(NULL, map);
+	fill_pattern(map, 0, len, 60);
+	to = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, to);
+	moved = mremap(map, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	ASSERT_EQ(to, moved) TH_LOG("mremap: %s", strerror(errno));
+	EXPECT_EQ(-1, msync(map, page, MS_ASYNC));	/* nothing left there */
+	EXPECT_EQ(ENOMEM, errno);
+	EXPECT_EQ(0, shows_buffer(self->fd, moved, 0, len));
+	zap(moved, len);		/* EINVAL on VM_PFNMAP */
+	EXPECT_EQ(0, shows_buffer(self->fd, moved, 0, len));
+	EXPECT_EQ(0, copy_catching(moved + page + 1, "m", 1));
+	ASSERT_EQ(1, pread(self->fd, &c, 1, page + 1));
+	EXPECT_EQ('m', c);
+	ASSERT_EQ(0, ioctl(self->fd, MMAPPER_IOC_GET_INFO, &info));
+	EXPECT_EQ(1, info.nr_mappings);
+
+	ASSERT_EQ(moved, mremap(moved, len, 4 * page, 0));
+	EXPECT_EQ(0, shows_buffer(self->fd, moved, 0, 4 * page));
+	ASSERT_EQ(0, ioctl(self->fd, MMAPPER_IOC_GET_INFO, &info));
+	EXPECT_EQ(1, info.nr_mappings);
+
+	EXPECT_EQ(MAP_FAILED, mremap(moved, 4 * page, 4 * page,
+				     MREMAP_MAYMOVE | MREMAP_DONTUNMAP));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, shows_buffer(self->fd, moved, 0, 4 * page));
+	munmap(moved, 4 * page);
+	ASSERT_EQ(0, ioctl(self->fd, MMAPPER_IOC_GET_INFO, &info));
+	EXPECT_EQ(0, info.nr_mappings);
+}
+
+/* Does the smaps entry of the mapping at @addr list VmFlags @flag?  -1: none. */
+static int vm_flag_set(void *addr, const char *flag)
+{
+	char line[512], want[32];
+	int found = 0, ret = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, want, strlen(want))) {
+			found = 1;
+		} else if (found && !strncmp(line, "VmFlags:", 8)) {
+			char *tok;
+
+			ret = 0;
+			for (tok = strtok(line + 8, " \n"); tok; tok = strtok(NULL, " \n"))
+				if (!strcmp(tok, flag))
+					ret = 1;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * A core dump never holds the device's buffer: every backend's mapping is
+ * VM_DONTDUMP ("dd" in smaps), shared or private, and MADV_DODUMP cannot
+ * undo it (EINVAL: the mapping is VM_SPECIAL).
+ */
+TEST_F(mmapper, never_in_core_dump)
+{
+	unsigned char *map = map_dev(self->fd, self->size, 0, MAP_SHARED);
+
+	ASSERT_NE(NULL, map);
+	EXPECT_EQ(1, vm_flag_set(map, "dd"));
+	EXPECT_EQ(-1, madvise(map, self->size, MADV_DODUMP));
+	EXPECT_EQ(have_madvise() ? EINVAL : ENOSYS, errno);
+	EXPECT_EQ(1, vm_flag_set(map, "dd"));
+	munmap(map, self->size);
+
+	map = map_dev(self->fd, self->size, 0, MAP_PRIVATE);
+	if (!variant->private_cow) {
+		EXPECT_EQ(NULL, map);
+		return;
+	}
+	ASSERT_NE(NULL, map);
+	map[0] = 1;		/* a private copy: anonymous memory in the VMA */
+	EXPECT_EQ(1, vm_flag_set(map, "dd"));
 	munmap(map, self->size);
 }
 

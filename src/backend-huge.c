@@ -76,7 +76,7 @@ static struct page *mmapper_huge_page_at(const struct mmapper_buf *buf,
 
 static int mmapper_huge_mmap(struct mmapper_buf *buf, struct vm_area_struct *vma)
 {
-	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_set(vma, VM_PFNMAP | VM_IO);
 	/* Ask for 2 MiB entries even when THP is in "madvise" mode. */
 	if (IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP))
 		vm_flags_set(vma, VM_HUGEPAGE);

@@ -29,7 +29,7 @@ static int mmapper_vmalloc_fault_mmap(struct mmapper_buf *buf,
 	 * VM_MIXEDMAP now, under the mmap write lock: vm_insert_pages() in
 	 * the fault handler would otherwise have to set it, under a read lock.
 	 */
-	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_MIXEDMAP);
+	vm_flags_set(vma, VM_MIXEDMAP);
 	return 0;
 }
 

@@ -223,6 +223,26 @@ static void mmapper_count_fault(struct mmapper_dev *mdev, atomic64_t *counter)
 		mdev->experiment_faults++;
 }
 
+/*
+ * A backend that maps struct pages at mmap() time has no ->fault, but the
+ * kernel zaps such mappings on request (MADV_DONTNEED, which also drops a
+ * private mapping's copies): map the buffer's page again, as a file's page
+ * (the core copies it first on a write to a private mapping).  Nothing
+ * zaps a VM_PFNMAP mapping (MADV_DONTNEED refuses it): a fault there finds
+ * no page to give.
+ */
+static vm_fault_t mmapper_refault(struct mmapper_buf *buf, struct vm_fault *vmf)
+{
+	struct page *page;
+
+	if ((vmf->vma->vm_flags & VM_PFNMAP) || vmf->pgoff >= buf->nr_pages)
+		return VM_FAULT_SIGBUS;
+	page = buf->backend->page_at(buf, vmf->pgoff);
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
 static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 {
 	struct mmapper_dev *mdev = mmapper_vma_dev(vmf->vma);
@@ -230,9 +250,10 @@ static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 	struct mmapper_buf *buf = mdev->buf;
 	vm_fault_t ret;
 
-	if (!buf->backend->fault)
-		return VM_FAULT_SIGBUS;
-	ret = buf->backend->fault(buf, vmf);
+	if (buf->backend->fault)
+		ret = buf->backend->fault(buf, vmf);
+	else
+		ret = mmapper_refault(buf, vmf);
 	if (!(ret & VM_FAULT_ERROR))
 		mmapper_count_fault(mdev, &mdev->stats.faults);
 	trace_mmapper_fault(mdev->index, vmf->address, vmf->pgoff, 0,
@@ -261,7 +282,15 @@ static vm_fault_t mmapper_vm_huge_fault(struct vm_fault *vmf, unsigned int order
 /*
  * ptrace, /proc/PID/mem and gdb reach a mapping through get_user_pages(),
  * which refuses VM_PFNMAP mappings; the core then asks ->access, which
- * copies through the kernel's own view of the buffer.
+ * copies through the kernel's own view of the buffer.  That view is the
+ * mapping's only where it has no struct pages: a mapping of struct pages
+ * comes here only when get_user_pages() itself failed (a fatal signal
+ * pending, no memory for a copy-on-write copy), and its private copies are
+ * not in the buffer, so it gets nothing.  A write lands in the buffer, so it must come through
+ * a shared mapping that may be written now (VM_SHARED: of a descriptor
+ * open for writing; VM_WRITE: PROT_WRITE), as get_user_pages() refuses a
+ * forced write to a shared mapping without PROT_WRITE.  (A VM_PFNMAP
+ * mapping is never private: mmap() refuses that.)
  */
 static int mmapper_vm_access(struct vm_area_struct *vma, unsigned long addr,
 			     void *data, int len, int write)
@@ -270,7 +299,9 @@ static int mmapper_vm_access(struct vm_area_struct *vma, unsigned long addr,
 	struct mmapper_buf *buf = mdev->buf;
 	u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
 
-	if (write && !(vma->vm_flags & VM_WRITE))
+	if (!(vma->vm_flags & VM_PFNMAP))
+		return -EFAULT;
+	if (write && (vma->vm_flags & (VM_SHARED | VM_WRITE)) != (VM_SHARED | VM_WRITE))
 		return -EFAULT;
 	if (len <= 0 || off >= buf->size)
 		return 0;
@@ -327,8 +358,11 @@ static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_MAYSHARE) && !buf->backend->private_cow)
 		goto out_unlock;
 
-	/* The buffer has a fixed size: mremap() must not grow a mapping. */
-	vm_flags_set(vma, VM_DONTEXPAND);
+	/*
+	 * The buffer has a fixed size: mremap() must not grow a mapping.  It
+	 * is the driver's memory, not the process's: never in a core dump.
+	 */
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP) && buf->backend->huge_fault ?
 		      &mmapper_vm_ops_huge : &mmapper_vm_ops;
 	vma->vm_private_data = m;
@@ -484,7 +518,8 @@ static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 				     uarg, &usize);
 	if (ret)
 		return ret;
-	if (arg.flags || arg.reserved || arg.pattern > 0xff)
+	/* checksum is output only: zero on input, so that it can grow a use. */
+	if (arg.flags || arg.reserved || arg.checksum || arg.pattern > 0xff)
 		return -EINVAL;
 	pattern = arg.pattern;
 
@@ -611,6 +646,8 @@ const struct file_operations mmapper_fops = {
 	.read		= mmapper_read,
 	.write		= mmapper_write,
 	.mmap		= mmapper_mmap,
+	/* Stores are in the buffer at once: fsync() and msync() have no work. */
+	.fsync		= noop_fsync,
 	/* Mappings of 2 MiB or more start 2 MiB aligned (relative to offset). */
 	.get_unmapped_area = thp_get_unmapped_area,
 	.unlocked_ioctl	= mmapper_ioctl,

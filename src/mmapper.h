@@ -56,8 +56,12 @@ struct mmapper_dev;
  * @free: release what @alloc allocated
  * @page_at: the page holding page @idx of the buffer (for the copy path)
  * @mmap: set up @vma, which the core has already checked to lie inside the
- *	buffer; may populate it or leave it to @fault
- * @fault: optional: resolve a fault on a page that @mmap left unpopulated
+ *	buffer and marked VM_DONTEXPAND | VM_DONTDUMP; may populate it or
+ *	leave it to @fault
+ * @fault: optional: resolve a fault on a page that @mmap left unpopulated.
+ *	Without it, a fault in a mapping of struct pages (the kernel zapped
+ *	it: MADV_DONTNEED) gets the page @page_at gives, and a fault in a
+ *	VM_PFNMAP one SIGBUS
  * @huge_fault: optional: map the whole PMD-sized, PMD-aligned range around
  *	the fault with one 2 MiB entry, or return VM_FAULT_FALLBACK
  *
