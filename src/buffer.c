@@ -101,6 +101,7 @@ struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
 
+	kref_init(&buf->ref);
 	buf->backend = backend;
 	buf->size = PAGE_ALIGN(size);
 	buf->nr_pages = buf->size >> PAGE_SHIFT;
@@ -114,8 +115,8 @@ struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
 }
 
 /**
- * mmapper_buf_free() - free a buffer that nothing maps any more
- * @buf: the buffer, or NULL
+ * mmapper_buf_free() - free a buffer that no one else has seen
+ * @buf: the buffer, or NULL; never published as a device's buffer
  */
 void mmapper_buf_free(struct mmapper_buf *buf)
 {
@@ -123,6 +124,65 @@ void mmapper_buf_free(struct mmapper_buf *buf)
 		return;
 	buf->backend->free(buf);
 	kfree(buf);
+}
+
+static void mmapper_buf_release(struct kref *ref)
+{
+	struct mmapper_buf *buf = container_of(ref, struct mmapper_buf, ref);
+
+	buf->backend->free(buf);
+	/* mmapper_buf_get() may still be looking at @ref. */
+	kfree_rcu(buf, rcu);
+}
+
+/**
+ * mmapper_buf_put() - drop a reference to a buffer
+ * @buf: the buffer; freed with the last reference
+ *
+ * Context: process context: the last put frees the buffer's memory.
+ */
+void mmapper_buf_put(struct mmapper_buf *buf)
+{
+	kref_put(&buf->ref, mmapper_buf_release);
+}
+
+/**
+ * mmapper_buf_get() - a reference to a device's buffer, without its lock
+ * @mdev: the device
+ *
+ * The device holds a reference to its buffer until a change has put the
+ * successor in its place, so a buffer whose count has dropped to zero is
+ * already replaced: look again.
+ *
+ * Return: the buffer; release it with mmapper_buf_put().
+ */
+struct mmapper_buf *mmapper_buf_get(struct mmapper_dev *mdev)
+{
+	struct mmapper_buf *buf;
+
+	rcu_read_lock();
+	do {
+		buf = rcu_dereference(mdev->buf);
+	} while (!kref_get_unless_zero(&buf->ref));
+	rcu_read_unlock();
+	return buf;
+}
+
+/**
+ * mmapper_buf_next() - wait for a retiring buffer's change to end
+ * @mdev: the device
+ * @old: a buffer of @mdev found retiring; the caller's reference is dropped
+ *
+ * Return: a reference to the device's buffer once the change is done:
+ * its successor, or @old itself if the change failed.
+ */
+struct mmapper_buf *mmapper_buf_next(struct mmapper_dev *mdev,
+				     struct mmapper_buf *old)
+{
+	wait_event(mdev->change_wq, rcu_access_pointer(mdev->buf) != old ||
+				    !READ_ONCE(old->retiring));
+	mmapper_buf_put(old);
+	return mmapper_buf_get(mdev);
 }
 
 /**
@@ -223,14 +283,27 @@ static struct mmapper_buf *mmapper_dev_alloc(struct mmapper_dev *mdev,
 	return buf;
 }
 
+/*
+ * Put @buf in the place of the device's buffer, with the old one's data.
+ * A write() may be copying into the old buffer without the device lock:
+ * it stores its bytes, then (after a full barrier) reads @retiring; here
+ * @retiring is stored before (a full barrier) the copy reads the bytes.
+ * So either the copy sees the write's bytes or the write sees @retiring
+ * and writes them again into @buf, once it is published.
+ */
 static void mmapper_dev_replace(struct mmapper_dev *mdev,
 				struct mmapper_buf *buf)
 {
-	mmapper_buf_copy(buf, mdev->buf);
-	mmapper_buf_free(mdev->buf);
-	mdev->buf = buf;
+	struct mmapper_buf *old = mdev->buf;
+
+	WRITE_ONCE(old->retiring, true);
+	smp_mb();	/* pairs with the one in mmapper_write_iter() */
+	mmapper_buf_copy(buf, old);
+	rcu_assign_pointer(mdev->buf, buf);
 	mdev->gen++;
 	atomic64_inc(&mdev->stats.resizes);
+	wake_up_all(&mdev->change_wq);
+	mmapper_buf_put(old);
 }
 
 /* Trace an attempted change: a switch, a resize or both, and its result. */

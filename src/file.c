@@ -4,12 +4,15 @@
  *
  * The device lock is never held while user memory is touched: mmap() runs
  * under the mmap lock and takes the device lock, so a copy_to_user() under
- * the device lock could deadlock against it.  read() and write() therefore
- * bounce each page through a kernel page.
+ * the device lock could deadlock against it.  read() and write() hold a
+ * reference to the buffer instead, and no lock at all.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/splice.h>
+#include <linux/uio.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
@@ -26,6 +29,8 @@ static int mmapper_open(struct inode *inode, struct file *file)
 	struct mmapper_dev *mdev = container_of(inode->i_cdev, struct mmapper_dev, cdev);
 
 	file->private_data = mdev;
+	/* read() never blocks; write() only behind a change (it then says EAGAIN). */
+	file->f_mode |= FMODE_NOWAIT;
 	atomic64_inc(&mdev->stats.opens);
 	return 0;
 }
@@ -57,98 +62,109 @@ static void mmapper_copy_to_buf(void *kaddr, size_t n, void *arg)
 	memcpy(kaddr, arg, n);
 }
 
-/*
- * Copy up to @n bytes at @pos between the buffer and @bounce, not crossing
- * a page of the buffer.  Return the bytes copied: 0 at or past the end.
- */
-static size_t mmapper_bounce(struct mmapper_dev *mdev, loff_t pos, size_t n,
-			     void *bounce, bool to_buf)
+/* The piece of @buf at @pos that one copy may take: the rest of its page. */
+static size_t mmapper_piece(const struct mmapper_buf *buf, loff_t pos,
+			    size_t count)
 {
-	mutex_lock(&mdev->lock);
-	if (pos >= mdev->buf->size) {
-		n = 0;
-	} else {
-		n = min_t(u64, n, mdev->buf->size - pos);
-		mmapper_buf_walk(mdev->buf, pos, n, to_buf ? mmapper_copy_to_buf :
-				 mmapper_copy_from_buf, bounce);
-	}
-	mutex_unlock(&mdev->lock);
-	return n;
+	return min3((u64)count, (u64)(PAGE_SIZE - offset_in_page(pos)),
+		    (u64)(buf->size - pos));
 }
 
-static ssize_t mmapper_read(struct file *file, char __user *ubuf,
-			    size_t count, loff_t *ppos)
+/*
+ * read() and write() copy straight between user memory and the buffer's
+ * pages, holding a reference to the buffer and no lock: a change (resize,
+ * switch) that runs meanwhile publishes a new buffer and the old one goes
+ * with the last reference.  A read sees, page by page, the old contents or
+ * the new; a write is never lost (mmapper_dev_replace()).
+ */
+static ssize_t mmapper_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	struct mmapper_dev *mdev = file->private_data;
-	loff_t pos = *ppos;
+	struct mmapper_dev *mdev = iocb->ki_filp->private_data;
+	struct mmapper_buf *buf;
+	loff_t pos = iocb->ki_pos;
 	ssize_t done = 0;
 	int ret = 0;
-	void *bounce;
 
 	if (pos < 0)
 		return -EINVAL;
-	bounce = (void *)__get_free_page(GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
+	buf = mmapper_buf_get(mdev);
+	while (iov_iter_count(to) && pos < buf->size) {
+		size_t n = mmapper_piece(buf, pos, iov_iter_count(to));
+		struct page *page = buf->backend->page_at(buf, pos >> PAGE_SHIFT);
+		void *kaddr = kmap_local_page(page);
+		size_t copied;
 
-	while (done < count) {
-		size_t n = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
-
-		n = mmapper_bounce(mdev, pos, n, bounce, false);
-		if (!n)
-			break;
-		if (copy_to_user(ubuf + done, bounce, n)) {
+		copied = copy_to_iter(kaddr + offset_in_page(pos), n, to);
+		kunmap_local(kaddr);
+		done += copied;
+		pos += copied;
+		if (copied < n) {
 			ret = -EFAULT;
 			break;
 		}
-		done += n;
-		pos += n;
 		if (fatal_signal_pending(current))
 			break;
+		cond_resched();
 	}
+	mmapper_buf_put(buf);
 
-	free_page((unsigned long)bounce);
-	*ppos = pos;
+	iocb->ki_pos = pos;
 	atomic64_add(done, &mdev->stats.bytes_read);
 	return done ? done : ret;
 }
 
-static ssize_t mmapper_write(struct file *file, const char __user *ubuf,
-			     size_t count, loff_t *ppos)
+static ssize_t mmapper_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	struct mmapper_dev *mdev = file->private_data;
-	loff_t pos = *ppos;
+	struct mmapper_dev *mdev = iocb->ki_filp->private_data;
+	struct mmapper_buf *buf;
+	loff_t pos = iocb->ki_pos;
 	ssize_t done = 0;
 	int ret = 0;
-	void *bounce;
 
 	if (pos < 0)
 		return -EINVAL;
-	bounce = (void *)__get_free_page(GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
+	buf = mmapper_buf_get(mdev);
+	while (iov_iter_count(from)) {
+		size_t n, copied;
+		struct page *page;
+		void *kaddr;
 
-	while (done < count) {
-		size_t n = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
-
-		if (copy_from_user(bounce, ubuf + done, n)) {
-			ret = -EFAULT;
-			break;
-		}
-		n = mmapper_bounce(mdev, pos, n, bounce, true);
-		if (!n) {
+		if (pos >= buf->size) {
 			/* A fixed-size file: no room past the end. */
 			ret = -ENOSPC;
 			break;
 		}
-		done += n;
-		pos += n;
+		n = mmapper_piece(buf, pos, iov_iter_count(from));
+		page = buf->backend->page_at(buf, pos >> PAGE_SHIFT);
+		kaddr = kmap_local_page(page);
+		copied = copy_from_iter(kaddr + offset_in_page(pos), n, from);
+		kunmap_local(kaddr);
+
+		smp_mb();	/* the bytes, then @retiring: mmapper_dev_replace() */
+		if (unlikely(READ_ONCE(buf->retiring))) {
+			/* A change may have copied this page before the bytes came. */
+			if (iocb->ki_flags & IOCB_NOWAIT) {
+				iov_iter_revert(from, copied);
+				ret = -EAGAIN;
+				break;
+			}
+			iov_iter_revert(from, copied);
+			buf = mmapper_buf_next(mdev, buf);
+			continue;
+		}
+		done += copied;
+		pos += copied;
+		if (copied < n) {
+			ret = -EFAULT;
+			break;
+		}
 		if (fatal_signal_pending(current))
 			break;
+		cond_resched();
 	}
+	mmapper_buf_put(buf);
 
-	free_page((unsigned long)bounce);
-	*ppos = pos;
+	iocb->ki_pos = pos;
 	atomic64_add(done, &mdev->stats.bytes_written);
 	return done ? done : ret;
 }
@@ -594,8 +610,10 @@ const struct file_operations mmapper_fops = {
 	.open		= mmapper_open,
 	.release	= mmapper_release,
 	.llseek		= mmapper_llseek,
-	.read		= mmapper_read,
-	.write		= mmapper_write,
+	.read_iter	= mmapper_read_iter,
+	.write_iter	= mmapper_write_iter,
+	.splice_read	= copy_splice_read,
+	.splice_write	= iter_file_splice_write,
 	.mmap		= mmapper_mmap,
 	/* Mappings of 2 MiB or more start 2 MiB aligned (relative to offset). */
 	.get_unmapped_area = thp_get_unmapped_area,

@@ -96,6 +96,7 @@ static int mmapper_dev_create(struct mmapper_dev *mdev, unsigned int index,
 	int ret;
 
 	mutex_init(&mdev->lock);
+	init_waitqueue_head(&mdev->change_wq);
 	atomic_set(&mdev->nr_mappings, 0);
 	spin_lock_init(&mdev->mappings_lock);
 	INIT_LIST_HEAD(&mdev->mappings);
@@ -129,7 +130,7 @@ static int mmapper_dev_create(struct mmapper_dev *mdev, unsigned int index,
 err_cdev_del:
 	cdev_del(&mdev->cdev);
 err_free_buf:
-	mmapper_buf_free(mdev->buf);
+	mmapper_buf_put(mdev->buf);
 err_mutex:
 	mutex_destroy(&mdev->experiment_lock);
 	mutex_destroy(&mdev->lock);
@@ -141,7 +142,7 @@ static void mmapper_dev_destroy(struct mmapper_dev *mdev)
 	mmapper_debugfs_remove(mdev);
 	device_destroy(&mmapper_class, mdev->dev->devt);
 	cdev_del(&mdev->cdev);
-	mmapper_buf_free(mdev->buf);
+	mmapper_buf_put(mdev->buf);
 	mutex_destroy(&mdev->experiment_lock);
 	mutex_destroy(&mdev->lock);
 }
