@@ -113,7 +113,6 @@ static vm_fault_t mmapper_huge_pmd_fault(struct mmapper_buf *buf,
 
 const struct mmapper_backend mmapper_backend_huge = {
 	.name		= "huge",
-	.pmd_aligned	= true,
 	.alloc		= mmapper_huge_alloc,
 	.free		= mmapper_huge_free,
 	.page_at	= mmapper_huge_page_at,

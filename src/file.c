@@ -603,6 +603,20 @@ static long mmapper_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	return -ENOTTY;
 }
 
+/*
+ * Each published size is the size of its struct at that version: a field
+ * added to a struct without its VER1 (and the UAPI note) fails the build.
+ */
+static void __maybe_unused mmapper_uapi_sizes(void)
+{
+	BUILD_BUG_ON(sizeof(struct mmapper_info) != MMAPPER_INFO_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_set_size) != MMAPPER_SET_SIZE_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_set_backend) != MMAPPER_SET_BACKEND_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_range) != MMAPPER_RANGE_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_stats) != MMAPPER_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_put_user) != MMAPPER_PUT_USER_SIZE_VER0);
+}
+
 const struct file_operations mmapper_fops = {
 	.owner		= THIS_MODULE,
 	.open		= mmapper_open,

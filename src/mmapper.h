@@ -38,8 +38,6 @@ struct mmapper_dev;
  * @private_cow: MAP_PRIVATE mappings are supported as copy-on-write that
  *	never reaches the buffer; when false MAP_PRIVATE gets -EINVAL
  * @contiguous: buffers are physically contiguous (sysfs shows phys_addr)
- * @pmd_aligned: mappings of this backend should start on a PMD boundary
- *	(relative to their offset), so that @huge_fault can map 2 MiB at once
  * @alloc: allocate a zeroed buffer of @buf->nr_pages pages; fill in
  *	@buf->vaddr and/or @buf->priv.  Must not warn on failure.
  * @free: release what @alloc allocated
@@ -59,7 +57,6 @@ struct mmapper_backend {
 	size_t max_size;
 	bool private_cow;
 	bool contiguous;
-	bool pmd_aligned;
 	int (*alloc)(struct mmapper_buf *buf);
 	void (*free)(struct mmapper_buf *buf);
 	struct page *(*page_at)(const struct mmapper_buf *buf, unsigned long idx);
