@@ -16,6 +16,8 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -31,6 +33,7 @@
 #include <unistd.h>
 
 #include <linux/capability.h>
+#include <linux/io_uring.h>
 #include <linux/mmapper.h>
 
 #include "kselftest_harness.h"
@@ -3970,6 +3973,237 @@ TEST_F_TIMEOUT(vmas, ten_thousand, 300)
 	TH_LOG("mmap+munmap of one VMA: %.1f us alone, %.1f us among %d: ratio %.2f",
 	       alone * 1e6, crowded * 1e6, MANY, crowded / alone);
 	EXPECT_GT(1.8, crowded / alone);
+}
+
+/*
+ * The device is a file to the kernel's other copy paths too (read_iter,
+ * write_iter): splice() both ways through a pipe, sendfile() to a file and
+ * to a socket, preadv2()/pwritev2() with flags, io_uring.  Data checked.
+ */
+TEST_F(mmapper, splice_both_ways)
+{
+	size_t len = 3 * self->page + 100;
+	unsigned char *buf = malloc(len), *back = malloc(len);
+	int p[2];
+	loff_t off;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, back);
+	fill_pattern(buf, 0, len, 21);
+	ASSERT_EQ(0, pipe(p));
+
+	/* pipe -> device, at an unaligned offset */
+	ASSERT_EQ((ssize_t)len, write(p[1], buf, len));
+	off = 7;
+	EXPECT_EQ((ssize_t)len, splice(p[0], NULL, self->fd, &off, len, 0));
+	EXPECT_EQ(7 + (loff_t)len, off);
+	EXPECT_EQ(fnv1a(buf, len), kernel_checksum(self->fd, 7, len));
+
+	/* device -> pipe */
+	off = 7;
+	EXPECT_EQ((ssize_t)len, splice(self->fd, &off, p[1], NULL, len, 0));
+	EXPECT_EQ((ssize_t)len, read(p[0], back, len));
+	EXPECT_EQ(0, memcmp(buf, back, len));
+
+	/* At the end: 0 from the device, ENOSPC into it. */
+	off = self->size;
+	EXPECT_EQ(0, splice(self->fd, &off, p[1], NULL, len, 0));
+	ASSERT_EQ(10, write(p[1], buf, 10));
+	off = self->size;
+	EXPECT_EQ(-1, splice(p[0], NULL, self->fd, &off, 10, 0));
+	EXPECT_EQ(ENOSPC, errno);
+	close(p[0]);
+	close(p[1]);
+	free(buf);
+	free(back);
+}
+
+TEST_F(mmapper, sendfile_to_file_and_socket)
+{
+	size_t len = 5 * self->page;
+	unsigned char *buf = malloc(len), *back = malloc(len);
+	char tmpl[] = "/tmp/mmapper-sendfile-XXXXXX";
+	int out, sv[2];
+	off_t off = 0;
+	size_t got;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, back);
+	fill_pattern(buf, 0, len, 22);
+	ASSERT_EQ((ssize_t)len, pwrite(self->fd, buf, len, 0));
+
+	out = mkstemp(tmpl);
+	ASSERT_LE(0, out);
+	unlink(tmpl);
+	EXPECT_EQ((ssize_t)len, sendfile(out, self->fd, &off, len));
+	EXPECT_EQ((off_t)len, off);
+	EXPECT_EQ((ssize_t)len, pread(out, back, len, 0));
+	EXPECT_EQ(0, memcmp(buf, back, len));
+	close(out);
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	off = self->page;
+	EXPECT_EQ((ssize_t)self->page, sendfile(sv[0], self->fd, &off, self->page));
+	for (got = 0; got < (size_t)self->page; ) {
+		ssize_t n = read(sv[1], back + got, self->page - got);
+
+		ASSERT_LT(0, n);
+		got += n;
+	}
+	EXPECT_EQ(0, memcmp(buf + self->page, back, self->page));
+	close(sv[0]);
+	close(sv[1]);
+	free(buf);
+	free(back);
+}
+
+/* copy_file_range() is for regular files: the kernel refuses a device. */
+TEST_F(mmapper, copy_file_range_refused)
+{
+	char tmpl[] = "/tmp/mmapper-cfr-XXXXXX";
+	loff_t in = 0, out = 0;
+	int fd = mkstemp(tmpl);
+
+	ASSERT_LE(0, fd);
+	unlink(tmpl);
+	ASSERT_EQ(0, ftruncate(fd, self->page));
+	EXPECT_EQ(-1, syscall(__NR_copy_file_range, self->fd, &in, fd, &out,
+			      (size_t)self->page, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, syscall(__NR_copy_file_range, fd, &in, self->fd, &out,
+			      (size_t)self->page, 0));
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+}
+
+TEST_F(mmapper, preadv2_pwritev2_flags)
+{
+	unsigned char a[100], b[200], ra[100], rb[200];
+	struct iovec w[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
+	struct iovec r[2] = { { ra, sizeof(ra) }, { rb, sizeof(rb) } };
+
+	fill_pattern(a, 0, sizeof(a), 23);
+	fill_pattern(b, 0, sizeof(b), 24);
+	/* RWF_NOWAIT: the copy path never blocks (FMODE_NOWAIT). */
+	EXPECT_EQ(300, pwritev2(self->fd, w, 2, self->page - 150, RWF_NOWAIT));
+	EXPECT_EQ(300, preadv2(self->fd, r, 2, self->page - 150, RWF_NOWAIT));
+	EXPECT_EQ(0, memcmp(a, ra, sizeof(a)));
+	EXPECT_EQ(0, memcmp(b, rb, sizeof(b)));
+	memset(ra, 0, sizeof(ra));
+	EXPECT_EQ(300, preadv2(self->fd, r, 2, self->page - 150, RWF_HIPRI));
+	EXPECT_EQ(0, memcmp(a, ra, sizeof(a)));
+	/* Offset -1: the file position, which moves. */
+	ASSERT_EQ(self->page - 150, lseek(self->fd, self->page - 150, SEEK_SET));
+	EXPECT_EQ(300, preadv2(self->fd, r, 2, -1, 0));
+	EXPECT_EQ(self->page + 150, lseek(self->fd, 0, SEEK_CUR));
+	/* Past the end: 0 and ENOSPC, as read() and write(). */
+	EXPECT_EQ(0, preadv2(self->fd, r, 2, self->size, 0));
+	EXPECT_EQ(-1, pwritev2(self->fd, w, 2, self->size, 0));
+	EXPECT_EQ(ENOSPC, errno);
+}
+
+/* A minimal io_uring, by system calls: one submission at a time. */
+struct uring {
+	int fd;
+	unsigned int *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+};
+
+static int uring_init(struct uring *u)
+{
+	struct io_uring_params p;
+	unsigned char *sq, *cq;
+
+	memset(&p, 0, sizeof(p));
+	u->fd = syscall(__NR_io_uring_setup, 4, &p);
+	if (u->fd < 0)
+		return -errno;
+	sq = mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(unsigned int),
+		  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
+		  IORING_OFF_SQ_RING);
+	cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe),
+		  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
+		  IORING_OFF_CQ_RING);
+	u->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe),
+		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
+		       IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || u->sqes == MAP_FAILED)
+		return -ENOMEM;
+	u->sq_tail = (unsigned int *)(sq + p.sq_off.tail);
+	u->sq_mask = (unsigned int *)(sq + p.sq_off.ring_mask);
+	u->sq_array = (unsigned int *)(sq + p.sq_off.array);
+	u->cq_head = (unsigned int *)(cq + p.cq_off.head);
+	u->cq_tail = (unsigned int *)(cq + p.cq_off.tail);
+	u->cq_mask = (unsigned int *)(cq + p.cq_off.ring_mask);
+	u->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	return 0;
+}
+
+/* Submit one read or write and wait for it: its result. */
+static int uring_rw(struct uring *u, int op, int fd, void *buf, unsigned int len,
+		    uint64_t off, int buf_index)
+{
+	unsigned int tail = *u->sq_tail, idx = tail & *u->sq_mask, head;
+	struct io_uring_sqe *sqe = &u->sqes[idx];
+	int res;
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = op;
+	sqe->fd = fd;
+	sqe->addr = (uintptr_t)buf;
+	sqe->len = len;
+	sqe->off = off;
+	sqe->buf_index = buf_index;
+	u->sq_array[idx] = idx;
+	__atomic_store_n(u->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, u->fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		return -errno;
+	head = *u->cq_head;
+	if (head == __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE))
+		return -EAGAIN;
+	res = u->cqes[head & *u->cq_mask].res;
+	__atomic_store_n(u->cq_head, head + 1, __ATOMIC_RELEASE);
+	return res;
+}
+
+TEST_F(mmapper, io_uring_read_write)
+{
+	size_t len = 2 * self->page;
+	unsigned char *buf = malloc(len), *back = malloc(len), *fixed;
+	struct iovec iov;
+	struct uring u;
+	int ret;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, back);
+	ret = uring_init(&u);
+	if (ret == -ENOSYS || ret == -EPERM)
+		SKIP(return, "io_uring not available here (%s)", strerror(-ret));
+	ASSERT_EQ(0, ret);
+
+	fill_pattern(buf, 0, len, 25);
+	EXPECT_EQ((int)len, uring_rw(&u, IORING_OP_WRITE, self->fd, buf, len, 100, 0));
+	EXPECT_EQ(fnv1a(buf, len), kernel_checksum(self->fd, 100, len));
+	EXPECT_EQ((int)len, uring_rw(&u, IORING_OP_READ, self->fd, back, len, 100, 0));
+	EXPECT_EQ(0, memcmp(buf, back, len));
+
+	/* READ_FIXED into a registered buffer. */
+	fixed = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, fixed);
+	iov.iov_base = fixed;
+	iov.iov_len = len;
+	ASSERT_EQ(0, syscall(__NR_io_uring_register, u.fd, IORING_REGISTER_BUFFERS, &iov, 1));
+	EXPECT_EQ((int)len, uring_rw(&u, IORING_OP_READ_FIXED, self->fd, fixed, len, 100, 0));
+	EXPECT_EQ(0, memcmp(buf, fixed, len));
+
+	/* At the end: 0 and ENOSPC. */
+	EXPECT_EQ(0, uring_rw(&u, IORING_OP_READ, self->fd, back, len, self->size, 0));
+	EXPECT_EQ(-ENOSPC, uring_rw(&u, IORING_OP_WRITE, self->fd, buf, len, self->size, 0));
+	munmap(fixed, len);
+	close(u.fd);
+	free(buf);
+	free(back);
 }
 
 TEST_HARNESS_MAIN

@@ -137,7 +137,6 @@ bool mmapper_huge_pmd_possible(void)
 
 const struct mmapper_backend mmapper_backend_huge = {
 	.name		= "huge",
-	.pmd_aligned	= true,
 	.alloc		= mmapper_huge_alloc,
 	.free		= mmapper_huge_free,
 	.page_at	= mmapper_huge_page_at,

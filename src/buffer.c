@@ -103,6 +103,7 @@ struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
 
+	kref_init(&buf->ref);
 	buf->backend = backend;
 	buf->size = PAGE_ALIGN(size);
 	buf->nr_pages = buf->size >> PAGE_SHIFT;
@@ -116,8 +117,8 @@ struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
 }
 
 /**
- * mmapper_buf_free() - free a buffer that nothing maps any more
- * @buf: the buffer, or NULL
+ * mmapper_buf_free() - free a buffer that no one else has seen
+ * @buf: the buffer, or NULL; never published as a device's buffer
  */
 void mmapper_buf_free(struct mmapper_buf *buf)
 {
@@ -125,6 +126,65 @@ void mmapper_buf_free(struct mmapper_buf *buf)
 		return;
 	buf->backend->free(buf);
 	kfree(buf);
+}
+
+static void mmapper_buf_release(struct kref *ref)
+{
+	struct mmapper_buf *buf = container_of(ref, struct mmapper_buf, ref);
+
+	buf->backend->free(buf);
+	/* mmapper_buf_get() may still be looking at @ref. */
+	kfree_rcu(buf, rcu);
+}
+
+/**
+ * mmapper_buf_put() - drop a reference to a buffer
+ * @buf: the buffer; freed with the last reference
+ *
+ * Context: process context: the last put frees the buffer's memory.
+ */
+void mmapper_buf_put(struct mmapper_buf *buf)
+{
+	kref_put(&buf->ref, mmapper_buf_release);
+}
+
+/**
+ * mmapper_buf_get() - a reference to a device's buffer, without its lock
+ * @mdev: the device
+ *
+ * The device holds a reference to its buffer until a change has put the
+ * successor in its place, so a buffer whose count has dropped to zero is
+ * already replaced: look again.
+ *
+ * Return: the buffer; release it with mmapper_buf_put().
+ */
+struct mmapper_buf *mmapper_buf_get(struct mmapper_dev *mdev)
+{
+	struct mmapper_buf *buf;
+
+	rcu_read_lock();
+	do {
+		buf = rcu_dereference(mdev->buf);
+	} while (!kref_get_unless_zero(&buf->ref));
+	rcu_read_unlock();
+	return buf;
+}
+
+/**
+ * mmapper_buf_next() - wait for a retiring buffer's change to end
+ * @mdev: the device
+ * @old: a buffer of @mdev found retiring; the caller's reference is dropped
+ *
+ * Return: a reference to the device's buffer once the change is done:
+ * its successor, or @old itself if the change failed.
+ */
+struct mmapper_buf *mmapper_buf_next(struct mmapper_dev *mdev,
+				     struct mmapper_buf *old)
+{
+	wait_event(mdev->change_wq, rcu_access_pointer(mdev->buf) != old ||
+				    !READ_ONCE(old->retiring));
+	mmapper_buf_put(old);
+	return mmapper_buf_get(mdev);
 }
 
 /**
@@ -235,8 +295,15 @@ static bool mmapper_dev_unchanged(struct mmapper_dev *mdev,
 				  u64 size)
 {
 	/* size <= buf->size keeps PAGE_ALIGN() from wrapping; 0 never matches. */
-	return backend == mdev->buf->backend && size <= mdev->buf->size &&
-	       PAGE_ALIGN(size) == mdev->buf->size;
+	return backend == mmapper_dev_buf(mdev)->backend && size <= mmapper_dev_buf(mdev)->size &&
+	       PAGE_ALIGN(size) == mmapper_dev_buf(mdev)->size;
+}
+
+/* A change that copied the device's buffer failed: it stays in place. */
+static void mmapper_dev_unretire(struct mmapper_dev *mdev)
+{
+	WRITE_ONCE(mmapper_dev_buf(mdev)->retiring, false);
+	wake_up_all(&mdev->change_wq);
 }
 
 /*
@@ -260,21 +327,39 @@ static struct mmapper_buf *mmapper_dev_prepare(struct mmapper_dev *mdev,
 				     size, backend->name, buf);
 		return buf;
 	}
-	ret = mmapper_buf_copy(buf, mdev->buf);
+	/*
+	 * A write() may be copying into the old buffer without the device
+	 * lock: it stores its bytes, then (after a full barrier) reads
+	 * @retiring; here @retiring is stored before (a full barrier) the
+	 * copy reads the bytes.  So either the copy sees the write's bytes,
+	 * or the write sees @retiring and writes them again into the new
+	 * buffer once it is installed (mmapper_write_iter()).
+	 */
+	WRITE_ONCE(mmapper_dev_buf(mdev)->retiring, true);
+	smp_mb();	/* pairs with the one in mmapper_write_iter() */
+	ret = mmapper_buf_copy(buf, mmapper_dev_buf(mdev));
 	if (ret) {
+		mmapper_dev_unretire(mdev);
 		mmapper_buf_free(buf);
 		return ERR_PTR(ret);
 	}
 	return buf;
 }
 
+/*
+ * Put @buf, prepared by mmapper_dev_prepare(), in the place of the
+ * device's buffer; the old one goes with its last reference.
+ */
 static void mmapper_dev_install(struct mmapper_dev *mdev,
 				struct mmapper_buf *buf)
 {
-	mmapper_buf_free(mdev->buf);
-	mdev->buf = buf;
+	struct mmapper_buf *old = mmapper_dev_buf(mdev);
+
+	rcu_assign_pointer(mdev->buf, buf);
 	mdev->gen++;
 	atomic64_inc(&mdev->stats.resizes);
+	wake_up_all(&mdev->change_wq);
+	mmapper_buf_put(old);
 }
 
 /* Trace an attempted change: a switch, a resize or both, and its result. */
@@ -309,8 +394,8 @@ static void mmapper_trace_change(struct mmapper_dev *mdev,
 int mmapper_dev_realloc(struct mmapper_dev *mdev,
 			const struct mmapper_backend *backend, u64 size)
 {
-	const struct mmapper_backend *old_backend = mdev->buf->backend;
-	u64 old_size = mdev->buf->size;
+	const struct mmapper_backend *old_backend = mmapper_dev_buf(mdev)->backend;
+	u64 old_size = mmapper_dev_buf(mdev)->size;
 	struct mmapper_buf *buf;
 	int ret;
 
@@ -370,17 +455,17 @@ int mmapper_switch_all(const struct mmapper_backend *backend)
 	for (i = 0; i < n && !ret; i++) {
 		struct mmapper_dev *mdev = &mmapper_devs[i];
 
-		if (mdev->buf->backend != backend)
+		if (mmapper_dev_buf(mdev)->backend != backend)
 			ret = mmapper_dev_check_change(mdev, backend,
-						       mdev->buf->size);
+						       mmapper_dev_buf(mdev)->size);
 	}
 
 	for (i = 0; i < n && !ret; i++) {
 		struct mmapper_dev *mdev = &mmapper_devs[i];
 
-		if (mdev->buf->backend == backend)
+		if (mmapper_dev_buf(mdev)->backend == backend)
 			continue;
-		bufs[i] = mmapper_dev_prepare(mdev, backend, mdev->buf->size);
+		bufs[i] = mmapper_dev_prepare(mdev, backend, mmapper_dev_buf(mdev)->size);
 		if (IS_ERR(bufs[i])) {
 			ret = PTR_ERR(bufs[i]);
 			bufs[i] = NULL;
@@ -390,16 +475,18 @@ int mmapper_switch_all(const struct mmapper_backend *backend)
 	for (i = 0; i < n; i++) {
 		struct mmapper_dev *mdev = &mmapper_devs[i];
 
-		if (mdev->buf->backend == backend)
+		if (mmapper_dev_buf(mdev)->backend == backend)
 			continue;
-		mmapper_trace_change(mdev, mdev->buf->backend, mdev->buf->size,
-				     backend, mdev->buf->size, ret);
+		mmapper_trace_change(mdev, mmapper_dev_buf(mdev)->backend, mmapper_dev_buf(mdev)->size,
+				     backend, mmapper_dev_buf(mdev)->size, ret);
 		if (!bufs[i])
 			continue;
-		if (ret)
+		if (ret) {
+			mmapper_dev_unretire(mdev);
 			mmapper_buf_free(bufs[i]);
-		else
+		} else {
 			mmapper_dev_install(mdev, bufs[i]);
+		}
 	}
 
 	mmapper_unlock_devs(n);

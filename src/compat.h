@@ -26,6 +26,7 @@
 #define _MMAPPER_COMPAT_H
 
 #include <linux/device/class.h>
+#include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/vmalloc.h>
@@ -159,6 +160,15 @@ any:
 }
 
 #define thp_get_unmapped_area mmapper_compat_thp_get_unmapped_area
+#endif
+
+/*
+ * 6.5, "splice: Add a func to do a splice from an O_DIRECT file" and the
+ * splice rework: copy_splice_read() splices from any ->read_iter.  Before,
+ * generic_file_splice_read() did that for files without a page cache.
+ */
+#ifndef MMAPPER_HAVE_COPY_SPLICE_READ
+#define copy_splice_read	generic_file_splice_read
 #endif
 
 /* 5.14, "mm: add a vma_lookup() helper". */

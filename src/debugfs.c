@@ -140,7 +140,7 @@ static int mmapper_batch_vma(struct mmapper_dev *mdev,
 	last = min(b->first + MMAPPER_BATCH, vma->vm_pgoff + vma_pages(vma));
 
 	mutex_lock(&mdev->lock);
-	buf = mdev->buf;
+	buf = mmapper_dev_buf(mdev);
 	if (mdev->gen != b->gen)
 		last = first;	/* the caller sees the change and starts over */
 	last = min(last, buf->nr_pages);
@@ -190,9 +190,9 @@ static int mmapper_batch_lock(struct mmapper_dev *mdev, struct mmapper_batch *b,
 		mutex_unlock(&mdev->lock);
 	}
 
-	if (first < mdev->buf->nr_pages)
+	if (first < mmapper_dev_buf(mdev)->nr_pages)
 		b->n = min_t(unsigned long, MMAPPER_BATCH,
-			     mdev->buf->nr_pages - first);
+			     mmapper_dev_buf(mdev)->nr_pages - first);
 	return 0;
 }
 
@@ -245,7 +245,7 @@ static void mmapper_pages_stop(struct seq_file *m, void *v)
 static int mmapper_pages_show(struct seq_file *m, void *v)
 {
 	struct mmapper_pages_iter *it = m->private;
-	struct mmapper_buf *buf = it->mdev->buf;
+	struct mmapper_buf *buf = mmapper_dev_buf(it->mdev);
 	struct page *page;
 	int mapcount;
 
@@ -399,14 +399,14 @@ static int mmapper_summary_show(struct seq_file *m, void *v)
 		if (ret)
 			break;
 		for (i = 0; i < b->n; i++) {
-			struct page *page = mdev->buf->backend->page_at(mdev->buf,
+			struct page *page = mmapper_dev_buf(mdev)->backend->page_at(mmapper_dev_buf(mdev),
 									first + i);
 
 			if (b->pfnmapped[i] || mmapper_mapcount(page) > 0)
 				mapped++;
 		}
-		backend = mdev->buf->backend->name;
-		size = mdev->buf->size;
+		backend = mmapper_dev_buf(mdev)->backend->name;
+		size = mmapper_dev_buf(mdev)->size;
 		mutex_unlock(&mdev->lock);
 		first += b->n;
 		cond_resched();
@@ -419,15 +419,11 @@ static int mmapper_summary_show(struct seq_file *m, void *v)
 	seq_printf(m, "size: %zu\n", size);
 	seq_printf(m, "pages: %zu\n", size >> PAGE_SHIFT);
 	seq_printf(m, "pages_mapped: %lu\n", mapped);
-	seq_printf(m, "opens: %lld\n", atomic64_read(&c->opens));
-	seq_printf(m, "mmaps: %lld\n", atomic64_read(&c->mmaps));
 	seq_printf(m, "active_mappings: %d\n", atomic_read(&mdev->nr_mappings));
-	seq_printf(m, "faults: %lld\n", atomic64_read(&c->faults));
-	seq_printf(m, "huge_faults: %lld\n", atomic64_read(&c->huge_faults));
-	seq_printf(m, "bytes_read: %lld\n", atomic64_read(&c->bytes_read));
-	seq_printf(m, "bytes_written: %lld\n", atomic64_read(&c->bytes_written));
-	seq_printf(m, "resizes: %lld\n", atomic64_read(&c->resizes));
-	seq_printf(m, "alloc_failures: %lld\n", atomic64_read(&c->alloc_failures));
+#define MMAPPER_SUMMARY_LINE(name) \
+	seq_printf(m, #name ": %lld\n", atomic64_read(&c->name));
+	MMAPPER_COUNTERS(MMAPPER_SUMMARY_LINE)
+#undef MMAPPER_SUMMARY_LINE
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mmapper_summary);

@@ -4,12 +4,15 @@
  *
  * The device lock is never held while user memory is touched: mmap() runs
  * under the mmap lock and takes the device lock, so a copy_to_user() under
- * the device lock could deadlock against it.  read() and write() therefore
- * bounce each page through a kernel page.
+ * the device lock could deadlock against it.  read() and write() hold a
+ * reference to the buffer instead, and no lock at all.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/splice.h>
+#include <linux/uio.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
@@ -26,6 +29,8 @@ static int mmapper_open(struct inode *inode, struct file *file)
 	struct mmapper_dev *mdev = container_of(inode->i_cdev, struct mmapper_dev, cdev);
 
 	file->private_data = mdev;
+	/* read() never blocks; write() only behind a change (it then says EAGAIN). */
+	file->f_mode |= FMODE_NOWAIT;
 	atomic64_inc(&mdev->stats.opens);
 	return 0;
 }
@@ -41,7 +46,7 @@ static loff_t mmapper_llseek(struct file *file, loff_t offset, int whence)
 	loff_t size;
 
 	mutex_lock(&mdev->lock);
-	size = mdev->buf->size;
+	size = mmapper_dev_buf(mdev)->size;
 	mutex_unlock(&mdev->lock);
 
 	return fixed_size_llseek(file, offset, whence, size);
@@ -57,98 +62,109 @@ static void mmapper_copy_to_buf(void *kaddr, size_t n, void *arg)
 	memcpy(kaddr, arg, n);
 }
 
-/*
- * Copy up to @n bytes at @pos between the buffer and @bounce, not crossing
- * a page of the buffer.  Return the bytes copied: 0 at or past the end.
- */
-static size_t mmapper_bounce(struct mmapper_dev *mdev, loff_t pos, size_t n,
-			     void *bounce, bool to_buf)
+/* The piece of @buf at @pos that one copy may take: the rest of its page. */
+static size_t mmapper_piece(const struct mmapper_buf *buf, loff_t pos,
+			    size_t count)
 {
-	mutex_lock(&mdev->lock);
-	if (pos >= mdev->buf->size) {
-		n = 0;
-	} else {
-		n = min_t(u64, n, mdev->buf->size - pos);
-		mmapper_buf_walk(mdev->buf, pos, n, to_buf ? mmapper_copy_to_buf :
-				 mmapper_copy_from_buf, bounce);
-	}
-	mutex_unlock(&mdev->lock);
-	return n;
+	return min3((u64)count, (u64)(PAGE_SIZE - offset_in_page(pos)),
+		    (u64)(buf->size - pos));
 }
 
-static ssize_t mmapper_read(struct file *file, char __user *ubuf,
-			    size_t count, loff_t *ppos)
+/*
+ * read() and write() copy straight between user memory and the buffer's
+ * pages, holding a reference to the buffer and no lock: a change (resize,
+ * switch) that runs meanwhile publishes a new buffer and the old one goes
+ * with the last reference.  A read sees, page by page, the old contents or
+ * the new; a write is never lost (mmapper_dev_replace()).
+ */
+static ssize_t mmapper_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	struct mmapper_dev *mdev = file->private_data;
-	loff_t pos = *ppos;
+	struct mmapper_dev *mdev = iocb->ki_filp->private_data;
+	struct mmapper_buf *buf;
+	loff_t pos = iocb->ki_pos;
 	ssize_t done = 0;
 	int ret = 0;
-	void *bounce;
 
 	if (pos < 0)
 		return -EINVAL;
-	bounce = (void *)__get_free_page(GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
+	buf = mmapper_buf_get(mdev);
+	while (iov_iter_count(to) && pos < buf->size) {
+		size_t n = mmapper_piece(buf, pos, iov_iter_count(to));
+		struct page *page = buf->backend->page_at(buf, pos >> PAGE_SHIFT);
+		void *kaddr = kmap_local_page(page);
+		size_t copied;
 
-	while (done < count) {
-		size_t n = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
-
-		n = mmapper_bounce(mdev, pos, n, bounce, false);
-		if (!n)
-			break;
-		if (copy_to_user(ubuf + done, bounce, n)) {
+		copied = copy_to_iter(kaddr + offset_in_page(pos), n, to);
+		kunmap_local(kaddr);
+		done += copied;
+		pos += copied;
+		if (copied < n) {
 			ret = -EFAULT;
 			break;
 		}
-		done += n;
-		pos += n;
 		if (fatal_signal_pending(current))
 			break;
+		cond_resched();
 	}
+	mmapper_buf_put(buf);
 
-	free_page((unsigned long)bounce);
-	*ppos = pos;
+	iocb->ki_pos = pos;
 	atomic64_add(done, &mdev->stats.bytes_read);
 	return done ? done : ret;
 }
 
-static ssize_t mmapper_write(struct file *file, const char __user *ubuf,
-			     size_t count, loff_t *ppos)
+static ssize_t mmapper_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	struct mmapper_dev *mdev = file->private_data;
-	loff_t pos = *ppos;
+	struct mmapper_dev *mdev = iocb->ki_filp->private_data;
+	struct mmapper_buf *buf;
+	loff_t pos = iocb->ki_pos;
 	ssize_t done = 0;
 	int ret = 0;
-	void *bounce;
 
 	if (pos < 0)
 		return -EINVAL;
-	bounce = (void *)__get_free_page(GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
+	buf = mmapper_buf_get(mdev);
+	while (iov_iter_count(from)) {
+		size_t n, copied;
+		struct page *page;
+		void *kaddr;
 
-	while (done < count) {
-		size_t n = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
-
-		if (copy_from_user(bounce, ubuf + done, n)) {
-			ret = -EFAULT;
-			break;
-		}
-		n = mmapper_bounce(mdev, pos, n, bounce, true);
-		if (!n) {
+		if (pos >= buf->size) {
 			/* A fixed-size file: no room past the end. */
 			ret = -ENOSPC;
 			break;
 		}
-		done += n;
-		pos += n;
+		n = mmapper_piece(buf, pos, iov_iter_count(from));
+		page = buf->backend->page_at(buf, pos >> PAGE_SHIFT);
+		kaddr = kmap_local_page(page);
+		copied = copy_from_iter(kaddr + offset_in_page(pos), n, from);
+		kunmap_local(kaddr);
+
+		smp_mb();	/* the bytes, then @retiring: mmapper_dev_replace() */
+		if (unlikely(READ_ONCE(buf->retiring))) {
+			/* A change may have copied this page before the bytes came. */
+			if (iocb->ki_flags & IOCB_NOWAIT) {
+				iov_iter_revert(from, copied);
+				ret = -EAGAIN;
+				break;
+			}
+			iov_iter_revert(from, copied);
+			buf = mmapper_buf_next(mdev, buf);
+			continue;
+		}
+		done += copied;
+		pos += copied;
+		if (copied < n) {
+			ret = -EFAULT;
+			break;
+		}
 		if (fatal_signal_pending(current))
 			break;
+		cond_resched();
 	}
+	mmapper_buf_put(buf);
 
-	free_page((unsigned long)bounce);
-	*ppos = pos;
+	iocb->ki_pos = pos;
 	atomic64_add(done, &mdev->stats.bytes_written);
 	return done ? done : ret;
 }
@@ -247,7 +263,7 @@ static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 {
 	struct mmapper_dev *mdev = mmapper_vma_dev(vmf->vma);
 	/* Stable without the lock: a mapped buffer is never replaced. */
-	struct mmapper_buf *buf = mdev->buf;
+	struct mmapper_buf *buf = mmapper_mapped_buf(mdev);
 	vm_fault_t ret;
 
 	if (buf->backend->fault)
@@ -265,7 +281,7 @@ static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 static vm_fault_t mmapper_vm_huge_fault(struct vm_fault *vmf, unsigned int order)
 {
 	struct mmapper_dev *mdev = mmapper_vma_dev(vmf->vma);
-	struct mmapper_buf *buf = mdev->buf;
+	struct mmapper_buf *buf = mmapper_mapped_buf(mdev);
 	vm_fault_t ret;
 
 	if (order != PMD_ORDER)
@@ -296,7 +312,7 @@ static int mmapper_vm_access(struct vm_area_struct *vma, unsigned long addr,
 			     void *data, int len, int write)
 {
 	struct mmapper_dev *mdev = mmapper_vma_dev(vma);
-	struct mmapper_buf *buf = mdev->buf;
+	struct mmapper_buf *buf = mmapper_mapped_buf(mdev);
 	u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
 
 	if (!(vma->vm_flags & VM_PFNMAP))
@@ -349,7 +365,7 @@ static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
 	m->mdev = mdev;
 
 	mutex_lock(&mdev->lock);
-	buf = mdev->buf;
+	buf = mmapper_dev_buf(mdev);
 
 	ret = -EINVAL;
 	if (vma->vm_pgoff >= buf->nr_pages ||
@@ -432,8 +448,8 @@ static long mmapper_ioctl_get_info(struct mmapper_dev *mdev, void __user *uarg)
 		return -EINVAL;
 
 	mutex_lock(&mdev->lock);
-	info.buf_size = mdev->buf->size;
-	strscpy(info.backend, mdev->buf->backend->name, sizeof(info.backend));
+	info.buf_size = mmapper_dev_buf(mdev)->size;
+	strscpy(info.backend, mmapper_dev_buf(mdev)->backend->name, sizeof(info.backend));
 	mutex_unlock(&mdev->lock);
 
 	info.page_size = PAGE_SIZE;
@@ -459,7 +475,7 @@ static long mmapper_ioctl_set_size(struct mmapper_dev *mdev, void __user *uarg)
 		return -EINVAL;
 
 	mutex_lock(&mdev->lock);
-	ret = mmapper_dev_realloc(mdev, mdev->buf->backend, arg.buf_size);
+	ret = mmapper_dev_realloc(mdev, mmapper_dev_buf(mdev)->backend, arg.buf_size);
 	mutex_unlock(&mdev->lock);
 	return ret;
 }
@@ -483,7 +499,7 @@ static long mmapper_ioctl_set_backend(struct mmapper_dev *mdev, void __user *uar
 		return -EINVAL;
 
 	mutex_lock(&mdev->lock);
-	ret = mmapper_dev_realloc(mdev, backend, mdev->buf->size);
+	ret = mmapper_dev_realloc(mdev, backend, mmapper_dev_buf(mdev)->size);
 	mutex_unlock(&mdev->lock);
 	if (!ret)
 		mmapper_sysfs_changed(mdev);
@@ -524,16 +540,16 @@ static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 	pattern = arg.pattern;
 
 	mutex_lock(&mdev->lock);
-	if (arg.offset > mdev->buf->size ||
-	    arg.length > mdev->buf->size - arg.offset) {
+	if (arg.offset > mmapper_dev_buf(mdev)->size ||
+	    arg.length > mmapper_dev_buf(mdev)->size - arg.offset) {
 		mutex_unlock(&mdev->lock);
 		return -EINVAL;
 	}
 	if (fill)
-		mmapper_buf_walk(mdev->buf, arg.offset, arg.length,
+		mmapper_buf_walk(mmapper_dev_buf(mdev), arg.offset, arg.length,
 				 mmapper_fill_fn, &pattern);
 	else
-		mmapper_buf_walk(mdev->buf, arg.offset, arg.length,
+		mmapper_buf_walk(mmapper_dev_buf(mdev), arg.offset, arg.length,
 				 mmapper_fnv1a_fn, &hash);
 	mutex_unlock(&mdev->lock);
 
@@ -555,15 +571,13 @@ static long mmapper_ioctl_get_stats(struct mmapper_dev *mdev, void __user *uarg)
 	if (usize < MMAPPER_STATS_SIZE_VER0 || flags)
 		return -EINVAL;
 
-	st.opens = atomic64_read(&c->opens);
-	st.mmaps = atomic64_read(&c->mmaps);
 	st.active_mappings = atomic_read(&mdev->nr_mappings);
-	st.faults = atomic64_read(&c->faults);
-	st.huge_faults = atomic64_read(&c->huge_faults);
-	st.bytes_read = atomic64_read(&c->bytes_read);
-	st.bytes_written = atomic64_read(&c->bytes_written);
-	st.resizes = atomic64_read(&c->resizes);
-	st.alloc_failures = atomic64_read(&c->alloc_failures);
+#define MMAPPER_GET_STAT(name)	st.name = atomic64_read(&c->name);
+	MMAPPER_COUNTERS(MMAPPER_GET_STAT)
+#undef MMAPPER_GET_STAT
+	/* Every counter and the level, and nothing else after the header. */
+	BUILD_BUG_ON(sizeof(st) != offsetof(struct mmapper_stats, opens) +
+		     sizeof(u64) * (1 + sizeof(*c) / sizeof(atomic64_t)));
 
 	return mmapper_copy_struct_out(uarg, &st, sizeof(st), usize);
 }
@@ -638,13 +652,29 @@ static long mmapper_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	return -ENOTTY;
 }
 
+/*
+ * Each published size is the size of its struct at that version: a field
+ * added to a struct without its VER1 (and the UAPI note) fails the build.
+ */
+static void __maybe_unused mmapper_uapi_sizes(void)
+{
+	BUILD_BUG_ON(sizeof(struct mmapper_info) != MMAPPER_INFO_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_set_size) != MMAPPER_SET_SIZE_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_set_backend) != MMAPPER_SET_BACKEND_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_range) != MMAPPER_RANGE_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_stats) != MMAPPER_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_put_user) != MMAPPER_PUT_USER_SIZE_VER0);
+}
+
 const struct file_operations mmapper_fops = {
 	.owner		= THIS_MODULE,
 	.open		= mmapper_open,
 	.release	= mmapper_release,
 	.llseek		= mmapper_llseek,
-	.read		= mmapper_read,
-	.write		= mmapper_write,
+	.read_iter	= mmapper_read_iter,
+	.write_iter	= mmapper_write_iter,
+	.splice_read	= copy_splice_read,
+	.splice_write	= iter_file_splice_write,
 	.mmap		= mmapper_mmap,
 	/* Stores are in the buffer at once: fsync() and msync() have no work. */
 	.fsync		= noop_fsync,

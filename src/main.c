@@ -118,9 +118,11 @@ static int mmapper_dev_create(struct mmapper_dev *mdev, unsigned int index,
 			      const struct mmapper_backend *backend)
 {
 	dev_t devt = MKDEV(MAJOR(mmapper_devt), index);
+	struct mmapper_buf *buf;
 	int ret;
 
 	mutex_init(&mdev->lock);
+	init_waitqueue_head(&mdev->change_wq);
 	atomic_set(&mdev->nr_mappings, 0);
 	spin_lock_init(&mdev->mappings_lock);
 	INIT_LIST_HEAD(&mdev->mappings);
@@ -128,13 +130,14 @@ static int mmapper_dev_create(struct mmapper_dev *mdev, unsigned int index,
 	mutex_init(&mdev->experiment_lock);
 	mdev->index = index;
 
-	mdev->buf = mmapper_buf_alloc(backend, mmapper_param_size);
-	if (IS_ERR(mdev->buf)) {
-		ret = PTR_ERR(mdev->buf);
+	buf = mmapper_buf_alloc(backend, mmapper_param_size);
+	if (IS_ERR(buf)) {
+		ret = PTR_ERR(buf);
 		pr_err("mmapper%u: cannot allocate %llu bytes with backend %s (%pe)\n",
-		       index, mmapper_param_size, backend->name, mdev->buf);
+		       index, mmapper_param_size, backend->name, buf);
 		goto err_mutex;
 	}
+	RCU_INIT_POINTER(mdev->buf, buf);
 
 	cdev_init(&mdev->cdev, &mmapper_fops);
 	mdev->cdev.owner = THIS_MODULE;
@@ -155,7 +158,7 @@ static int mmapper_dev_create(struct mmapper_dev *mdev, unsigned int index,
 err_cdev_del:
 	cdev_del(&mdev->cdev);
 err_free_buf:
-	mmapper_buf_free(mdev->buf);
+	mmapper_buf_put(rcu_dereference_protected(mdev->buf, 1));
 err_mutex:
 	mutex_destroy(&mdev->experiment_lock);
 	mutex_destroy(&mdev->lock);
@@ -167,7 +170,7 @@ static void mmapper_dev_destroy(struct mmapper_dev *mdev)
 	mmapper_debugfs_remove(mdev);
 	device_destroy(&mmapper_class, mdev->dev->devt);
 	cdev_del(&mdev->cdev);
-	mmapper_buf_free(mdev->buf);
+	mmapper_buf_put(rcu_dereference_protected(mdev->buf, 1));
 	mutex_destroy(&mdev->experiment_lock);
 	mutex_destroy(&mdev->lock);
 }

@@ -6,6 +6,9 @@
 #define _MMAPPER_H
 
 #include <linux/atomic.h>
+#include <linux/kref.h>
+#include <linux/rcupdate.h>
+#include <linux/wait.h>
 #include <linux/bits.h>
 #include <linux/cdev.h>
 #include <linux/device.h>
@@ -46,8 +49,6 @@ struct mmapper_dev;
  * @private_cow: MAP_PRIVATE mappings are supported as copy-on-write that
  *	never reaches the buffer; when false MAP_PRIVATE gets -EINVAL
  * @contiguous: buffers are physically contiguous (sysfs shows phys_addr)
- * @pmd_aligned: mappings of this backend should start on a PMD boundary
- *	(relative to their offset), so that @huge_fault can map 2 MiB at once
  * @alloc: allocate a zeroed buffer of @buf->nr_pages pages; fill in
  *	@buf->vaddr and/or @buf->priv.  Allocates with MMAPPER_GFP (or
  *	MMAPPER_GFP_MAPPED), so it must not warn or invoke the OOM killer on
@@ -74,7 +75,6 @@ struct mmapper_backend {
 	size_t max_size;
 	bool private_cow;
 	bool contiguous;
-	bool pmd_aligned;
 	int (*alloc)(struct mmapper_buf *buf);
 	void (*free)(struct mmapper_buf *buf);
 	struct page *(*page_at)(const struct mmapper_buf *buf, unsigned long idx);
@@ -85,6 +85,16 @@ struct mmapper_backend {
 
 /**
  * struct mmapper_buf - one buffer: its backend, size and memory
+ * @ref: references: the device's (while it is the device's buffer), and
+ *	one for each read() or write() that copies to or from it; the last
+ *	put frees the memory (mmapper_buf_put())
+ * @rcu: frees the struct itself a grace period after the last put, so
+ *	that mmapper_buf_get() may look at @ref under rcu_read_lock()
+ * @retiring: set, under the device lock, before a change copies this
+ *	buffer into its successor, and left set once the successor is in
+ *	place; cleared if the change fails.  A write() that finds it set
+ *	after copying into this buffer writes again into the successor
+ *	(see mmapper_write_iter()).
  * @backend: the backend that allocated it
  * @size: size in bytes, a whole number of pages
  * @nr_pages: @size >> PAGE_SHIFT
@@ -92,6 +102,9 @@ struct mmapper_backend {
  * @priv: backend-private data
  */
 struct mmapper_buf {
+	struct kref ref;
+	struct rcu_head rcu;
+	bool retiring;
 	const struct mmapper_backend *backend;
 	size_t size;
 	unsigned long nr_pages;
@@ -99,20 +112,31 @@ struct mmapper_buf {
 	void *priv;
 };
 
+/*
+ * The per-device counters: the one list that struct mmapper_counters, the
+ * sysfs stats/ files, the debugfs summary and MMAPPER_IOC_GET_STATS are
+ * made from.  Each is described by the field of the same name in struct
+ * mmapper_stats (UAPI); active_mappings there is a level, not a counter.
+ */
+#define MMAPPER_COUNTERS(X)	\
+	X(opens)		\
+	X(mmaps)		\
+	X(faults)		\
+	X(huge_faults)		\
+	X(bytes_read)		\
+	X(bytes_written)	\
+	X(resizes)		\
+	X(alloc_failures)
+
 /**
  * struct mmapper_counters - per-device statistics, exact under concurrency
  *
- * Each field is described by struct mmapper_stats in the UAPI header.
+ * One atomic64_t per entry of MMAPPER_COUNTERS().
  */
 struct mmapper_counters {
-	atomic64_t opens;
-	atomic64_t mmaps;
-	atomic64_t faults;
-	atomic64_t huge_faults;
-	atomic64_t bytes_read;
-	atomic64_t bytes_written;
-	atomic64_t resizes;
-	atomic64_t alloc_failures;
+#define MMAPPER_COUNTER_FIELD(name)	atomic64_t name;
+	MMAPPER_COUNTERS(MMAPPER_COUNTER_FIELD)
+#undef MMAPPER_COUNTER_FIELD
 };
 
 /**
@@ -143,7 +167,9 @@ struct mmapper_mapping {
  *	changes with mmap(); order: mmap_lock -> @lock. Never held while
  *	touching user memory.
  * @buf: the buffer; replaced only under @lock and only when
- *	@nr_mappings is zero
+ *	@nr_mappings is zero, with rcu_assign_pointer(): read() and write()
+ *	take a reference to it without @lock (mmapper_buf_get())
+ * @change_wq: woken when a change has replaced @buf, or failed to
  * @nr_mappings: live VMAs of this device; raised under @lock in mmap(),
  *	raised in vm_ops->open (a VMA already exists) and dropped in
  *	vm_ops->close without it
@@ -169,7 +195,8 @@ struct mmapper_mapping {
 struct mmapper_dev {
 	/* guards buf; see above */
 	struct mutex lock;
-	struct mmapper_buf *buf;
+	struct mmapper_buf __rcu *buf;
+	wait_queue_head_t change_wq;
 	atomic_t nr_mappings;
 	unsigned long gen;
 	/* guards mappings, next_id, untracked */
@@ -193,6 +220,21 @@ struct mmapper_dev {
 static inline struct mmapper_dev *mmapper_vma_dev(struct vm_area_struct *vma)
 {
 	return ((struct mmapper_mapping *)vma->vm_private_data)->mdev;
+}
+
+/* The device's buffer, for a holder of @mdev->lock. */
+static inline struct mmapper_buf *mmapper_dev_buf(struct mmapper_dev *mdev)
+{
+	return rcu_dereference_protected(mdev->buf, lockdep_is_held(&mdev->lock));
+}
+
+/*
+ * The device's buffer, for a VMA of the device: a mapped buffer is never
+ * replaced, so it is stable for as long as the VMA lives.
+ */
+static inline struct mmapper_buf *mmapper_mapped_buf(struct mmapper_dev *mdev)
+{
+	return rcu_dereference_protected(mdev->buf, atomic_read(&mdev->nr_mappings));
 }
 
 /* backends, one file each */
@@ -222,6 +264,10 @@ int mmapper_size_check(const struct mmapper_backend *backend, u64 size);
 struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
 				      u64 size);
 void mmapper_buf_free(struct mmapper_buf *buf);
+struct mmapper_buf *mmapper_buf_get(struct mmapper_dev *mdev);
+void mmapper_buf_put(struct mmapper_buf *buf);
+struct mmapper_buf *mmapper_buf_next(struct mmapper_dev *mdev,
+				     struct mmapper_buf *old);
 void mmapper_buf_walk(const struct mmapper_buf *buf, u64 pos, u64 len,
 		      void (*fn)(void *kaddr, size_t n, void *arg), void *arg);
 int mmapper_buf_copy(struct mmapper_buf *dst, const struct mmapper_buf *src);

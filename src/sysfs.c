@@ -37,7 +37,7 @@ static ssize_t backend_show(struct device *dev, struct device_attribute *attr,
 	const struct mmapper_backend *cur;
 
 	mutex_lock(&mdev->lock);
-	cur = mdev->buf->backend;
+	cur = mmapper_dev_buf(mdev)->backend;
 	mutex_unlock(&mdev->lock);
 
 	return mmapper_backend_list(buf, cur);
@@ -55,7 +55,7 @@ static ssize_t backend_store(struct device *dev, struct device_attribute *attr,
 		return -EINVAL;
 
 	mutex_lock(&mdev->lock);
-	ret = mmapper_dev_realloc(mdev, backend, mdev->buf->size);
+	ret = mmapper_dev_realloc(mdev, backend, mmapper_dev_buf(mdev)->size);
 	mutex_unlock(&mdev->lock);
 
 	if (!ret)
@@ -71,7 +71,7 @@ static ssize_t size_show(struct device *dev, struct device_attribute *attr,
 	size_t size;
 
 	mutex_lock(&mdev->lock);
-	size = mdev->buf->size;
+	size = mmapper_dev_buf(mdev)->size;
 	mutex_unlock(&mdev->lock);
 
 	return sysfs_emit(buf, "%zu\n", size);
@@ -92,7 +92,7 @@ static ssize_t size_store(struct device *dev, struct device_attribute *attr,
 	}
 
 	mutex_lock(&mdev->lock);
-	ret = mmapper_dev_realloc(mdev, mdev->buf->backend, size);
+	ret = mmapper_dev_realloc(mdev, mmapper_dev_buf(mdev)->backend, size);
 	mutex_unlock(&mdev->lock);
 
 	return ret ?: count;
@@ -121,9 +121,9 @@ static ssize_t phys_addr_show(struct device *dev, struct device_attribute *attr,
 	bool contiguous;
 
 	mutex_lock(&mdev->lock);
-	contiguous = mdev->buf->backend->contiguous;
+	contiguous = mmapper_dev_buf(mdev)->backend->contiguous;
 	if (contiguous)
-		phys = page_to_phys(mdev->buf->backend->page_at(mdev->buf, 0));
+		phys = page_to_phys(mmapper_dev_buf(mdev)->backend->page_at(mmapper_dev_buf(mdev), 0));
 	mutex_unlock(&mdev->lock);
 
 	/* Lost a race with a backend change that is hiding the file. */
@@ -140,7 +140,7 @@ static umode_t mmapper_phys_visible(struct kobject *kobj, struct attribute *attr
 	bool contiguous;
 
 	mutex_lock(&mdev->lock);
-	contiguous = mdev->buf->backend->contiguous;
+	contiguous = mmapper_dev_buf(mdev)->backend->contiguous;
 	mutex_unlock(&mdev->lock);
 
 	return contiguous ? attr->mode : 0;
@@ -206,24 +206,16 @@ static ssize_t mmapper_stat_show(struct device *dev,
 	return sysfs_emit(buf, "%llu\n", (u64)atomic64_read(counter));
 }
 
-#define MMAPPER_STAT(_name) {						\
+#define MMAPPER_STAT_ATTR(_name)					\
+static struct mmapper_stat_attr mmapper_stat_attr_##_name = {		\
 	.attr = {							\
 		.attr = { .name = #_name, .mode = 0444 },		\
 		.show = mmapper_stat_show,				\
 	},								\
 	.offset = offsetof(struct mmapper_counters, _name),		\
-}
-
-static struct mmapper_stat_attr mmapper_stat_attrs[] = {
-	MMAPPER_STAT(opens),
-	MMAPPER_STAT(mmaps),
-	MMAPPER_STAT(faults),
-	MMAPPER_STAT(huge_faults),
-	MMAPPER_STAT(bytes_read),
-	MMAPPER_STAT(bytes_written),
-	MMAPPER_STAT(resizes),
-	MMAPPER_STAT(alloc_failures),
 };
+MMAPPER_COUNTERS(MMAPPER_STAT_ATTR)
+#undef MMAPPER_STAT_ATTR
 
 static ssize_t active_mappings_show(struct device *dev,
 				    struct device_attribute *attr, char *buf)
@@ -239,27 +231,22 @@ static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
 			   const char *buf, size_t count)
 {
 	struct mmapper_dev *mdev = dev_get_drvdata(dev);
-	unsigned int i;
 	bool reset;
 
 	if (kstrtobool(buf, &reset) || !reset)
 		return -EINVAL;
 
-	for (i = 0; i < ARRAY_SIZE(mmapper_stat_attrs); i++)
-		atomic64_set((void *)&mdev->stats + mmapper_stat_attrs[i].offset, 0);
+#define MMAPPER_STAT_RESET(_name)	atomic64_set(&mdev->stats._name, 0);
+	MMAPPER_COUNTERS(MMAPPER_STAT_RESET)
+#undef MMAPPER_STAT_RESET
 	return count;
 }
 static DEVICE_ATTR_WO(reset);
 
 static struct attribute *mmapper_stats_attrs[] = {
-	&mmapper_stat_attrs[0].attr.attr,
-	&mmapper_stat_attrs[1].attr.attr,
-	&mmapper_stat_attrs[2].attr.attr,
-	&mmapper_stat_attrs[3].attr.attr,
-	&mmapper_stat_attrs[4].attr.attr,
-	&mmapper_stat_attrs[5].attr.attr,
-	&mmapper_stat_attrs[6].attr.attr,
-	&mmapper_stat_attrs[7].attr.attr,
+#define MMAPPER_STAT_ATTR_PTR(_name)	&mmapper_stat_attr_##_name.attr.attr,
+	MMAPPER_COUNTERS(MMAPPER_STAT_ATTR_PTR)
+#undef MMAPPER_STAT_ATTR_PTR
 	&dev_attr_active_mappings.attr,
 	&dev_attr_reset.attr,
 	NULL
@@ -296,7 +283,7 @@ static ssize_t mmapper_class_backend_show(MMAPPER_CLASS_ATTR_CONST struct class 
 		const struct mmapper_backend *b;
 
 		mutex_lock(&mdev->lock);
-		b = mdev->buf->backend;
+		b = mmapper_dev_buf(mdev)->backend;
 		mutex_unlock(&mdev->lock);
 
 		if (!i) {
