@@ -3401,6 +3401,31 @@ TEST_F(mmapper, memcg_limit_enomem)
 	EXPECT_EQ(0, rmdir(CGTEST));
 }
 
+/*
+ * The page array of a large buffer is itself large (8 bytes a page): under a
+ * memory.max below it, kvmalloc() falls back to vmalloc(), whose charge must
+ * fail like the buffer's own (ENOMEM), not call the memcg OOM killer on the
+ * caller.
+ */
+TEST_F(mmapper, memcg_limit_page_array)
+{
+	size_t want = test_size(variant->backend, 512UL << 20);
+	const char *why = cgroup_memory_ready();
+	int err;
+
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, cgroup_create("393216"));	/* 384 KiB: less than 1 MiB of array */
+
+	err = set_size_in_cgroup(self->fd, want);
+	EXPECT_TRUE(err == ENOMEM || err == E2BIG)
+		TH_LOG("%s: SET_SIZE %zu under memory.max 384K: %s", variant->backend,
+		       want, err < 0 ? "killed" : strerror(err));
+	EXPECT_EQ(0, cgroup_event("oom_kill"));
+	EXPECT_EQ((long long)self->size, sysfs_read_ll(SYSDIR "/size"));
+	EXPECT_EQ(0, rmdir(CGTEST));
+}
+
 /* A resize is charged to the resizer's memory cgroup, and uncharged when freed. */
 TEST_F(mmapper, memcg_charged)
 {

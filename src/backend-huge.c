@@ -39,7 +39,7 @@ static int mmapper_huge_alloc(struct mmapper_buf *buf)
 	unsigned long i, n = mmapper_huge_nr_chunks(buf);
 	struct page **chunks;
 
-	chunks = kvcalloc(n, sizeof(*chunks), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	chunks = kvcalloc(n, sizeof(*chunks), MMAPPER_GFP_META);
 	if (!chunks)
 		return -ENOMEM;
 	buf->priv = chunks;

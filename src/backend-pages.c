@@ -60,7 +60,7 @@ struct page **mmapper_alloc_page_array(unsigned long nr_pages)
 	struct page **pages;
 	unsigned long i = 0;
 
-	pages = kvcalloc(nr_pages, sizeof(*pages), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	pages = kvcalloc(nr_pages, sizeof(*pages), MMAPPER_GFP_META);
 	if (!pages)
 		return ERR_PTR(-ENOMEM);
 

@@ -99,7 +99,7 @@ struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
 	struct mmapper_buf *buf;
 	int ret;
 
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
+	buf = kzalloc(sizeof(*buf), MMAPPER_GFP_META);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
 

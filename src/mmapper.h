@@ -36,6 +36,14 @@ struct mmapper_dev;
 #define MMAPPER_GFP		(GFP_KERNEL_ACCOUNT | __GFP_ZERO | \
 				 __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 #define MMAPPER_GFP_MAPPED	(MMAPPER_GFP & ~MMAPPER_GFP_NO_MAPPED)
+/*
+ * What a buffer needs besides its memory (struct mmapper_buf, page and
+ * chunk arrays): charged and failing as the memory does.  Without
+ * __GFP_RETRY_MAYFAIL, kvmalloc() falls back to vmalloc() with
+ * GFP_KERNEL_ACCOUNT, whose memcg charge invokes the OOM killer.
+ */
+#define MMAPPER_GFP_META	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | \
+				 __GFP_NOWARN)
 
 /* Buffers of the "huge" backend come in chunks of one PMD: 2 MiB on x86-64. */
 #define MMAPPER_CHUNK_ORDER	(PMD_SHIFT - PAGE_SHIFT)
