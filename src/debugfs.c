@@ -419,11 +419,15 @@ static int mmapper_summary_show(struct seq_file *m, void *v)
 	seq_printf(m, "size: %zu\n", size);
 	seq_printf(m, "pages: %zu\n", size >> PAGE_SHIFT);
 	seq_printf(m, "pages_mapped: %lu\n", mapped);
+	seq_printf(m, "opens: %lld\n", atomic64_read(&c->opens));
+	seq_printf(m, "mmaps: %lld\n", atomic64_read(&c->mmaps));
 	seq_printf(m, "active_mappings: %d\n", atomic_read(&mdev->nr_mappings));
-#define MMAPPER_SUMMARY_LINE(name) \
-	seq_printf(m, #name ": %lld\n", atomic64_read(&c->name));
-	MMAPPER_COUNTERS(MMAPPER_SUMMARY_LINE)
-#undef MMAPPER_SUMMARY_LINE
+	seq_printf(m, "faults: %lld\n", atomic64_read(&c->faults));
+	seq_printf(m, "huge_faults: %lld\n", atomic64_read(&c->huge_faults));
+	seq_printf(m, "bytes_read: %lld\n", atomic64_read(&c->bytes_read));
+	seq_printf(m, "bytes_written: %lld\n", atomic64_read(&c->bytes_written));
+	seq_printf(m, "resizes: %lld\n", atomic64_read(&c->resizes));
+	seq_printf(m, "alloc_failures: %lld\n", atomic64_read(&c->alloc_failures));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mmapper_summary);

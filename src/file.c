@@ -571,13 +571,15 @@ static long mmapper_ioctl_get_stats(struct mmapper_dev *mdev, void __user *uarg)
 	if (usize < MMAPPER_STATS_SIZE_VER0 || flags)
 		return -EINVAL;
 
+	st.opens = atomic64_read(&c->opens);
+	st.mmaps = atomic64_read(&c->mmaps);
 	st.active_mappings = atomic_read(&mdev->nr_mappings);
-#define MMAPPER_GET_STAT(name)	st.name = atomic64_read(&c->name);
-	MMAPPER_COUNTERS(MMAPPER_GET_STAT)
-#undef MMAPPER_GET_STAT
-	/* Every counter and the level, and nothing else after the header. */
-	BUILD_BUG_ON(sizeof(st) != offsetof(struct mmapper_stats, opens) +
-		     sizeof(u64) * (1 + sizeof(*c) / sizeof(atomic64_t)));
+	st.faults = atomic64_read(&c->faults);
+	st.huge_faults = atomic64_read(&c->huge_faults);
+	st.bytes_read = atomic64_read(&c->bytes_read);
+	st.bytes_written = atomic64_read(&c->bytes_written);
+	st.resizes = atomic64_read(&c->resizes);
+	st.alloc_failures = atomic64_read(&c->alloc_failures);
 
 	return mmapper_copy_struct_out(uarg, &st, sizeof(st), usize);
 }

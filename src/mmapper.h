@@ -120,31 +120,20 @@ struct mmapper_buf {
 	void *priv;
 };
 
-/*
- * The per-device counters: the one list that struct mmapper_counters, the
- * sysfs stats/ files, the debugfs summary and MMAPPER_IOC_GET_STATS are
- * made from.  Each is described by the field of the same name in struct
- * mmapper_stats (UAPI); active_mappings there is a level, not a counter.
- */
-#define MMAPPER_COUNTERS(X)	\
-	X(opens)		\
-	X(mmaps)		\
-	X(faults)		\
-	X(huge_faults)		\
-	X(bytes_read)		\
-	X(bytes_written)	\
-	X(resizes)		\
-	X(alloc_failures)
-
 /**
  * struct mmapper_counters - per-device statistics, exact under concurrency
  *
- * One atomic64_t per entry of MMAPPER_COUNTERS().
+ * Each field is described by struct mmapper_stats in the UAPI header.
  */
 struct mmapper_counters {
-#define MMAPPER_COUNTER_FIELD(name)	atomic64_t name;
-	MMAPPER_COUNTERS(MMAPPER_COUNTER_FIELD)
-#undef MMAPPER_COUNTER_FIELD
+	atomic64_t opens;
+	atomic64_t mmaps;
+	atomic64_t faults;
+	atomic64_t huge_faults;
+	atomic64_t bytes_read;
+	atomic64_t bytes_written;
+	atomic64_t resizes;
+	atomic64_t alloc_failures;
 };
 
 /**

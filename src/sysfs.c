@@ -206,16 +206,24 @@ static ssize_t mmapper_stat_show(struct device *dev,
 	return sysfs_emit(buf, "%llu\n", (u64)atomic64_read(counter));
 }
 
-#define MMAPPER_STAT_ATTR(_name)					\
-static struct mmapper_stat_attr mmapper_stat_attr_##_name = {		\
+#define MMAPPER_STAT(_name) {						\
 	.attr = {							\
 		.attr = { .name = #_name, .mode = 0444 },		\
 		.show = mmapper_stat_show,				\
 	},								\
 	.offset = offsetof(struct mmapper_counters, _name),		\
+}
+
+static struct mmapper_stat_attr mmapper_stat_attrs[] = {
+	MMAPPER_STAT(opens),
+	MMAPPER_STAT(mmaps),
+	MMAPPER_STAT(faults),
+	MMAPPER_STAT(huge_faults),
+	MMAPPER_STAT(bytes_read),
+	MMAPPER_STAT(bytes_written),
+	MMAPPER_STAT(resizes),
+	MMAPPER_STAT(alloc_failures),
 };
-MMAPPER_COUNTERS(MMAPPER_STAT_ATTR)
-#undef MMAPPER_STAT_ATTR
 
 static ssize_t active_mappings_show(struct device *dev,
 				    struct device_attribute *attr, char *buf)
@@ -231,22 +239,27 @@ static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
 			   const char *buf, size_t count)
 {
 	struct mmapper_dev *mdev = dev_get_drvdata(dev);
+	unsigned int i;
 	bool reset;
 
 	if (kstrtobool(buf, &reset) || !reset)
 		return -EINVAL;
 
-#define MMAPPER_STAT_RESET(_name)	atomic64_set(&mdev->stats._name, 0);
-	MMAPPER_COUNTERS(MMAPPER_STAT_RESET)
-#undef MMAPPER_STAT_RESET
+	for (i = 0; i < ARRAY_SIZE(mmapper_stat_attrs); i++)
+		atomic64_set((void *)&mdev->stats + mmapper_stat_attrs[i].offset, 0);
 	return count;
 }
 static DEVICE_ATTR_WO(reset);
 
 static struct attribute *mmapper_stats_attrs[] = {
-#define MMAPPER_STAT_ATTR_PTR(_name)	&mmapper_stat_attr_##_name.attr.attr,
-	MMAPPER_COUNTERS(MMAPPER_STAT_ATTR_PTR)
-#undef MMAPPER_STAT_ATTR_PTR
+	&mmapper_stat_attrs[0].attr.attr,
+	&mmapper_stat_attrs[1].attr.attr,
+	&mmapper_stat_attrs[2].attr.attr,
+	&mmapper_stat_attrs[3].attr.attr,
+	&mmapper_stat_attrs[4].attr.attr,
+	&mmapper_stat_attrs[5].attr.attr,
+	&mmapper_stat_attrs[6].attr.attr,
+	&mmapper_stat_attrs[7].attr.attr,
 	&dev_attr_active_mappings.attr,
 	&dev_attr_reset.attr,
 	NULL
