@@ -175,16 +175,22 @@ struct mmapper_buf *mmapper_buf_get(struct mmapper_dev *mdev)
  * @mdev: the device
  * @old: a buffer of @mdev found retiring; the caller's reference is dropped
  *
- * Return: a reference to the device's buffer once the change is done:
- * its successor, or @old itself if the change failed.
+ * A class-wide switch keeps a device's buffer retiring while it builds the
+ * others: the wait can be long, so a fatal signal ends it.
+ *
+ * Return: a reference to the device's buffer once the change is done (its
+ * successor, or @old itself if the change failed), or ERR_PTR(-EINTR).
  */
 struct mmapper_buf *mmapper_buf_next(struct mmapper_dev *mdev,
 				     struct mmapper_buf *old)
 {
-	wait_event(mdev->change_wq, rcu_access_pointer(mdev->buf) != old ||
-				    !READ_ONCE(old->retiring));
+	int ret;
+
+	ret = wait_event_killable(mdev->change_wq,
+				  rcu_access_pointer(mdev->buf) != old ||
+				  !READ_ONCE(old->retiring));
 	mmapper_buf_put(old);
-	return mmapper_buf_get(mdev);
+	return ret ? ERR_PTR(-EINTR) : mmapper_buf_get(mdev);
 }
 
 /**
@@ -474,11 +480,12 @@ int mmapper_switch_all(const struct mmapper_backend *backend)
 
 	for (i = 0; i < n; i++) {
 		struct mmapper_dev *mdev = &mmapper_devs[i];
+		const struct mmapper_buf *cur = mmapper_dev_buf(mdev);
 
-		if (mmapper_dev_buf(mdev)->backend == backend)
+		if (cur->backend == backend)
 			continue;
-		mmapper_trace_change(mdev, mmapper_dev_buf(mdev)->backend, mmapper_dev_buf(mdev)->size,
-				     backend, mmapper_dev_buf(mdev)->size, ret);
+		mmapper_trace_change(mdev, cur->backend, cur->size, backend,
+				     cur->size, ret);
 		if (!bufs[i])
 			continue;
 		if (ret) {

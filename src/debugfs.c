@@ -42,6 +42,11 @@ static int mmapper_mapcount(struct page *page)
 {
 	if (PageSlab(page))
 		return 0;
+#ifdef PG_kmemcg
+	/* 5.10 marks accounted pages with a type kept in the mapcount. */
+	if (PageKmemcg(page))
+		return 0;
+#endif
 	return folio_mapcount(page_folio(page));
 }
 
@@ -399,8 +404,8 @@ static int mmapper_summary_show(struct seq_file *m, void *v)
 		if (ret)
 			break;
 		for (i = 0; i < b->n; i++) {
-			struct page *page = mmapper_dev_buf(mdev)->backend->page_at(mmapper_dev_buf(mdev),
-									first + i);
+			const struct mmapper_buf *buf = mmapper_dev_buf(mdev);
+			struct page *page = buf->backend->page_at(buf, first + i);
 
 			if (b->pfnmapped[i] || mmapper_mapcount(page) > 0)
 				mapped++;

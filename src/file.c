@@ -29,7 +29,11 @@ static int mmapper_open(struct inode *inode, struct file *file)
 	struct mmapper_dev *mdev = container_of(inode->i_cdev, struct mmapper_dev, cdev);
 
 	file->private_data = mdev;
-	/* read() never blocks; write() only behind a change (it then says EAGAIN). */
+	/*
+	 * Under IOCB_NOWAIT nothing waits: a write() that would wait for a
+	 * change in progress says EAGAIN (the last put of a buffer replaced
+	 * meanwhile may still free it in the caller's context).
+	 */
 	file->f_mode |= FMODE_NOWAIT;
 	atomic64_inc(&mdev->stats.opens);
 	return 0;
@@ -75,7 +79,7 @@ static size_t mmapper_piece(const struct mmapper_buf *buf, loff_t pos,
  * pages, holding a reference to the buffer and no lock: a change (resize,
  * switch) that runs meanwhile publishes a new buffer and the old one goes
  * with the last reference.  A read sees, page by page, the old contents or
- * the new; a write is never lost (mmapper_dev_replace()).
+ * the new; a write is never lost (mmapper_dev_prepare()).
  */
 static ssize_t mmapper_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
@@ -140,7 +144,7 @@ static ssize_t mmapper_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		copied = copy_from_iter(kaddr + offset_in_page(pos), n, from);
 		kunmap_local(kaddr);
 
-		smp_mb();	/* the bytes, then @retiring: mmapper_dev_replace() */
+		smp_mb();	/* the bytes, then @retiring: mmapper_dev_prepare() */
 		if (unlikely(READ_ONCE(buf->retiring))) {
 			/* A change may have copied this page before the bytes came. */
 			if (iocb->ki_flags & IOCB_NOWAIT) {
@@ -150,6 +154,10 @@ static ssize_t mmapper_write_iter(struct kiocb *iocb, struct iov_iter *from)
 			}
 			iov_iter_revert(from, copied);
 			buf = mmapper_buf_next(mdev, buf);
+			if (IS_ERR(buf)) {
+				ret = PTR_ERR(buf);	/* killed: the caller never sees it */
+				break;
+			}
 			continue;
 		}
 		done += copied;
@@ -162,7 +170,8 @@ static ssize_t mmapper_write_iter(struct kiocb *iocb, struct iov_iter *from)
 			break;
 		cond_resched();
 	}
-	mmapper_buf_put(buf);
+	if (!IS_ERR(buf))
+		mmapper_buf_put(buf);
 
 	iocb->ki_pos = pos;
 	atomic64_add(done, &mdev->stats.bytes_written);

@@ -117,13 +117,15 @@ static ssize_t phys_addr_show(struct device *dev, struct device_attribute *attr,
 			      char *buf)
 {
 	struct mmapper_dev *mdev = dev_get_drvdata(dev);
+	const struct mmapper_buf *mbuf;
 	phys_addr_t phys = 0;
 	bool contiguous;
 
 	mutex_lock(&mdev->lock);
-	contiguous = mmapper_dev_buf(mdev)->backend->contiguous;
+	mbuf = mmapper_dev_buf(mdev);
+	contiguous = mbuf->backend->contiguous;
 	if (contiguous)
-		phys = page_to_phys(mmapper_dev_buf(mdev)->backend->page_at(mmapper_dev_buf(mdev), 0));
+		phys = page_to_phys(mbuf->backend->page_at(mbuf, 0));
 	mutex_unlock(&mdev->lock);
 
 	/* Lost a race with a backend change that is hiding the file. */
