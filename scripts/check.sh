@@ -88,9 +88,12 @@ else
 	cat "$BUILD/fetch-5.10.log"
 	result FAIL "kernels: Debian 11's 5.10 from bullseye, prepared (see $BUILD/fetch-5.10.log)"
 fi
-# sid's 7.2 kernels and the next kernel take minutes when the cache is
-# cold: they are prepared while the first kernels are tested.
-rm -f "$BUILD/next-kernel.txt"
+# sid's 7.2 kernels, the next kernel and the debug kernel take minutes
+# when the cache is cold (the debug kernel about 8 on 2 idle cores): they
+# are prepared while the first kernels are tested, one after the other (one
+# kernel build at a time, niced under the VMs).  Each step leaves its
+# status in a file the stage that needs it waits for.
+rm -f "$BUILD"/next-kernel.txt "$BUILD"/fetch-sid.rc "$BUILD"/debug-kernel.{dir,rc}
 (
 	t=$(date +%s)
 	"$ROOT/scripts/fetch-kernels.sh" 7.2 7.2-rt
@@ -100,9 +103,23 @@ rm -f "$BUILD/next-kernel.txt"
 	"$ROOT/scripts/fetch-kernels.sh" next > "$BUILD/next-kernel.txt"
 	nrc=$?
 	echo "fetch-kernels.sh next: $(( $(date +%s) - t ))s, status $nrc"
-	exit $rc
+	echo "$rc" > "$BUILD/fetch-sid.rc"
+	t=$(date +%s)
+	"$ROOT/scripts/debug-kernel.sh" > "$BUILD/debug-kernel.dir" 2> "$BUILD/debug-kernel.log"
+	rc=$?
+	echo "debug-kernel.sh: $(( $(date +%s) - t ))s, status $rc"
+	echo "$rc" > "$BUILD/debug-kernel.rc"
 ) > "$BUILD/fetch-sid.log" 2>&1 &
 FETCH_PID=$!
+
+# Wait until the background job has written file $1 (or ended); print
+# that file.
+wait_for() {
+	while [[ ! -f $1 ]] && kill -0 "$FETCH_PID" 2>/dev/null; do
+		sleep 2
+	done
+	cat "$1" 2>/dev/null
+}
 
 stage "build: selftests"
 if make -s -C "$ROOT/selftests" KSFT_DIR="$KSFT_DIR" OUTPUT="$BUILD" >"$BUILD/selftests.log" 2>&1 &&
@@ -220,7 +237,7 @@ done
 
 # ... then sid's, once prepared.
 stage "kernels: sid's 7.2 and 7.2 RT (fetch-kernels.sh, in the background meanwhile)"
-if wait "$FETCH_PID"; then
+if [[ $(wait_for "$BUILD/fetch-sid.rc") == 0 ]]; then
 	result PASS "kernels: sid's 7.2 and 7.2 RT, prepared (see $BUILD/fetch-sid.log)"
 else
 	tail -30 "$BUILD/fetch-sid.log"
@@ -281,8 +298,10 @@ stage "lint: checkpatch --strict, sparse C=2, W=1"
 "$ROOT/scripts/lint.sh" "$RESULTS" > "$BUILD/lint.log" 2>&1
 grep -v '^PASS' "$BUILD/lint.log"
 
-stage "debug kernel: KASAN, lockdep, DEBUG_VM, kmemleak (built once, cached)"
-if DEBUG_KDIR=$("$ROOT/scripts/debug-kernel.sh" 2> "$BUILD/debug-kernel.log"); then
+stage "debug kernel: KASAN, lockdep, DEBUG_VM, kmemleak (built once, cached, in the background)"
+if [[ $(wait_for "$BUILD/debug-kernel.rc") == 0 ]] &&
+   DEBUG_KDIR=$(cat "$BUILD/debug-kernel.dir") && [[ -e $DEBUG_KDIR/Makefile ]]; then
+	grep -E '^debug-kernel.sh: [0-9]+s' "$BUILD/fetch-sid.log"
 	result PASS "debug kernel from linux-source-7.2 (see $BUILD/debug-kernel.log)"
 	if "$ROOT/scripts/build-module.sh" debug "$DEBUG_KDIR" >/dev/null; then
 		result PASS "build against the debug kernel, no warnings"
