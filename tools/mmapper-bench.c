@@ -17,7 +17,11 @@
  * whose entries were all put in place beforehand (MADV_POPULATE_WRITE):
  * what map + touch would cost if mapping cost nothing.  "read()" copies
  * the same bytes with one read() instead; "vmalloc-fault-1" is
- * vmalloc-fault with fault_around=1, one page per fault.
+ * vmalloc-fault with fault_around=1, one page per fault.  The map-path
+ * ratios with a target (pages and huge against the system heap, huge
+ * against the floor, vmalloc-fault against memfd + udmabuf) are measured
+ * in pairs besides: three rounds of each subject, taking turns, the best
+ * of each.
  *
  * Copy path, for each backend and call size (4 KiB, 64 KiB, 1 MiB):
  * write() then read() of the whole device (64 MiB; kmalloc 4 MiB, its
@@ -117,7 +121,30 @@ struct resize_sample {
 	double set_size, heap;	/* ms */
 };
 
+/*
+ * Map-path ratios measured in pairs: the two subjects' map + touch rounds
+ * alternate, so that both meet the same host.
+ */
+static const struct pair {
+	const char *num, *den;
+	size_t size;
+} pairs[] = {
+	{ "pages", "dma-heap-system", 4 * MiB },
+	{ "pages", "dma-heap-system", 64 * MiB },
+	{ "huge", "dma-heap-system", 64 * MiB },
+	{ "huge", "floor", 64 * MiB },
+	{ "vmalloc-fault", "memfd-udmabuf", 64 * MiB },
+};
+
+#define NR_PAIRS	(sizeof(pairs) / sizeof(pairs[0]))
+
+struct pair_sample {
+	double num, den;	/* touch, ns per MiB */
+};
+
 static struct sample samples[NR_SUBJECTS][NR_SIZES][MAX_REPS];
+static struct pair_sample pair_samples[NR_PAIRS][MAX_REPS];
+static int pair_ok[NR_PAIRS];
 static int available[NR_SUBJECTS];
 static struct copy_sample copies[NR_SUBJECTS][NR_CALLS][MAX_REPS];
 static int copy_ok[NR_SUBJECTS];
@@ -175,6 +202,16 @@ static int is_backend(unsigned int s)
 		    !strcmp(subjects[i].backend, subjects[s].backend))
 			return 0;
 	return 1;
+}
+
+static int subject_index(const char *name)
+{
+	unsigned int s;
+
+	for (s = 0; s < NR_SUBJECTS; s++)
+		if (!strcmp(subjects[s].name, name))
+			return s;
+	return -1;
 }
 
 static int size_index(size_t size)
@@ -458,6 +495,40 @@ static int measure(const struct subject *s, size_t size, struct sample *out)
 	return 0;
 }
 
+/*
+ * Pair @p, repetition @r: three map + touch rounds of each subject, taking
+ * turns (ABABAB, BABABA every other repetition), the best of each.
+ */
+static void measure_pair(unsigned int p, int r)
+{
+	const struct subject *s[2] = {
+		&subjects[subject_index(pairs[p].num)],
+		&subjects[subject_index(pairs[p].den)],
+	};
+	double best[2] = { 0, 0 }, t, f;
+	size_t size = pairs[p].size;
+	unsigned char *m;
+	int fd[2], k, i;
+
+	fd[0] = object_open(s[0], size);
+	fd[1] = object_open(s[1], size);
+	for (i = 0; i < 6 && fd[0] != -2 && fd[1] != -2; i++) {
+		k = (i + r) % 2;
+		m = map_touch(s[k], fd[k], size, &t, &f);
+		if (!m)
+			break;
+		munmap(m, size);
+		best[k] = i < 2 ? t : min(t, best[k]);
+	}
+	for (k = 0; k < 2; k++)
+		if (fd[k] >= 0)
+			close(fd[k]);
+	if (i < 6)
+		pair_ok[p] = 0;
+	pair_samples[p][r].num = best[0];
+	pair_samples[p][r].den = best[1];
+}
+
 /* The copy path's device and memfd take turns a segment at a time. */
 #define SEGMENT		MiB
 #define COPY_BYTES	(64 * MiB)
@@ -684,6 +755,26 @@ static double resize_ratio(int s)
 	return median_of(v);
 }
 
+static double pair_median(int p, size_t off)
+{
+	double v[MAX_REPS];
+	int r;
+
+	for (r = 0; r < reps; r++)
+		v[r] = field(&pair_samples[p][r], off);
+	return median_of(v);
+}
+
+static double pair_ratio(int p)
+{
+	double v[MAX_REPS];
+	int r;
+
+	for (r = 0; r < reps; r++)
+		v[r] = pair_samples[p][r].num / pair_samples[p][r].den;
+	return median_of(v);
+}
+
 /* Targets: each a median over the repetitions, held against a limit. */
 struct target {
 	char what[96];
@@ -693,7 +784,8 @@ struct target {
 	double limit;
 	const char *unit;	/* "ratio", "faults" */
 	int available;
-	double value;
+	double value;		/* the median of per_rep */
+	double per_rep[MAX_REPS];
 };
 
 #define MAX_TARGETS	96
@@ -717,39 +809,59 @@ static struct target *target_add(const char *group, int issue, int at_most,
 	return t;
 }
 
-static int subject_index(const char *name)
+/* @t's figure of each repetition in @v, and its value, their median. */
+static void target_set(struct target *t, const double *v)
 {
-	unsigned int s;
+	double sorted[MAX_REPS];
 
-	for (s = 0; s < NR_SUBJECTS; s++)
-		if (!strcmp(subjects[s].name, name))
-			return s;
+	memcpy(t->per_rep, v, reps * sizeof(v[0]));
+	memcpy(sorted, v, reps * sizeof(v[0]));
+	t->value = median_of(sorted);
+}
+
+/* The pair that measures @num against @den at @size, or -1. */
+static int pair_index(const char *num, const char *den, size_t size)
+{
+	unsigned int p;
+
+	for (p = 0; p < NR_PAIRS; p++)
+		if (!strcmp(pairs[p].num, num) && !strcmp(pairs[p].den, den) &&
+		    pairs[p].size == size)
+			return p;
 	return -1;
 }
 
-/* A map-path target: @num / @den of field @off at @mib, per repetition. */
+/*
+ * A map-path target: @num / @den of field @off at @mib, per repetition;
+ * from their pair's rounds where they have one.
+ */
 static void map_target(int issue, const char *num, const char *den, int mib,
 		       size_t off, int at_most, double limit, const char *what)
 {
 	int a = subject_index(num), b = subject_index(den);
-	int z = size_index(mib * MiB), r;
+	int z = size_index(mib * MiB), r, p = -1;
 	struct target *t;
 	double v[MAX_REPS];
 
+	if (off == offsetof(struct sample, touch))
+		p = pair_index(num, den, mib * MiB);
 	t = target_add("map", issue, at_most, limit, "%s: %s, %d MiB", num, what, mib);
-	t->available = a >= 0 && b >= 0 && available[a] && available[b];
+	t->available = a >= 0 && b >= 0 && available[a] && available[b] &&
+		       (p < 0 || pair_ok[p]);
 	if (!t->available)
 		return;
 	for (r = 0; r < reps; r++)
-		v[r] = field(&samples[a][z][r], off) / field(&samples[b][z][r], off);
-	t->value = median_of(v);
+		v[r] = p >= 0 ? pair_samples[p][r].num / pair_samples[p][r].den :
+		       field(&samples[a][z][r], off) / field(&samples[b][z][r], off);
+	target_set(t, v);
 }
 
 static void targets_evaluate(void)
 {
 	static const char *const seq[] = { "read()", "write()" };
 	const size_t touch_off = offsetof(struct sample, touch);
-	int huge = subject_index("huge"), mib, c, k;
+	int huge = subject_index("huge"), mib, c, k, r;
+	double v[MAX_REPS];
 	unsigned int s;
 	struct target *t;
 
@@ -762,8 +874,11 @@ static void targets_evaluate(void)
 	t = target_add("map", 0, 1, 32, "huge: faults, 64 MiB (one per 2 MiB)");
 	t->unit = "faults";
 	t->available = available[huge];
-	if (t->available)
-		t->value = median(huge, size_index(64 * MiB), offsetof(struct sample, minflt));
+	if (t->available) {
+		for (r = 0; r < reps; r++)
+			v[r] = samples[huge][size_index(64 * MiB)][r].minflt;
+		target_set(t, v);
+	}
 	for (mib = 4; mib <= 64; mib *= 16)
 		map_target(0, "vmalloc-fault", "vmalloc-fault-1", mib, touch_off, 1, 0.5,
 			   "map + touch / fault_around=1");
@@ -796,10 +911,12 @@ static void targets_evaluate(void)
 					       subjects[s].name, seq[k], k ? "pwrite()" : "pread()",
 					       call_names[c], backend_size(s) / MiB);
 				t->available = copy_ok[s];
-				if (t->available)
-					t->value = k ?
-						copy_median(s, c, offsetof(struct copy_sample, write_ratio)) :
-						copy_median(s, c, offsetof(struct copy_sample, read_ratio));
+				if (!t->available)
+					continue;
+				for (r = 0; r < reps; r++)
+					v[r] = k ? copies[s][c][r].write_ratio :
+						   copies[s][c][r].read_ratio;
+				target_set(t, v);
 			}
 
 	/* Issue 18: a size change against the system heap. */
@@ -810,8 +927,11 @@ static void targets_evaluate(void)
 			       "%s: size change to %zu MiB / system heap allocation",
 			       subjects[s].name, backend_size(s) / MiB);
 		t->available = resize_ok[s];
-		if (t->available)
-			t->value = resize_ratio(s);
+		if (!t->available)
+			continue;
+		for (r = 0; r < reps; r++)
+			v[r] = resizes[s][r].set_size / resizes[s][r].heap;
+		target_set(t, v);
 	}
 }
 
@@ -855,7 +975,7 @@ static void targets_print(void)
 
 static void tables_print(void)
 {
-	unsigned int s, z, c;
+	unsigned int s, z, c, p;
 
 	printf("%-16s %5s %12s %12s %12s %8s %8s %8s\n", "subject", "MiB", "touch ns/MiB",
 	       "again ns/MiB", "popul ns/MiB", "minflt", "rd GB/s", "wr GB/s");
@@ -881,6 +1001,20 @@ static void tables_print(void)
 		if (available[subject_index("floor")] && floor_thp_kib[z] * 1024L < (long)sizes[z])
 			printf("floor, %zu MiB: %ld KiB in 2 MiB pages in one repetition (-1: unknown)\n",
 			       sizes[z] / MiB, floor_thp_kib[z]);
+
+	printf("\nmap + touch in pairs, taking turns, ns per MiB; ratio: the median of each repetition's\n");
+	printf("%-16s %-16s %5s %12s %12s %6s\n", "subject", "against", "MiB", "subject", "against",
+	       "ratio");
+	for (p = 0; p < NR_PAIRS; p++) {
+		if (!pair_ok[p]) {
+			printf("%-16s %-16s  not available on this kernel\n", pairs[p].num,
+			       pairs[p].den);
+			continue;
+		}
+		printf("%-16s %-16s %5zu %12.0f %12.0f %6.3f\n", pairs[p].num, pairs[p].den,
+		       pairs[p].size / MiB, pair_median(p, offsetof(struct pair_sample, num)),
+		       pair_median(p, offsetof(struct pair_sample, den)), pair_ratio(p));
+	}
 
 	printf("\ncopy path: GB/s, 64 MiB through the buffer and through a memfd of the same size,\n"
 	       "taking turns 1 MiB at a time; ratio: the median of the turns' device / memfd\n");
@@ -923,8 +1057,8 @@ static void tables_print(void)
 static void json_print(const char *release)
 {
 	const char *sep = "";
-	unsigned int s, z, c;
-	int i;
+	unsigned int s, z, c, p;
+	int i, r;
 
 	printf("@@BENCH-JSON-BEGIN\n");
 	printf("{\"kernel\": \"%s\", \"reps\": %d, \"subjects\": {", release, reps);
@@ -951,6 +1085,21 @@ static void json_print(const char *release)
 			printf("}");
 			sep = ",";
 		}
+	}
+
+	printf("\n}, \"pairs\": {");
+	sep = "";
+	for (p = 0; p < NR_PAIRS; p++) {
+		if (!pair_ok[p])
+			continue;
+		printf("%s\n  \"%s/%s/%zuM\": {\"subject\": \"%s\", \"against\": \"%s\", "
+		       "\"size_mib\": %zu, \"touch_ns_per_mib\": %.0f, "
+		       "\"against_touch_ns_per_mib\": %.0f, \"ratio\": %.3f}",
+		       sep, pairs[p].num, pairs[p].den, pairs[p].size / MiB, pairs[p].num,
+		       pairs[p].den, pairs[p].size / MiB,
+		       pair_median(p, offsetof(struct pair_sample, num)),
+		       pair_median(p, offsetof(struct pair_sample, den)), pair_ratio(p));
+		sep = ",";
 	}
 
 	printf("\n}, \"copy\": {");
@@ -1001,11 +1150,15 @@ static void json_print(const char *release)
 			printf("null");
 		printf(", \"unit\": \"%s\", \"op\": \"%s\", \"target\": %.2f, ", t->unit,
 		       t->at_most ? "<=" : ">=", t->limit);
-		if (t->available)
-			printf("\"value\": %.3f, \"met\": %s}", t->value,
-			       target_met(t) ? "true" : "false");
-		else
+		if (!t->available) {
 			printf("\"value\": null, \"met\": null}");
+			continue;
+		}
+		printf("\"value\": %.3f, \"met\": %s, \"per_rep\": [", t->value,
+		       target_met(t) ? "true" : "false");
+		for (r = 0; r < reps; r++)
+			printf("%s%.3f", r ? ", " : "", t->per_rep[r]);
+		printf("]}");
 	}
 	printf("\n]}\n@@BENCH-JSON-END\n");
 }
@@ -1030,7 +1183,7 @@ static int memfds_open(void)
 int main(int argc, char **argv)
 {
 	struct utsname u;
-	unsigned int s, z;
+	unsigned int s, z, p;
 	int r;
 
 	reps = argc > 1 ? atoi(argv[1]) : 5;
@@ -1051,6 +1204,8 @@ int main(int argc, char **argv)
 	}
 	for (s = 0; s < NR_SUBJECTS; s++)
 		available[s] = copy_ok[s] = resize_ok[s] = 1;
+	for (p = 0; p < NR_PAIRS; p++)
+		pair_ok[p] = 1;
 	for (z = 0; z < NR_SIZES; z++)
 		floor_thp_kib[z] = sizes[z] / 1024;
 
@@ -1063,6 +1218,8 @@ int main(int argc, char **argv)
 					available[s] = 0;
 			}
 		}
+		for (p = 0; p < NR_PAIRS; p++)
+			measure_pair(p, r);
 		for (s = 0; s < NR_SUBJECTS; s++)
 			if (is_backend(s))
 				measure_copy(s, r);
