@@ -6,8 +6,11 @@
 #                        running kernel) or KDIR
 #   make install         install it into /lib/modules/KERNELRELEASE/updates
 #   make deps            install the Debian packages the rest needs (root)
+#   make kernels         fetch and prepare Debian's 5.10 and 7.2 (and 7.2 RT)
+#                        kernels into ~/.cache/mmapper/kernels
 #   make demo            build, boot Debian's kernel in QEMU, show mmapper at work
-#   make check           every test, on every Debian kernel line installed
+#   make check           every test, on every kernel of scripts/kernels.sh
+#                        (5.10, 6.1, 6.12, 7.2, 7.2 RT; fetches what is missing)
 #   make lint            checkpatch --strict, sparse C=2, W=1
 #   make bench           mmapper's backends against their peers: dist/bench.json, .png
 #   make docs            the Documentation tree as HTML in build/docs (warnings fail)
@@ -41,6 +44,9 @@ install: module
 deps:
 	@scripts/deps.sh
 
+kernels:
+	@scripts/fetch-kernels.sh
+
 demo:
 	@scripts/demo.sh
 
@@ -72,4 +78,4 @@ clean:
 	$(MAKE) -C selftests clean
 	$(MAKE) -C tools clean
 
-.PHONY: all module install deps demo check lint bench docs deb rpm selftests clean
+.PHONY: all module install deps kernels demo check lint bench docs deb rpm selftests clean

@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench: boot the newest Debian kernel (6.12: it has the DMA-BUF
-# system heap and udmabuf to compare with) under QEMU, load mmapper, run
-# tools/mmapper-bench there, and write dist/bench.json and dist/bench.png.
+# make bench: boot the newest kernel of kernels.sh that has the DMA-BUF
+# system heap and udmabuf to compare with, and is not PREEMPT_RT (6.12 on a
+# fresh machine, 7.2 once fetched; BENCH_KERNEL=RELEASE chooses another),
+# under QEMU, load mmapper, run tools/mmapper-bench there, and write
+# dist/bench.json and dist/bench.png.
 #
 # Usage: bench.sh [REPS]   (default 5; every figure is a median of REPS)
 set -euo pipefail
@@ -13,8 +15,18 @@ DIST=$ROOT/dist
 REPS=${1:-5}
 
 "$ROOT/scripts/deps.sh" >/dev/null
-REL=$("$ROOT/scripts/kernels.sh" | tail -1)
-KO=$("$ROOT/scripts/build-module.sh" "$REL")
+REL=
+while read -r rel vmlinuz kdir; do
+	if [[ -n ${BENCH_KERNEL:-} ]]; then
+		[[ $rel == "$BENCH_KERNEL" ]] || continue
+	elif [[ $rel =~ -rt(-|$) ]] || ! grep -qx CONFIG_UDMABUF=y "$kdir/.config" ||
+	     ! grep -qx CONFIG_DMABUF_HEAPS_SYSTEM=y "$kdir/.config"; then
+		continue
+	fi
+	REL=$rel VMLINUZ=$vmlinuz KDIR=$kdir
+done < <("$ROOT/scripts/kernels.sh" 2>/dev/null)
+[[ -n $REL ]] || { echo "bench: no kernel with udmabuf and the system heap (make deps)" >&2; exit 1; }
+KO=$("$ROOT/scripts/build-module.sh" "$REL" "$KDIR")
 make -s -C "$ROOT/tools" OUTPUT="$BUILD"
 mkdir -p "$DIST"
 
@@ -27,7 +39,7 @@ EOF2
 
 echo "bench: $REL under QEMU, $REPS repetitions (several minutes)"
 # One CPU: no second CPU to steal time from the measuring one.
-"$ROOT/scripts/vm-run.sh" -k "/boot/vmlinuz-$REL" -o "$BUILD/vm-bench" -m 2048 -s 1 \
+"$ROOT/scripts/vm-run.sh" -k "$VMLINUZ" -o "$BUILD/vm-bench" -m 2048 -s 1 \
 	-t 3000 -p "$BUILD/bench-payload.sh" -f "$KO:/lib/mmapper.ko" \
 	-f "$BUILD/mmapper-bench:/bin/mmapper-bench"
 OUT=$BUILD/vm-bench/output.txt

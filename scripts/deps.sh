@@ -13,6 +13,10 @@ PKGS=(
 	linux-source-6.1
 	dkms dh-dkms debhelper lintian rpm rpmlint adduser udev
 	sparse trinity gnuplot-nox python3 python3-sphinx
+	# fetch-kernels.sh: the 7.2 trees keep Debian's BTF (struct module
+	# has BTF fields: without pahole, olddefconfig drops them and
+	# Debian's kernel refuses the module).
+	pahole
 )
 
 missing=()

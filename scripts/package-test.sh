@@ -6,11 +6,15 @@
 #
 #  1. the version strings agree; make deb, lintian; make rpm, rpmlint;
 #  2. apt-get install of the .debs on this machine: DKMS must build and
-#     install mmapper for every kernel with headers;
+#     install mmapper for every kernel with headers installed (6.1, 6.12),
+#     and build it for every other kernel of kernels.sh (5.10, 7.2, 7.2 RT:
+#     trees in ~/.cache/mmapper that no package installed) when pointed at
+#     the tree (dkms build --kernelsourcedir), as a user of a kernel tree
+#     outside /lib/modules would;
 #  3. a kernel whose headers arrive after the package: DKMS's header hook
 #     must build for it;
-#  4. a VM boots a kernel with the DKMS-built module and runs the installed
-#     selftests (/usr/libexec/mmapper/selftests) against it;
+#  4. a VM boots the oldest kernel with the DKMS-built module and runs the
+#     installed selftests (/usr/libexec/mmapper/selftests) against it;
 #  5. apt-get purge: nothing may be left;
 #  6. the RPM, installed, upgraded to a new release and erased by rpm on
 #     this machine: its scriptlets drive DKMS the same way.
@@ -48,7 +52,17 @@ step() {
 	fi
 }
 
-mapfile -t KERNELS < <("$ROOT/scripts/kernels.sh")
+# RELEASE VMLINUZ BUILD_DIR of every kernel; HOST: those whose headers are
+# installed (/lib/modules/REL/build), which the packages' scripts see.
+declare -A IMAGE=() KDIR=()
+KERNELS=()
+HOST=()
+while read -r rel image kdir; do
+	KERNELS+=("$rel")
+	IMAGE[$rel]=$image
+	KDIR[$rel]=$kdir
+	[[ $kdir == "/lib/modules/$rel/build" ]] && HOST+=("$rel")
+done < <("$ROOT/scripts/kernels.sh" 2>/dev/null)
 
 step "version strings agree with VERSION" "$ROOT/scripts/version.sh"
 step "make deb" "$ROOT/scripts/package.sh" deb
@@ -81,6 +95,23 @@ installed_ko() {
 	ls /lib/modules/"$1"/updates/dkms/mmapper.ko* 2>/dev/null | head -1
 }
 
+# The module DKMS built (in its tree) for kernel $1, or nothing.
+built_ko() {
+	ls /var/lib/dkms/mmapper/"$V"/"$1"/x86_64/module/mmapper.ko* 2>/dev/null | head -1
+}
+
+# A kernel of the cache: DKMS builds for its tree (not installed: the
+# machine does not run that kernel, and its /lib/modules is not ours).
+dkms_built_tree() {
+	local rel=$1 ko
+	dkms build -m mmapper -v "$V" -k "$rel" --kernelsourcedir "${KDIR[$rel]}" || return 1
+	dkms status -m mmapper -v "$V" -k "$rel" | grep -q ': built' || return 1
+	ko=$(built_ko "$rel")
+	[[ -n $ko ]] || return 1
+	[[ $(modinfo -F version "$ko") == "$V" ]] &&
+		modinfo -F vermagic "$ko" | grep -q "^$rel "
+}
+
 dkms_built() {
 	local rel=$1 ko
 	dkms status -m mmapper -v "$V" -k "$rel" | grep -q ': installed' || return 1
@@ -91,14 +122,20 @@ dkms_built() {
 		modinfo -F vermagic "$ko" | grep -q "^$rel "
 }
 for rel in "${KERNELS[@]}"; do
-	step "DKMS built and installed mmapper $V for $rel" dkms_built "$rel"
+	if [[ " ${HOST[*]} " == *" $rel "* ]]; then
+		step "DKMS built and installed mmapper $V for $rel" dkms_built "$rel"
+	else
+		step "DKMS builds mmapper $V for $rel (dkms build --kernelsourcedir ${KDIR[$rel]})" \
+			dkms_built_tree "$rel"
+	fi
 done
 step "group mmapper exists" getent group mmapper
 step "udev rule installed" test -f /lib/udev/rules.d/60-mmapper.rules
 
-# A kernel upgrade: the newest kernel loses its build, then its headers
-# "arrive" (the hook that linux-headers-* packages run on install).
-newest=${KERNELS[-1]}
+# A kernel upgrade: the newest kernel with installed headers loses its
+# build, then its headers "arrive" (the hook that linux-headers-* packages
+# run on install).
+newest=${HOST[-1]}
 upgrade() {
 	dkms remove -m mmapper -v "$V" -k "$newest" &&
 		[[ -z $(installed_ko "$newest") ]] &&
@@ -111,6 +148,7 @@ step "headers of $newest installed after the package: DKMS builds for it" upgrad
 vm_installed_selftests() {
 	local rel=$1 ko out=$BUILD/vm-dkms-$1 files=()
 	ko=$(installed_ko "$rel")
+	[[ -n $ko ]] || ko=$(built_ko "$rel")
 	ko_unpack "$ko" "$BUILD/dkms-$rel.ko"
 	# The installed programs are dynamic: give the VM their libraries.
 	vm_lib_args files /usr/libexec/mmapper/selftests/mmapper_test \
@@ -162,7 +200,7 @@ else
 fi
 exit $rc
 EOF2
-	"$ROOT/scripts/vm-run.sh" -k "/boot/vmlinuz-$rel" -o "$out" -m 2048 -s 2 \
+	"$ROOT/scripts/vm-run.sh" -k "${IMAGE[$rel]}" -o "$out" -m 2048 -s 2 \
 		-p "$BUILD/dkms-payload.sh" -f "$BUILD/dkms-$rel.ko:/lib/mmapper.ko" \
 		-f /usr/libexec/mmapper/selftests/mmapper_test:/usr/libexec/mmapper/selftests/mmapper_test \
 		-f /usr/libexec/mmapper/selftests/mmapper_stress:/usr/libexec/mmapper/selftests/mmapper_stress \
@@ -203,7 +241,7 @@ RPM=$DIST/mmapper-dkms-$V-1.noarch.rpm
 RPM_UP=$BUILD/pkg-rpm/RPMS/noarch/mmapper-dkms-$V-1.1.noarch.rpm
 all_built() {
 	local rel
-	for rel in "${KERNELS[@]}"; do
+	for rel in "${HOST[@]}"; do
 		dkms_built "$rel" || { echo "not built for $rel"; return 1; }
 	done
 }
@@ -216,9 +254,9 @@ rpm_upgrade() {
 		all_built
 }
 rpm -e --nodeps mmapper-dkms >> "$LOG" 2>&1
-step "rpm -i mmapper-dkms-$V-1.noarch.rpm: DKMS builds for every kernel" \
+step "rpm -i mmapper-dkms-$V-1.noarch.rpm: DKMS builds for every kernel with headers" \
 	bash -c 'rpm -ivh --nodeps "$0" && getent group mmapper && test -f /usr/lib/udev/rules.d/60-mmapper.rules' "$RPM" &&
-	step "DKMS built mmapper $V for every kernel (RPM)" all_built
+	step "DKMS built mmapper $V for every kernel with headers (RPM): ${HOST[*]}" all_built
 step "rpm -U to a new release: %preun keeps the new release's builds" rpm_upgrade
 step "rpm -e mmapper-dkms" rpm -e --nodeps mmapper-dkms
 step "rpm -e leaves nothing (sources, DKMS tree, modules, udev rule)" \

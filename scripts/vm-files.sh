@@ -22,3 +22,16 @@ vm_lib_args() {
 		_args+=(-f "$(readlink -f "$lib"):$lib")
 	done
 }
+
+# The module directory of kernel release $1 whose image is $2: the cache of
+# fetch-kernels.sh keeps it next to the image (KERNEL_DIR/modules), the
+# host's packages in /lib/modules.
+kernel_moddir() {
+	local cached
+	cached=$(dirname "$2")/modules
+	if [[ -d $cached ]]; then
+		echo "$cached"
+	else
+		echo "/lib/modules/$1"
+	fi
+}
