@@ -3977,37 +3977,57 @@ FIXTURE_TEARDOWN(vmas)
  * A child that inherits them all forks and exits, and every VMA is
  * counted and every record freed.
  */
+/* Map one page of @fd @n times into @maps: separate VMAs (same page: no merging). */
+static int map_many(int fd, long page, void **maps, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		maps[i] = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+		if (maps[i] == MAP_FAILED)
+			return -errno;
+	}
+	return 0;
+}
+
+static int unmap_many(long page, void **maps, int n)
+{
+	while (n--)
+		if (munmap(maps[n], page))
+			return -errno;
+	return 0;
+}
+
 TEST_F_TIMEOUT(vmas, ten_thousand, 300)
 {
 	enum { MANY = 10000 };
 	static void *maps[MANY];
 	long page = sysconf(_SC_PAGESIZE);
-	double alone, crowded, t;
+	double alone = 1e9, crowded = 1e9, t;
 	struct mmapper_stats st;
-	int fd = self->fd, mfd, i;
+	int fd = self->fd, mfd, r;
 
 	mfd = memfd_create("mmapper-test", 0);
 	ASSERT_LE(0, mfd);
 	ASSERT_EQ(0, ftruncate(mfd, page));
-	/* The same page each time: no two VMAs can merge. */
-	for (i = 0; i < MANY; i++) {
-		maps[i] = mmap(NULL, page, PROT_READ, MAP_SHARED, mfd, 0);
-		ASSERT_NE(MAP_FAILED, maps[i]) TH_LOG("VMA %d: %s", i, strerror(errno));
-	}
-	alone = map_unmap_time(fd, page);
-	ASSERT_LT(0, alone);
-	for (i = 0; i < MANY; i++)
-		ASSERT_EQ(0, munmap(maps[i], page));
-	close(mfd);
+	/* Twice each, interleaved, the best of each: against a noisy host. */
+	for (r = 0; r < 2; r++) {
+		ASSERT_EQ(0, map_many(mfd, page, maps, MANY));
+		t = map_unmap_time(fd, page);
+		ASSERT_LT(0, t);
+		alone = t < alone ? t : alone;
+		ASSERT_EQ(0, unmap_many(page, maps, MANY));
 
-	for (i = 0; i < MANY; i++) {
-		maps[i] = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
-		ASSERT_NE(MAP_FAILED, maps[i]) TH_LOG("VMA %d: %s", i, strerror(errno));
+		ASSERT_EQ(0, map_many(fd, page, maps, MANY));
+		ASSERT_EQ(0, get_stats(fd, &st));
+		EXPECT_EQ(MANY, st.active_mappings);
+		t = map_unmap_time(fd, page);
+		ASSERT_LT(0, t);
+		crowded = t < crowded ? t : crowded;
+		if (!r)
+			ASSERT_EQ(0, unmap_many(page, maps, MANY));
 	}
-	ASSERT_EQ(0, get_stats(fd, &st));
-	EXPECT_EQ(MANY, st.active_mappings);
-	crowded = map_unmap_time(fd, page);
-	ASSERT_LT(0, crowded);
+	close(mfd);
 	TH_LOG("mmap+munmap of one VMA among %d others: %.1f us when of a memfd, %.1f us when of the device: ratio %.2f",
 	       MANY, alone * 1e6, crowded * 1e6, crowded / alone);
 	EXPECT_GT(2.5, crowded / alone);
@@ -4018,8 +4038,8 @@ TEST_F_TIMEOUT(vmas, ten_thousand, 300)
 	ASSERT_EQ(0, get_stats(fd, &st));
 	EXPECT_EQ(MANY, st.active_mappings);
 
-	for (i = MANY - 1; i >= 0; i--)
-		ASSERT_EQ(0, munmap(maps[i], page));
+	/* Newest first (unmap_many() goes backwards). */
+	ASSERT_EQ(0, unmap_many(page, maps, MANY));
 	ASSERT_EQ(0, get_stats(fd, &st));
 	EXPECT_EQ(0, st.active_mappings);
 }
