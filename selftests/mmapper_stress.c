@@ -12,7 +12,9 @@
  *    CHECKSUM.  Each checks that its bytes are exactly what it wrote last:
  *    nothing lost or torn, whatever the switcher did meanwhile.
  *  - resizer: owns mmapper3; resizes it (sysfs and ioctl) and checks that
- *    the bytes both sizes share survive.
+ *    the bytes both sizes share survive, while a writer rewrites page 0
+ *    and reads it back (a write lost to a resize shows) and a reader
+ *    reads the whole buffer.
  *  - switcher: switches the backend of every device (class attribute) and
  *    of each device; only EBUSY (mapped), E2BIG and ENOMEM may refuse.
  *  - observer: reads every stats file, the debugfs files, GET_INFO,
@@ -256,11 +258,67 @@ static void owner(int dev)
 	close(o.fd);
 }
 
-/* Resizer: mmapper3, sizes between 1 and 64 pages, data kept. */
+/*
+ * Racing the resizer, without any lock in the module: page 0 of mmapper3
+ * (every size keeps it) belongs to a writer that writes a new pattern and
+ * reads it back at once, so a write that went into the old buffer after
+ * the resize had copied it shows as a lost write; and a reader that reads
+ * the whole buffer, whatever its size is at the time.
+ */
+static void *resize_racer(void *arg)
+{
+	int fd = *(int *)arg;
+	unsigned char *buf = malloc(page), *back = malloc(page);
+	unsigned int gen = 0;
+	size_t i;
+
+	while (!sh->stop && buf && back) {
+		gen++;
+		for (i = 0; i < (size_t)page; i++)
+			buf[i] = pat(0, gen);	/* one byte value per generation */
+		if (pwrite(fd, buf, page, 0) != page) {
+			fail("resize racer: pwrite: %s", strerror(errno));
+			break;
+		}
+		if (pread(fd, back, page, 0) != page || memcmp(buf, back, page)) {
+			fail("resize racer: a write of page 0 was lost across a resize");
+			break;
+		}
+		__atomic_fetch_add(&sh->ops[2], 1, __ATOMIC_RELAXED);
+	}
+	free(buf);
+	free(back);
+	return NULL;
+}
+
+static void *resize_reader(void *arg)
+{
+	int fd = *(int *)arg;
+	unsigned char *back = malloc(66 * page);
+
+	/*
+	 * Whole-buffer reads across resizes: each must end at the size of
+	 * one buffer, old or new, never fail; reading memory a resize freed
+	 * is what KASAN on the debug kernel would report.
+	 */
+	while (!sh->stop && back) {
+		ssize_t n = pread(fd, back, 66 * page, 0);
+
+		if (n < 2 * page || n > 65 * page || n % page) {
+			fail("resize reader: pread gave %zd: %s", n, strerror(errno));
+			break;
+		}
+	}
+	free(back);
+	return NULL;
+}
+
+/* Resizer: mmapper3, sizes between 2 and 65 pages, data kept. */
 static void resizer(void)
 {
 	char path[96], val[32];
 	unsigned char *buf = malloc(64 * page), *back = malloc(64 * page);
+	pthread_t racer, reader;
 	size_t size = 0, n;
 	unsigned int gen = 0;
 	int fd;
@@ -271,9 +329,11 @@ static void resizer(void)
 		fail("resizer: %s", strerror(errno));
 		return;
 	}
+	pthread_create(&racer, NULL, resize_racer, &fd);
+	pthread_create(&reader, NULL, resize_reader, &fd);
 	while (!sh->stop) {
 		struct mmapper_info info = { .size = sizeof(info) };
-		size_t next = (1 + rand() % 64) * page, keep, i;
+		size_t next = (2 + rand() % 64) * page, keep, i;
 		int err;
 
 		if (ioctl(fd, MMAPPER_IOC_GET_INFO, &info)) {
@@ -287,10 +347,11 @@ static void resizer(void)
 		}
 		size = info.buf_size;
 		gen++;
-		n = size < 64 * page ? size : 64 * page;
+		/* Page 0 is the racer's: this one's bytes start at page 1. */
+		n = size - page < 64 * (size_t)page ? size - page : 64 * (size_t)page;
 		for (i = 0; i < n; i++)
 			buf[i] = pat(i, gen);
-		if (pwrite(fd, buf, n, 0) != (ssize_t)n) {
+		if (pwrite(fd, buf, n, page) != (ssize_t)n) {
 			fail("resizer: pwrite: %s", strerror(errno));
 			break;
 		}
@@ -309,13 +370,16 @@ static void resizer(void)
 		}
 		if (!err)
 			size = next;
-		keep = n < size ? n : size;
-		if (pread(fd, back, keep, 0) != (ssize_t)keep || memcmp(buf, back, keep)) {
+		keep = n < size - (size_t)page ? n : size - (size_t)page;
+		if (pread(fd, back, keep, page) != (ssize_t)keep || memcmp(buf, back, keep)) {
 			fail("resizer: bytes lost across a resize");
 			break;
 		}
 		__atomic_fetch_add(&sh->ops[2], 1, __ATOMIC_RELAXED);
 	}
+	sh->stop = 1;
+	pthread_join(racer, NULL);
+	pthread_join(reader, NULL);
 	free(buf);
 	free(back);
 	close(fd);

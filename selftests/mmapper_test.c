@@ -13,9 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <limits.h>
+#include <setjmp.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -23,8 +29,11 @@
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+#include <linux/io_uring.h>
 #include <linux/mmapper.h>
 
 #include "kselftest_harness.h"
@@ -882,6 +891,17 @@ TEST_F(mmapper, ioctl_abi)
 	r.reserved = 1;
 	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_FILL, &r));
 	EXPECT_EQ(EINVAL, errno);
+	/* checksum is output only: non-zero on input is refused, for both. */
+	r.reserved = 0;
+	r.checksum = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_FILL, &r));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_CHECKSUM, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.checksum = 0;
+	EXPECT_EQ(0, ioctl(self->fd, MMAPPER_IOC_CHECKSUM, &r));
+	EXPECT_NE(0, r.checksum);
+	r.checksum = 0;
 
 	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_GET_INFO, bad_ptr));
 	EXPECT_EQ(EFAULT, errno);
@@ -1049,6 +1069,861 @@ TEST_F(mmapper, ptrace_peek_poke)
 	/* The tracee's POKE went into the shared buffer. */
 	ASSERT_EQ(8, pread(self->fd, &v, 8, 5 * self->page));
 	EXPECT_EQ(0x1122334455667788ULL, v);
+	munmap(map, self->size);
+}
+
+/*
+ * Signal-safe access to a mapping under test: a SIGBUS or SIGSEGV that the
+ * access raises is caught and returned, so that a test can say which call
+ * left the mapping unusable instead of dying.
+ */
+static sigjmp_buf catch_env;
+static volatile sig_atomic_t caught_sig;
+
+static void catch_handler(int sig)
+{
+	caught_sig = sig;
+	siglongjmp(catch_env, 1);
+}
+
+/* memcpy(@dst, @src, @n): 0, or the signal it raised. */
+static int copy_catching(void *dst, const void *src, size_t n)
+{
+	struct sigaction sa = { .sa_handler = catch_handler }, obus, osegv;
+
+	sigaction(SIGBUS, &sa, &obus);
+	sigaction(SIGSEGV, &sa, &osegv);
+	caught_sig = 0;
+	if (!sigsetjmp(catch_env, 1))
+		memcpy(dst, src, n);
+	sigaction(SIGBUS, &obus, NULL);
+	sigaction(SIGSEGV, &osegv, NULL);
+	return caught_sig;
+}
+
+/*
+ * Does @map show the @len bytes of the buffer at @off, as read() gives
+ * them?  0 if so; else the signal the mapping raised, or -1 for other bytes.
+ */
+static int shows_buffer(int fd, const unsigned char *map, off_t off, size_t len)
+{
+	unsigned char *want = malloc(len), *got = malloc(len);
+	int ret = -1;
+
+	if (want && got && pread(fd, want, len, off) == (ssize_t)len) {
+		ret = copy_catching(got, map, len);
+		if (!ret && memcmp(want, got, len))
+			ret = -1;
+	}
+	free(want);
+	free(got);
+	return ret;
+}
+
+/*
+ * May /proc/self/mem write through a read-only mapping (FOLL_FORCE)?  6.12
+ * added CONFIG_PROC_MEM_*: Debian's 7.2 lets only a ptracer force.  Ask
+ * the kernel with a private anonymous page of our own.
+ */
+static bool proc_mem_forces(void)
+{
+	char *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char c = 1;
+	int fd = open("/proc/self/mem", O_RDWR);
+	bool ok;
+
+	ok = p != MAP_FAILED && fd >= 0 && pwrite(fd, &c, 1, (uintptr_t)p) == 1;
+	if (fd >= 0)
+		close(fd);
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	return ok;
+}
+
+static bool thp_configured(void);
+
+/* Write @len bytes of @byte at @addr through /proc/self/mem: bytes or -errno. */
+static ssize_t proc_mem_write(void *addr, unsigned char byte, size_t len)
+{
+	unsigned char buf[64];
+	int mem = open("/proc/self/mem", O_RDWR);
+	ssize_t n;
+
+	if (mem < 0 || len > sizeof(buf))
+		return -EBADF;
+	memset(buf, byte, len);
+	n = pwrite(mem, buf, len, (off_t)(unsigned long)addr);
+	if (n < 0)
+		n = -errno;
+	close(mem);
+	return n;
+}
+
+/*
+ * Has this kernel madvise() at all?  A tiny one (CONFIG_ADVISE_SYSCALLS=n,
+ * as tinyconfig) answers ENOSYS to every advice.
+ */
+static bool have_madvise(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool have = p != MAP_FAILED && (!madvise(p, 4096, MADV_NORMAL) || errno != ENOSYS);
+
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	return have;
+}
+
+/* Microseconds since @t0. */
+static long long usecs_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000000LL + (t.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+/*
+ * A child writes @len bytes through /proc/self/mem into its private mapping
+ * of @rfd, and is killed @delay_us after it starts (-1: never): the pages
+ * after the kill find get_user_pages() giving up (EINTR: a fatal signal is
+ * pending), and the core falls back to ->access for them.  Return: how long
+ * the child ran, in microseconds, negative if it was killed before it was
+ * done; LLONG_MIN on error.
+ */
+static long long proc_mem_writer(int rfd, size_t len, long long delay_us)
+{
+	int pfd[2], status, mem;
+	unsigned char *map, *src;
+	struct timespec t0;
+	long long took;
+	pid_t pid;
+	char c;
+
+	if (pipe(pfd))
+		return LLONG_MIN;
+	pid = fork();
+	if (pid < 0)
+		return LLONG_MIN;
+	if (!pid) {
+		map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, rfd, 0);
+		src = malloc(len);
+		mem = open("/proc/self/mem", O_RDWR);
+		if (map == MAP_FAILED || !src || mem < 0)
+			_exit(1);
+		memset(src, 0x99, len);
+		if (write(pfd[1], "g", 1) != 1)
+			_exit(2);
+		_exit(pwrite(mem, src, len, (off_t)(unsigned long)map) == (ssize_t)len ? 0 : 3);
+	}
+	close(pfd[1]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (read(pfd[0], &c, 1) == 1) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (delay_us >= 0) {
+			usleep(delay_us);
+			kill(pid, SIGKILL);
+		}
+	}
+	close(pfd[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return LLONG_MIN;
+	took = usecs_since(&t0) + 1;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		return -took;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? took : LLONG_MIN;
+}
+
+/*
+ * MADV_DONTNEED, where the kernel has madvise(): 0, or -1 with errno (the
+ * VM_PFNMAP mappings refuse it).  Without madvise() there is nothing to
+ * zap with, and nothing to do: 0.
+ */
+static int zap(void *addr, size_t len)
+{
+	return have_madvise() ? madvise(addr, len, MADV_DONTNEED) : 0;
+}
+
+/*
+ * Nothing written through a private mapping or a read-only descriptor
+ * reaches the buffer, by any path.  /proc/PID/mem (FOLL_FORCE, as ptrace
+ * and gdb write) makes a private copy where the backend has copy-on-write,
+ * even of a zapped page and of a PROT_READ private mapping, and writes
+ * nothing where the mapping cannot be written (EIO).  ->access, the
+ * fallback where get_user_pages() fails, serves only VM_PFNMAP mappings
+ * and writes only writable shared ones.
+ */
+TEST_F(mmapper, no_write_through_private_or_ro)
+{
+	size_t len = self->size;
+	unsigned char *map, got[16];
+	int rfd = open(DEV, O_RDONLY);
+	int64_t sum;
+	ssize_t ret;
+
+	ASSERT_LE(0, rfd);
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, len, 0x11));
+	sum = kernel_checksum(self->fd, 0, len);
+
+	/* A writable private mapping of a read-only descriptor. */
+	map = map_dev(rfd, len, 0, MAP_PRIVATE);
+	if (!variant->private_cow) {
+		EXPECT_EQ(NULL, map);
+		EXPECT_EQ(EINVAL, errno);
+	} else {
+		ASSERT_NE(NULL, map) TH_LOG("mmap: %s", strerror(errno));
+		/* Zapped: the write must fault the page in and copy it. */
+		ASSERT_EQ(0, zap(map, len));
+		EXPECT_EQ(16, proc_mem_write(map + self->page - 8, 0x99, 16));
+		EXPECT_EQ(sum, kernel_checksum(self->fd, 0, len));
+		EXPECT_EQ(0, copy_catching(got, map + self->page - 8, 16));
+		EXPECT_EQ(0x99, got[0]);
+		EXPECT_EQ(0x99, got[15]);
+		/* A store of its own, into a zapped page. */
+		ASSERT_EQ(0, zap(map, len));
+		EXPECT_EQ(0, copy_catching(map + 2 * self->page, "x", 1));
+		EXPECT_EQ(sum, kernel_checksum(self->fd, 0, len));
+		munmap(map, len);
+
+		/*
+		 * PROT_READ and private: FOLL_FORCE copies, as for a breakpoint,
+		 * where the kernel lets /proc/PID/mem force (Debian's 7.2 has
+		 * CONFIG_PROC_MEM_FORCE_PTRACE: only a ptracer may, so EIO here).
+		 */
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, self->fd, 0);
+		ASSERT_NE(MAP_FAILED, map);
+		EXPECT_EQ(0, zap(map, len));
+		ret = proc_mem_write(map + 3 * self->page, 0x98, 16);
+		if (proc_mem_forces()) {
+			EXPECT_EQ(16, ret);
+			EXPECT_EQ(0, copy_catching(got, map + 3 * self->page, 1));
+			EXPECT_EQ(0x98, got[0]);
+		} else {
+			EXPECT_EQ(-EIO, ret);
+		}
+		EXPECT_EQ(sum, kernel_checksum(self->fd, 0, len));
+		munmap(map, len);
+
+		/*
+		 * Where get_user_pages() fails (here: the writer is killed
+		 * part-way through 4 MiB), ->access must not write either.
+		 * The kills land at tenths of the time a whole write takes.
+		 */
+		{
+			unsigned int try, killed = 0;
+			long long whole, ret;
+
+			ASSERT_EQ(0, set_size(2 * SZ_2M));
+			ASSERT_EQ(0, kernel_fill(self->fd, 0, 2 * SZ_2M, 0x11));
+			sum = kernel_checksum(self->fd, 0, 2 * SZ_2M);
+			whole = proc_mem_writer(rfd, 2 * SZ_2M, -1);
+			ASSERT_LT(0, whole);
+			EXPECT_EQ(sum, kernel_checksum(self->fd, 0, 2 * SZ_2M));
+			for (try = 1; try <= 8; try++) {
+				ASSERT_EQ(0, kernel_fill(self->fd, 0, 2 * SZ_2M, 0x11));
+				sum = kernel_checksum(self->fd, 0, 2 * SZ_2M);
+				ret = proc_mem_writer(rfd, 2 * SZ_2M, whole * try / 10);
+				ASSERT_NE(LLONG_MIN, ret);
+				killed += ret < 0;
+				EXPECT_EQ(sum, kernel_checksum(self->fd, 0, 2 * SZ_2M))
+					TH_LOG("writer killed after %lld of %lld us", whole * try / 10,
+					       whole);
+			}
+			TH_LOG("%u of 8 writers killed part-way through %lld us", killed, whole);
+			EXPECT_LT(0, killed);
+			ASSERT_EQ(0, set_size(len));
+			ASSERT_EQ(0, kernel_fill(self->fd, 0, len, 0x11));
+			sum = kernel_checksum(self->fd, 0, len);
+		}
+	}
+
+	/* Shared, read-only descriptor: nothing at all is written. */
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, rfd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	zap(map, len);		/* EINVAL on VM_PFNMAP */
+	EXPECT_EQ(-EIO, proc_mem_write(map + self->page, 0x97, 16));
+	EXPECT_EQ(sum, kernel_checksum(self->fd, 0, len));
+	EXPECT_EQ(0, shows_buffer(self->fd, map, 0, len));
+	munmap(map, len);
+
+	/* Shared, PROT_READ, writable descriptor: not written either. */
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	zap(map, len);
+	EXPECT_EQ(-EIO, proc_mem_write(map + self->page, 0x96, 16));
+	EXPECT_EQ(sum, kernel_checksum(self->fd, 0, len));
+	munmap(map, len);
+
+	/* Shared and writable: the write is the buffer's, as it must be. */
+	map = map_dev(self->fd, len, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	zap(map, len);
+	EXPECT_EQ(16, proc_mem_write(map + self->page, 0x95, 16));
+	ASSERT_EQ(16, pread(self->fd, got, 16, self->page));
+	EXPECT_EQ(0x95, got[0]);
+	EXPECT_EQ(0x95, got[15]);
+	munmap(map, len);
+	close(rfd);
+}
+
+#ifndef MADV_COLD
+#define MADV_COLD		20
+#define MADV_PAGEOUT		21
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ	22
+#define MADV_POPULATE_WRITE	23
+#endif
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED	24
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE		25
+#endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#endif
+
+/* Is page @i of @len bytes at @addr resident, says mincore()?  -1: error. */
+static int resident(void *addr, size_t len, size_t page, size_t i)
+{
+	unsigned char vec[1024];
+
+	if (len / page > sizeof(vec) || mincore(addr, len, vec))
+		return -1;
+	return vec[i] & 1;
+}
+
+/*
+ * MADV_DONTNEED on a shared mapping of struct pages zaps the entries; the
+ * next touch maps the buffer's page again, with the bytes the buffer holds
+ * now, on a part of the mapping or all of it.  VM_PFNMAP mappings refuse it
+ * (EINVAL: the kernel's own rule).  Small and 2 MiB-and-over buffers (huge:
+ * 2 MiB entries where the kernel has them; vmalloc-user: a vmap()ed area).
+ */
+TEST_F(mmapper, madv_dontneed_shared)
+{
+	size_t sizes[2] = { self->size, (variant->contiguous ? 1 : 2) * SZ_2M };
+	unsigned int s;
+
+	if (!have_madvise())
+		SKIP(return, "no madvise() in this kernel (CONFIG_ADVISE_SYSCALLS=n)");
+
+	for (s = 0; s < 2; s++) {
+		size_t len = sizes[s], page = self->page;
+		unsigned char *map;
+		char c[2];
+		int want = variant->gup ? 0 : EINVAL;
+
+		ASSERT_EQ(0, set_size(len));
+		map = map_dev(self->fd, len, 0, MAP_SHARED);
+		ASSERT_NE(NULL, map);
+		fill_pattern(map, 0, len, 21 + s);
+
+		/* Part of it: pages 1 to 3. */
+		EXPECT_EQ(want ? -1 : 0, madvise(map + page, 3 * page, MADV_DONTNEED));
+		if (want)
+			EXPECT_EQ(want, errno);
+		if (variant->gup && len / page <= 1024) {
+			EXPECT_EQ(1, resident(map, len, page, 0));
+			EXPECT_EQ(0, resident(map, len, page, 2));
+		}
+		EXPECT_EQ(0, shows_buffer(self->fd, map, 0, len)) TH_LOG("%zu bytes", len);
+		if (variant->gup && len / page <= 1024)
+			EXPECT_EQ(1, resident(map, len, page, 2));
+
+		/* All of it; then the kernel writes, then user space. */
+		EXPECT_EQ(want ? -1 : 0, madvise(map, len, MADV_DONTNEED));
+		ASSERT_EQ(0, kernel_fill(self->fd, page, page, 0x5e));
+		EXPECT_EQ(0, shows_buffer(self->fd, map, 0, len)) TH_LOG("%zu bytes", len);
+		EXPECT_EQ(0, copy_catching(c, map + 2 * page - 1, 1));
+		EXPECT_EQ(0x5e, c[0]);
+		madvise(map, len, MADV_DONTNEED);
+		EXPECT_EQ(0, copy_catching(map + len - page, "zz", 2));
+		EXPECT_EQ(0, shows_buffer(self->fd, map, 0, len));
+		ASSERT_EQ(2, pread(self->fd, c, 2, len - page));
+		EXPECT_EQ(0, memcmp(c, "zz", 2));
+		munmap(map, len);
+	}
+}
+
+/*
+ * MADV_DONTNEED on a private mapping drops its copies: the zapped pages
+ * show the buffer again, the others keep what the process wrote.
+ */
+TEST_F(mmapper, madv_dontneed_private)
+{
+	size_t len = self->size, page = self->page;
+	unsigned char *map, *shadow;
+
+	if (!have_madvise())
+		SKIP(return, "no madvise() in this kernel (CONFIG_ADVISE_SYSCALLS=n)");
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, len, 0x31));
+	map = map_dev(self->fd, len, 0, MAP_PRIVATE);
+	if (!variant->private_cow) {
+		EXPECT_EQ(NULL, map);
+		EXPECT_EQ(EINVAL, errno);
+		return;
+	}
+	ASSERT_NE(NULL, map);
+	shadow = malloc(len);
+	ASSERT_NE(NULL, shadow);
+
+	/* A private copy of every page. */
+	fill_pattern(map, 0, len, 32);
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, len, 0x33));
+	EXPECT_EQ(-1, check_pattern(map, 0, len, 32));
+
+	/* Pages 1 and 2 go back to the buffer; the rest stays private. */
+	ASSERT_EQ(0, madvise(map + page, 2 * page, MADV_DONTNEED));
+	fill_pattern(shadow, 0, len, 32);
+	memset(shadow + page, 0x33, 2 * page);
+	{
+		unsigned char *got = malloc(len);
+
+		ASSERT_NE(NULL, got);
+		EXPECT_EQ(0, copy_catching(got, map, len));
+		EXPECT_EQ(0, memcmp(got, shadow, len));
+		free(got);
+	}
+
+	/* All of it: the mapping is the buffer's again, and follows it. */
+	ASSERT_EQ(0, madvise(map, len, MADV_DONTNEED));
+	EXPECT_EQ(0, shows_buffer(self->fd, map, 0, len));
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, len, 0x34));
+	EXPECT_EQ(0, shows_buffer(self->fd, map, 0, len));
+
+	/* And a write after that is a private copy again. */
+	EXPECT_EQ(0, copy_catching(map, "\x35", 1));
+	ASSERT_EQ(1, pread(self->fd, shadow, 1, 0));
+	EXPECT_EQ(0x34, shadow[0]);
+	free(shadow);
+	munmap(map, len);
+}
+
+/* The kinds of mapping each mm call is tried on. */
+enum map_kind { MAP_KIND_SHARED, MAP_KIND_RO, MAP_KIND_PRIVATE, NR_MAP_KINDS };
+
+static const char *const map_kind_name[NR_MAP_KINDS] = {
+	"shared", "shared, read-only descriptor", "private",
+};
+
+static int do_madvise(unsigned char *p, size_t len, int advice, int prot)
+{
+	return madvise(p, len, advice);
+}
+
+static int do_mlock(unsigned char *p, size_t len, int advice, int prot)
+{
+	return mlock(p, len);
+}
+
+static int do_mlock_onfault(unsigned char *p, size_t len, int advice, int prot)
+{
+	return mlock2(p, len, MLOCK_ONFAULT);
+}
+
+static int do_munlock(unsigned char *p, size_t len, int advice, int prot)
+{
+	return munlock(p, len);
+}
+
+static int do_msync(unsigned char *p, size_t len, int flags, int prot)
+{
+	return msync(p, len, flags);
+}
+
+/* Down to PROT_READ, then to PROT_NONE, then back to @prot. */
+static int do_mprotect(unsigned char *p, size_t len, int advice, int prot)
+{
+	return mprotect(p, len, PROT_READ) || mprotect(p, len, PROT_NONE) ||
+	       mprotect(p, len, prot);
+}
+
+static int do_mincore(unsigned char *p, size_t len, int advice, int prot)
+{
+	unsigned char vec[1024];
+	size_t i, n = len / sysconf(_SC_PAGESIZE);
+
+	for (i = 0; i < n; i += 1024)
+		if (mincore(p + i * sysconf(_SC_PAGESIZE),
+			    (n - i < 1024 ? n - i : 1024) * sysconf(_SC_PAGESIZE), vec))
+			return -1;
+	return 0;
+}
+
+/*
+ * One mm call and the errno it gets (0: it works) on a mapping of struct
+ * pages and on a VM_PFNMAP mapping, per kind of mapping.  Documented in
+ * Documentation/userspace-api.rst.  @since: the advice is newer than some
+ * kernel a user may run (a kernel that does not know it says EINVAL).
+ */
+struct mm_call {
+	const char *name;
+	int (*call)(unsigned char *p, size_t len, int arg, int prot);
+	int arg;
+	bool since;
+	bool zaps;
+	int pages[NR_MAP_KINDS];
+	int pfnmap[NR_MAP_KINDS];
+};
+
+/* MADV_DOFORK: refused for VM_IO, or for every VM_SPECIAL VMA (7.x) */
+#define ZERO_OR_EINVAL	(-1)
+
+static const struct mm_call mm_calls[] = {
+	{ .name = "MADV_DONTNEED", .call = do_madvise, .arg = MADV_DONTNEED,
+	  .zaps = true, .pages = { 0, 0, 0 }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_DONTNEED_LOCKED", .call = do_madvise, .arg = MADV_DONTNEED_LOCKED,
+	  .since = true, .zaps = true,
+	  .pages = { 0, 0, 0 }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_FREE", .call = do_madvise, .arg = MADV_FREE,
+	  .pages = { EINVAL, EINVAL, EINVAL }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_REMOVE", .call = do_madvise, .arg = MADV_REMOVE,
+	  .pages = { ENODEV, EACCES, EACCES }, .pfnmap = { ENODEV, EACCES } },
+	{ .name = "MADV_WILLNEED", .call = do_madvise, .arg = MADV_WILLNEED },
+	{ .name = "MADV_COLD", .call = do_madvise, .arg = MADV_COLD,
+	  .since = true, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_PAGEOUT", .call = do_madvise, .arg = MADV_PAGEOUT,
+	  .since = true, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_POPULATE_READ", .call = do_madvise, .arg = MADV_POPULATE_READ,
+	  .since = true, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_POPULATE_WRITE", .call = do_madvise, .arg = MADV_POPULATE_WRITE,
+	  .since = true,
+	  .pages = { 0, EINVAL, 0 }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_DONTFORK", .call = do_madvise, .arg = MADV_DONTFORK },
+	{ .name = "MADV_DOFORK", .call = do_madvise, .arg = MADV_DOFORK,
+	  .pages = { ZERO_OR_EINVAL, ZERO_OR_EINVAL, ZERO_OR_EINVAL },
+	  .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_WIPEONFORK", .call = do_madvise, .arg = MADV_WIPEONFORK,
+	  .pages = { EINVAL, EINVAL, EINVAL }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_KEEPONFORK", .call = do_madvise, .arg = MADV_KEEPONFORK },
+	{ .name = "MADV_DONTDUMP", .call = do_madvise, .arg = MADV_DONTDUMP },
+	{ .name = "MADV_DODUMP", .call = do_madvise, .arg = MADV_DODUMP,
+	  .pages = { EINVAL, EINVAL, EINVAL }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_NOHUGEPAGE", .call = do_madvise, .arg = MADV_NOHUGEPAGE },
+	{ .name = "MADV_HUGEPAGE", .call = do_madvise, .arg = MADV_HUGEPAGE },
+	{ .name = "MADV_COLLAPSE", .call = do_madvise, .arg = MADV_COLLAPSE,
+	  .pages = { EINVAL, EINVAL, EINVAL }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_GUARD_INSTALL", .call = do_madvise, .arg = MADV_GUARD_INSTALL,
+	  .pages = { EINVAL, EINVAL, EINVAL }, .pfnmap = { EINVAL, EINVAL } },
+	{ .name = "MADV_MERGEABLE", .call = do_madvise, .arg = MADV_MERGEABLE },
+	{ .name = "MADV_UNMERGEABLE", .call = do_madvise, .arg = MADV_UNMERGEABLE },
+	{ .name = "MADV_SEQUENTIAL", .call = do_madvise, .arg = MADV_SEQUENTIAL },
+	{ .name = "MADV_RANDOM", .call = do_madvise, .arg = MADV_RANDOM },
+	{ .name = "MADV_NORMAL", .call = do_madvise, .arg = MADV_NORMAL },
+	{ .name = "mlock", .call = do_mlock },
+	{ .name = "munlock", .call = do_munlock },
+	{ .name = "mlock2(MLOCK_ONFAULT)", .call = do_mlock_onfault },
+	{ .name = "munlock", .call = do_munlock },
+	{ .name = "msync(MS_SYNC)", .call = do_msync, .arg = MS_SYNC },
+	{ .name = "msync(MS_ASYNC)", .call = do_msync, .arg = MS_ASYNC },
+	{ .name = "msync(MS_INVALIDATE)", .call = do_msync, .arg = MS_INVALIDATE },
+	{ .name = "mprotect", .call = do_mprotect },
+	{ .name = "mincore", .call = do_mincore },
+};
+
+/* Does the running kernel know madvise() @advice?  Asks on anonymous memory. */
+static bool advice_known(int advice)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool known = p != MAP_FAILED && (!madvise(p, 4096, advice) || errno != EINVAL);
+
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	return known;
+}
+
+/*
+ * Every mm call on every kind of mapping: on all of it and on a part (pages
+ * 1 to 3, which splits the VMA for the calls that change its flags), on
+ * present and on zapped entries.  Each call gets its documented errno, and
+ * afterwards the mapping is whole: it shows what it must (the buffer, or
+ * for a private mapping its copies and the buffer), without a signal, and a
+ * store through a writable mapping lands where it must (the buffer, or the
+ * private copy only).
+ */
+static void mm_calls_on(struct __test_metadata *_metadata, int fd, bool gup,
+			bool private_cow, size_t len)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	int rfd = open(DEV, O_RDONLY);
+	unsigned char *shadow = malloc(len), *got = malloc(len);
+	unsigned int kind, i, pass;
+	bool madv = have_madvise();
+
+	ASSERT_LE(0, rfd);
+	ASSERT_NE(NULL, shadow);
+	ASSERT_NE(NULL, got);
+	ASSERT_EQ(0, set_size(len));
+	/* Nothing to write back: the stores are in the buffer already. */
+	EXPECT_EQ(0, fsync(fd));
+	EXPECT_EQ(0, fdatasync(fd));
+
+	for (kind = 0; kind < NR_MAP_KINDS; kind++) {
+		int prot = kind == MAP_KIND_RO ? PROT_READ : PROT_READ | PROT_WRITE;
+		unsigned char *map;
+
+		if (kind == MAP_KIND_PRIVATE && !private_cow)
+			continue;
+		/* Private: the buffer never changes, the mapping must follow @shadow. */
+		fill_pattern(shadow, 0, len, 40 + kind);
+		ASSERT_EQ((ssize_t)len, pwrite(fd, shadow, len, 0));
+		/* The shared one populated up front (MAP_POPULATE), the others not. */
+		map = mmap(NULL, len, prot, kind == MAP_KIND_PRIVATE ? MAP_PRIVATE :
+			   kind == MAP_KIND_RO ? MAP_SHARED : MAP_SHARED | MAP_POPULATE,
+			   kind == MAP_KIND_RO ? rfd : fd, 0);
+		ASSERT_NE(MAP_FAILED, map) TH_LOG("%s: %s", map_kind_name[kind], strerror(errno));
+
+		for (pass = 0; pass < 4; pass++) {
+			/* whole or part; on present or zapped entries */
+			size_t off = pass & 1 ? page : 0, n = pass & 1 ? 3 * page : len;
+			bool zap = pass & 2;
+
+			for (i = 0; i < ARRAY_SIZE(mm_calls); i++) {
+				const struct mm_call *c = &mm_calls[i];
+				int want = (gup ? c->pages : c->pfnmap)[kind];
+				int ret, err, sig;
+
+				/* A zap drops a private mapping's copies. */
+				if (zap && !madvise(map, len, MADV_DONTNEED) &&
+				    kind == MAP_KIND_PRIVATE)
+					ASSERT_EQ((ssize_t)len, pread(fd, shadow, len, 0));
+				if (c->since && !advice_known(c->arg))
+					want = EINVAL;
+				if (c->call == do_madvise && !madv)
+					want = ENOSYS;
+				/* Without THP (PREEMPT_RT) the kernel knows no such advice. */
+				if ((c->arg == MADV_HUGEPAGE || c->arg == MADV_NOHUGEPAGE) &&
+				    c->call == do_madvise && madv && !thp_configured())
+					want = EINVAL;
+				errno = 0;
+				ret = c->call(map + off, n, c->arg, prot);
+				err = ret ? errno : 0;
+				if (want == ZERO_OR_EINVAL && err == EINVAL)
+					want = EINVAL;
+				else if (want == ZERO_OR_EINVAL)
+					want = 0;
+				EXPECT_EQ(want, err)
+					TH_LOG("%s on %s (%zu of %zu bytes): %s", c->name,
+					       map_kind_name[kind], n, len, strerror(err));
+				if (c->zaps && !ret && kind == MAP_KIND_PRIVATE)
+					ASSERT_EQ((ssize_t)n, pread(fd, shadow + off, n, off));
+
+				/* The mapping shows what it must, without a signal. */
+				sig = copy_catching(got, map, len);
+				EXPECT_EQ(0, sig) TH_LOG("after %s on %s (%zu of %zu bytes): signal %d",
+							 c->name, map_kind_name[kind], n, len, sig);
+				if (kind == MAP_KIND_PRIVATE) {
+					EXPECT_EQ(0, memcmp(got, shadow, len))
+						TH_LOG("after %s on %s", c->name, map_kind_name[kind]);
+				} else {
+					EXPECT_EQ(0, shows_buffer(fd, map, 0, len))
+						TH_LOG("after %s on %s", c->name, map_kind_name[kind]);
+				}
+				if (kind == MAP_KIND_RO)
+					continue;
+
+				/* A store lands in the buffer, or in the private copy only. */
+				{
+					size_t at = (i % (len / page)) * page + i;
+					unsigned char b = 0xc0 + i, old;
+
+					ASSERT_EQ(1, pread(fd, &old, 1, at));
+					sig = copy_catching(map + at, &b, 1);
+					EXPECT_EQ(0, sig) TH_LOG("store after %s on %s: signal %d",
+								 c->name, map_kind_name[kind], sig);
+					ASSERT_EQ(1, pread(fd, got, 1, at));
+					if (kind == MAP_KIND_PRIVATE) {
+						shadow[at] = b;
+						EXPECT_EQ(old, got[0]) TH_LOG("after %s", c->name);
+					} else {
+						EXPECT_EQ(b, got[0]) TH_LOG("after %s", c->name);
+					}
+				}
+			}
+		}
+		EXPECT_EQ(0, munmap(map, len));
+	}
+	free(shadow);
+	free(got);
+	close(rfd);
+}
+
+TEST_F_TIMEOUT(mmapper, mm_calls, 300)
+{
+	mm_calls_on(_metadata, self->fd, variant->gup, variant->private_cow, self->size);
+	mm_calls_on(_metadata, self->fd, variant->gup, variant->private_cow,
+		    (variant->contiguous ? 1 : 2) * SZ_2M);
+}
+
+/*
+ * A child of ours checks its copy of @map, @len bytes of which pages 1 and
+ * 2 are MADV_DONTFORK if @dontfork: those must be missing, all the rest
+ * must show the buffer.  Return: the child's verdict, 0 if all is well.
+ */
+static int child_sees(int fd, unsigned char *map, size_t len, size_t page, bool dontfork)
+{
+	unsigned char vec[4];
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		/* Page 0 and pages 3 on are inherited; 1 and 2 only without DONTFORK. */
+		if (shows_buffer(fd, map, 0, page) ||
+		    shows_buffer(fd, map + 3 * page, 3 * page, len - 3 * page))
+			_exit(1);
+		if (dontfork)
+			_exit(mincore(map + page, 2 * page, vec) == -1 && errno == ENOMEM ? 0 : 2);
+		_exit(shows_buffer(fd, map + page, page, 2 * page) ? 3 : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+}
+
+/*
+ * MADV_DONTFORK: a child gets no copy of that part; MADV_DOFORK undoes it
+ * where the kernel allows (not on VM_IO mappings, EINVAL; newer kernels
+ * refuse it on every VM_SPECIAL one).  What a child does get works, also
+ * after a zap.
+ */
+TEST_F(mmapper, madv_dontfork)
+{
+	size_t len = self->size, page = self->page;
+	unsigned char *map = map_dev(self->fd, len, 0, MAP_SHARED);
+	struct mmapper_info info = { .size = sizeof(info) };
+	int ret;
+
+	ASSERT_NE(NULL, map);
+	if (!have_madvise()) {
+		munmap(map, len);
+		SKIP(return, "no madvise() in this kernel (CONFIG_ADVISE_SYSCALLS=n)");
+	}
+	fill_pattern(map, 0, len, 50);
+	ASSERT_EQ(0, madvise(map + page, 2 * page, MADV_DONTFORK));
+	madvise(map, len, MADV_DONTNEED);	/* EINVAL on VM_PFNMAP */
+	EXPECT_EQ(0, child_sees(self->fd, map, len, page, true));
+
+	ret = madvise(map + page, 2 * page, MADV_DOFORK);
+	if (!variant->gup) {
+		EXPECT_EQ(-1, ret);
+		EXPECT_EQ(EINVAL, errno);
+	} else {
+		EXPECT_TRUE(!ret || errno == EINVAL) TH_LOG("MADV_DOFORK: %s", strerror(errno));
+	}
+	madvise(map, len, MADV_DONTNEED);
+	EXPECT_EQ(0, child_sees(self->fd, map, len, page, ret != 0));
+
+	/* The split mapping is three VMAs, and none once unmapped. */
+	ASSERT_EQ(0, ioctl(self->fd, MMAPPER_IOC_GET_INFO, &info));
+	EXPECT_EQ(3, info.nr_mappings);
+	munmap(map, len);
+	ASSERT_EQ(0, ioctl(self->fd, MMAPPER_IOC_GET_INFO, &info));
+	EXPECT_EQ(0, info.nr_mappings);
+}
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP	4
+#endif
+
+/*
+ * mremap(): a mapping moved elsewhere shows the buffer there, zapped or
+ * not, and counts once; shrunk, it keeps its head.  Growing is refused
+ * (mremap_growth_refused), and so is MREMAP_DONTUNMAP (EINVAL: the mapping
+ * is VM_DONTEXPAND).
+ */
+TEST_F(mmapper, mremap_move_and_shrink)
+{
+	size_t len = self->size, page = self->page;
+	unsigned char *map = map_dev(self->fd, len, 0, MAP_SHARED), *to, *moved;
+	struct mmapper_info info = { .size = sizeof(info) };
+	char c;
+
+	ASSERT_NE(NULL, map);
+	fill_pattern(map, 0, len, 60);
+	to = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, to);
+	moved = mremap(map, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	ASSERT_EQ(to, moved) TH_LOG("mremap: %s", strerror(errno));
+	EXPECT_EQ(-1, msync(map, page, MS_ASYNC));	/* nothing left there */
+	EXPECT_EQ(ENOMEM, errno);
+	EXPECT_EQ(0, shows_buffer(self->fd, moved, 0, len));
+	zap(moved, len);		/* EINVAL on VM_PFNMAP */
+	EXPECT_EQ(0, shows_buffer(self->fd, moved, 0, len));
+	EXPECT_EQ(0, copy_catching(moved + page + 1, "m", 1));
+	ASSERT_EQ(1, pread(self->fd, &c, 1, page + 1));
+	EXPECT_EQ('m', c);
+	ASSERT_EQ(0, ioctl(self->fd, MMAPPER_IOC_GET_INFO, &info));
+	EXPECT_EQ(1, info.nr_mappings);
+
+	ASSERT_EQ(moved, mremap(moved, len, 4 * page, 0));
+	EXPECT_EQ(0, shows_buffer(self->fd, moved, 0, 4 * page));
+	ASSERT_EQ(0, ioctl(self->fd, MMAPPER_IOC_GET_INFO, &info));
+	EXPECT_EQ(1, info.nr_mappings);
+
+	EXPECT_EQ(MAP_FAILED, mremap(moved, 4 * page, 4 * page,
+				     MREMAP_MAYMOVE | MREMAP_DONTUNMAP));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, shows_buffer(self->fd, moved, 0, 4 * page));
+	munmap(moved, 4 * page);
+	ASSERT_EQ(0, ioctl(self->fd, MMAPPER_IOC_GET_INFO, &info));
+	EXPECT_EQ(0, info.nr_mappings);
+}
+
+/* Does the smaps entry of the mapping at @addr list VmFlags @flag?  -1: none. */
+static int vm_flag_set(void *addr, const char *flag)
+{
+	char line[512], want[32];
+	int found = 0, ret = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, want, strlen(want))) {
+			found = 1;
+		} else if (found && !strncmp(line, "VmFlags:", 8)) {
+			char *tok;
+
+			ret = 0;
+			for (tok = strtok(line + 8, " \n"); tok; tok = strtok(NULL, " \n"))
+				if (!strcmp(tok, flag))
+					ret = 1;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * A core dump never holds the device's buffer: every backend's mapping is
+ * VM_DONTDUMP ("dd" in smaps), shared or private, and MADV_DODUMP cannot
+ * undo it (EINVAL: the mapping is VM_SPECIAL).
+ */
+TEST_F(mmapper, never_in_core_dump)
+{
+	unsigned char *map = map_dev(self->fd, self->size, 0, MAP_SHARED);
+
+	ASSERT_NE(NULL, map);
+	EXPECT_EQ(1, vm_flag_set(map, "dd"));
+	EXPECT_EQ(-1, madvise(map, self->size, MADV_DODUMP));
+	EXPECT_EQ(have_madvise() ? EINVAL : ENOSYS, errno);
+	EXPECT_EQ(1, vm_flag_set(map, "dd"));
+	munmap(map, self->size);
+
+	map = map_dev(self->fd, self->size, 0, MAP_PRIVATE);
+	if (!variant->private_cow) {
+		EXPECT_EQ(NULL, map);
+		return;
+	}
+	ASSERT_NE(NULL, map);
+	map[0] = 1;		/* a private copy: anonymous memory in the VMA */
+	EXPECT_EQ(1, vm_flag_set(map, "dd"));
 	munmap(map, self->size);
 }
 
@@ -2074,11 +2949,25 @@ TEST(fault_around_windows)
 	EXPECT_EQ(0, sysfs_write(FAULT_AROUND, "16"));
 }
 
-/* Mappings of 2 MiB and more start on a 2 MiB boundary. */
+/*
+ * Is the kernel built with transparent huge pages?  Without them (as
+ * PREEMPT_RT kernels are) there are no 2 MiB entries in any mapping.
+ */
+static bool thp_configured(void)
+{
+	return !access("/sys/kernel/mm/transparent_hugepage", F_OK);
+}
+
+/*
+ * Mappings of 2 MiB and more start on a 2 MiB boundary, where 2 MiB
+ * entries exist (thp_get_unmapped_area(); compat.h before 5.18).
+ */
 TEST_F(mmapper, big_mappings_aligned)
 {
 	unsigned char *map;
 
+	if (!thp_configured())
+		SKIP(return, "kernel without CONFIG_TRANSPARENT_HUGEPAGE: no alignment to give");
 	ASSERT_EQ(0, set_size(2 * SZ_2M));
 	map = map_dev(self->fd, 2 * SZ_2M, 0, MAP_SHARED);
 	ASSERT_NE(NULL, map);
@@ -2290,14 +3179,6 @@ static int thp_eligible(void *addr)
 	return val;
 }
 
-static bool thp_never(void)
-{
-	char buf[128];
-
-	return !sysfs_read("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof(buf)) &&
-	       strstr(buf, "[never]");
-}
-
 struct huge_case {
 	const char *what;
 	size_t buf_size;
@@ -2315,7 +3196,7 @@ TEST(huge_pmd_entries)
 		{ "3M: one chunk and a half", 3 << 20, 3 << 20, false, 1, 256 },
 		{ "misaligned 4M", 8 << 20, 4 << 20, true, 0, 1024 },
 	};
-	int pmd_expected = !kernel_older_than(6, 12) && !thp_never();
+	int pmd_expected = !kernel_older_than(6, 12) && thp_configured();
 	unsigned int c;
 
 	TH_LOG("2 MiB entries expected on this kernel: %s", pmd_expected ? "yes" : "no");
@@ -2347,8 +3228,9 @@ TEST(huge_pmd_entries)
 		ASSERT_LE(0, eligible) TH_LOG("no THPeligible line in smaps");
 		/*
 		 * What the kernel should give, not what the module says: 2 MiB
-		 * entries in PFN mappings came in 6.12, and THP "never" turns
-		 * them off.  There the module must say so, and aligned
+		 * entries in PFN mappings came in 6.12 and need THP built in
+		 * (not on PREEMPT_RT); the THP mode does not matter for them
+		 * (huge_pmd_cap_follows_thp).  There the module must say so, and aligned
 		 * mappings must be eligible; before, every entry is 4 KiB.
 		 */
 		ASSERT_EQ(0, ioctl(fd, MMAPPER_IOC_GET_INFO, &info));
@@ -2412,6 +3294,1035 @@ TEST(huge_alloc_failure_keeps_buffer)
 	close(fd);
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+}
+
+/*
+ * Memory a caller may take: max_size for callers without CAP_SYS_ADMIN,
+ * charges to the memory cgroup of the task that sizes a buffer, ENOMEM
+ * instead of the OOM killer, and fatal signals that end a long allocation.
+ */
+
+#define MAX_SIZE	"/sys/module/mmapper/parameters/max_size"
+#define CGROOT		"/sys/fs/cgroup"
+#define CGTEST		CGROOT "/mmapper-test"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int ioctl_set_size(int fd, uint64_t size)
+{
+	struct mmapper_set_size s = { .size = sizeof(s), .buf_size = size };
+
+	return ioctl(fd, MMAPPER_IOC_SET_SIZE, &s) ? -errno : 0;
+}
+
+static int ioctl_set_backend(int fd, const char *name)
+{
+	struct mmapper_set_backend s = { .size = sizeof(s) };
+
+	snprintf(s.backend, sizeof(s.backend), "%s", name);
+	return ioctl(fd, MMAPPER_IOC_SET_BACKEND, &s) ? -errno : 0;
+}
+
+/* Largest buffer @backend holds that these tests use: kmalloc's is 4 MiB. */
+static size_t test_size(const char *backend, size_t want)
+{
+	return strcmp(backend, "kmalloc") ? want : 4UL << 20;
+}
+
+/*
+ * cgroup v2 with the memory controller enabled for children, mounting it
+ * where the test VM has not: NULL, or why not.
+ */
+static const char *cgroup_memory_ready(void)
+{
+	char buf[256];
+
+	if (access(CGROOT "/cgroup.controllers", F_OK) &&
+	    mount("none", CGROOT, "cgroup2", 0, NULL))
+		return "no cgroup v2 (CONFIG_CGROUPS, CONFIG_MEMCG)";
+	if (sysfs_read(CGROOT "/cgroup.controllers", buf, sizeof(buf)) ||
+	    !strstr(buf, "memory"))
+		return "no memory controller (CONFIG_MEMCG)";
+	if (sysfs_write(CGROOT "/cgroup.subtree_control", "+memory"))
+		return "cannot enable the memory controller";
+	return NULL;
+}
+
+/* A fresh CGTEST with memory.max @max ("max": no limit): 0 or -errno. */
+static int cgroup_create(const char *max)
+{
+	rmdir(CGTEST);
+	if (mkdir(CGTEST, 0755))
+		return -errno;
+	return sysfs_write(CGTEST "/memory.max", max);
+}
+
+/* The value of "@key N" in CGTEST/memory.events, or -1. */
+static long long cgroup_event(const char *key)
+{
+	char line[128], name[64];
+	long long val = -1, v;
+	FILE *f = fopen(CGTEST "/memory.events", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", name, &v) == 2 && !strcmp(name, key))
+			val = v;
+	fclose(f);
+	return val;
+}
+
+/* Move the calling process into CGTEST. */
+static int cgroup_enter(void)
+{
+	return sysfs_write(CGTEST "/cgroup.procs", "0");
+}
+
+/*
+ * In a child inside CGTEST: SET_SIZE @size on @fd.  Return its errno (0 on
+ * success), or -1 if it did not exit on its own (killed: OOM).
+ */
+static int set_size_in_cgroup(int fd, uint64_t size)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (cgroup_enter())
+			_exit(100);
+		_exit(-ioctl_set_size(fd, size));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * 5.10 marks charged pages PageKmemcg, a type kept in the mapcount, and
+ * cannot map them as struct pages: there the backends that map struct
+ * pages are not charged (compat.h, MMAPPER_GFP_NO_MAPPED).
+ */
+static const char *memcg_not_charged(const char *backend)
+{
+	if (kernel_older_than(5, 11) && (!strcmp(backend, "vmalloc-fault") ||
+					 !strcmp(backend, "vmalloc-user") ||
+					 !strcmp(backend, "pages")))
+		return "5.10 cannot map memcg-charged pages: this backend is not charged there";
+	return NULL;
+}
+
+/*
+ * A request above the memory cgroup's limit: ENOMEM for the caller, nobody
+ * OOM-killed, the old buffer and its bytes as they were, nothing charged.
+ */
+TEST_F(mmapper, memcg_limit_enomem)
+{
+	size_t want = test_size(variant->backend, 32UL << 20);
+	const char *why = cgroup_memory_ready();
+	char limit[32];
+	int64_t sum;
+	int err, i;
+
+	if (!why)
+		why = memcg_not_charged(variant->backend);
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, self->size, 0x5a));
+	sum = kernel_checksum(self->fd, 0, self->size);
+	snprintf(limit, sizeof(limit), "%zu", want / 2);
+	ASSERT_EQ(0, cgroup_create(limit));
+
+	err = set_size_in_cgroup(self->fd, want);
+	EXPECT_EQ(ENOMEM, err) TH_LOG("%s: SET_SIZE %zu under memory.max %s: %s",
+				      variant->backend, want, limit,
+				      err < 0 ? "killed" : strerror(err));
+	EXPECT_EQ(0, cgroup_event("oom_kill"));
+	EXPECT_EQ((long long)self->size, sysfs_read_ll(SYSDIR "/size"));
+	EXPECT_EQ(sum, kernel_checksum(self->fd, 0, self->size));
+	/* A failed allocation leaves no charge behind (7.2 frees vmalloc's lazily). */
+	for (i = 0; i < 40 && sysfs_read_ll(CGTEST "/memory.current") >= 1 << 20; i++)
+		usleep(50 * 1000);
+	EXPECT_GT(1 << 20, sysfs_read_ll(CGTEST "/memory.current"));
+	EXPECT_EQ(0, rmdir(CGTEST));
+}
+
+/*
+ * The page array of a large buffer is itself large (8 bytes a page): under a
+ * memory.max below it, kvmalloc() falls back to vmalloc(), whose charge must
+ * fail like the buffer's own (ENOMEM), not call the memcg OOM killer on the
+ * caller.
+ */
+TEST_F(mmapper, memcg_limit_page_array)
+{
+	size_t want = test_size(variant->backend, 512UL << 20);
+	const char *why = cgroup_memory_ready();
+	int err;
+
+	if (!why)
+		why = memcg_not_charged(variant->backend);
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, cgroup_create("393216"));	/* 384 KiB: less than 1 MiB of array */
+
+	err = set_size_in_cgroup(self->fd, want);
+	EXPECT_TRUE(err == ENOMEM || err == E2BIG)
+		TH_LOG("%s: SET_SIZE %zu under memory.max 384K: %s", variant->backend,
+		       want, err < 0 ? "killed" : strerror(err));
+	EXPECT_EQ(0, cgroup_event("oom_kill"));
+	EXPECT_EQ((long long)self->size, sysfs_read_ll(SYSDIR "/size"));
+	EXPECT_EQ(0, rmdir(CGTEST));
+}
+
+/* A resize is charged to the resizer's memory cgroup, and uncharged when freed. */
+TEST_F(mmapper, memcg_charged)
+{
+	size_t want = test_size(variant->backend, 32UL << 20);
+	const char *why = cgroup_memory_ready();
+	long long before, after, freed;
+
+	if (!why)
+		why = memcg_not_charged(variant->backend);
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, cgroup_create("max"));
+	before = sysfs_read_ll(CGTEST "/memory.current");
+	ASSERT_EQ(0, set_size_in_cgroup(self->fd, want));
+	after = sysfs_read_ll(CGTEST "/memory.current");
+	TH_LOG("%s: memory.current %lld -> %lld for %zu bytes", variant->backend,
+	       before, after, want);
+	EXPECT_LE((long long)(want - want / 16), after - before);
+	EXPECT_GE((long long)(want + (2 << 20)), after - before);
+
+	/* Freed by root, from another cgroup: the charge goes with the pages. */
+	ASSERT_EQ(0, set_size(self->size));
+	freed = sysfs_read_ll(CGTEST "/memory.current");
+	EXPECT_GT(before + (1 << 20), freed);
+	EXPECT_EQ(0, rmdir(CGTEST));
+}
+
+/*
+ * SIGKILL during a 1 GiB allocation: the process ends within a second, the
+ * old buffer keeps its size and bytes, and the memory comes back.  The
+ * child runs in a memory cgroup when there is one, as every process of a
+ * systemd machine does: vmalloc() looks at fatal signals on its page-at-a-time
+ * path, which accounted allocations take while memcg kmem accounting is on.
+ */
+TEST_F_TIMEOUT(mmapper, sigkill_ends_allocation, 120)
+{
+	size_t big = 1UL << 30;
+	unsigned long long free_before, free_after;
+	int ready[2], status;
+	double t0, t1;
+	bool in_cg;
+	int64_t sum;
+	pid_t pid;
+	char c;
+
+	if (!strcmp(variant->backend, "kmalloc"))
+		SKIP(return, "kmalloc holds at most 4 MiB");
+	if (meminfo("MemAvailable") < big + (big >> 1))
+		SKIP(return, "needs 1.5 GiB available, %llu MiB here",
+		     meminfo("MemAvailable") >> 20);
+	in_cg = !cgroup_memory_ready() && !cgroup_create("max");
+	/* The kernel's vmalloc(), not mmapper's loops: backends/vmalloc.rst. */
+	if (!in_cg && (!strcmp(variant->backend, "vmalloc") ||
+		       !strcmp(variant->backend, "vmalloc-fault")))
+		SKIP(return, "no memory cgroup: vmalloc() then takes 4 KiB pages in bulk without looking at signals");
+	if ((kernel_older_than(5, 11) || !kernel_older_than(7, 0)) &&
+	    (!strcmp(variant->backend, "vmalloc") || !strcmp(variant->backend, "vmalloc-fault")))
+		SKIP(return, "this kernel's vmalloc() does not stop at a fatal signal (measured: 5.10, 7.2)");
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, self->size, 0xc3));
+	sum = kernel_checksum(self->fd, 0, self->size);
+	free_before = meminfo("MemFree");
+	ASSERT_EQ(0, pipe(ready));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (in_cg && cgroup_enter())
+			_exit(100);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(101);
+		_exit(-ioctl_set_size(self->fd, big));
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	usleep(50 * 1000);
+	/* Still inside the allocation. */
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
+	t0 = now();
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	t1 = now();
+	TH_LOG("%s: gone %.3f s after SIGKILL%s", variant->backend, t1 - t0,
+	       in_cg ? ", in a memory cgroup" : "");
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	EXPECT_GT(1.0, t1 - t0);
+
+	EXPECT_EQ((long long)self->size, sysfs_read_ll(SYSDIR "/size"));
+	EXPECT_EQ(sum, kernel_checksum(self->fd, 0, self->size));
+	free_after = meminfo("MemFree");
+	EXPECT_GT(free_after + (32ULL << 20), free_before)
+		TH_LOG("MemFree %llu MiB before, %llu MiB after", free_before >> 20,
+		       free_after >> 20);
+	if (in_cg)
+		EXPECT_EQ(0, rmdir(CGTEST));
+}
+
+static int nobody_max_size(void)
+{
+	int fd = open(DEV, O_RDWR);
+
+	if (fd < 0)
+		return 1;
+	if (ioctl_set_size(fd, 2 << 20) != -EPERM)
+		return 2;
+	if (ioctl_set_size(fd, 1 << 20))
+		return 3;
+	/* 1 MiB is not above max_size: a switch may allocate it anew. */
+	if (ioctl_set_backend(fd, "pages"))
+		return 4;
+	if (ioctl_set_size(fd, 512 << 10))
+		return 5;
+	close(fd);
+	return 0;
+}
+
+static int nobody_switch_big(void)
+{
+	int fd = open(DEV, O_RDWR);
+
+	if (fd < 0)
+		return 1;
+	/* Root made it 2 MiB: switching would allocate 2 MiB. */
+	if (ioctl_set_backend(fd, "vmalloc") != -EPERM)
+		return 2;
+	/* Shrinking below max_size is allowed. */
+	if (ioctl_set_size(fd, 1 << 20))
+		return 3;
+	close(fd);
+	return 0;
+}
+
+/* uid 0 without CAP_SYS_ADMIN: the same rule, through sysfs and ioctl. */
+static int drop_sys_admin(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[0].effective &= ~(1U << CAP_SYS_ADMIN);
+	d[0].permitted &= ~(1U << CAP_SYS_ADMIN);
+	d[0].inheritable &= ~(1U << CAP_SYS_ADMIN);
+	return syscall(SYS_capset, &h, d);
+}
+
+static int root_without_sys_admin(void)
+{
+	int fd;
+
+	if (drop_sys_admin())
+		return 1;
+	if (sysfs_write(SYSDIR "/size", "2M") != -EPERM)
+		return 2;
+	if (sysfs_write(SYSDIR "/size", "1M"))
+		return 3;
+	fd = open(DEV, O_RDWR);
+	if (fd < 0)
+		return 4;
+	if (ioctl_set_size(fd, 2 << 20) != -EPERM)
+		return 5;
+	close(fd);
+	/* max_size itself stays root's (the file is 0644 root). */
+	return 0;
+}
+
+static int as_root_without_sys_admin(int (*fn)(void))
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid)
+		_exit(fn());
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static int log_contains(const char *what)
+{
+	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), found;
+	char *log;
+
+	if (n <= 0)
+		return 0;
+	log = calloc(1, n + 1);
+	if (!log)
+		return 0;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, n);
+	found = n > 0 && strstr(log, what);
+	free(log);
+	return found;
+}
+
+/* max_size=0: a caller without CAP_SYS_ADMIN allocates nothing, but uses the buffer. */
+static int nobody_no_alloc(void)
+{
+	int fd = open(DEV, O_RDWR);
+	char c;
+
+	if (fd < 0)
+		return 1;
+	if (ioctl_set_size(fd, 4096) != -EPERM)
+		return 2;
+	if (ioctl_set_backend(fd, "kmalloc") != -EPERM)
+		return 3;
+	if (pread(fd, &c, 1, 0) != 1)
+		return 4;
+	close(fd);
+	return 0;
+}
+
+FIXTURE(max_size) {
+	char saved[32];
+};
+
+FIXTURE_SETUP(max_size)
+{
+	if (getuid())
+		SKIP(return, "must run as root to drop privileges");
+	ASSERT_EQ(0, sysfs_read(MAX_SIZE, self->saved, sizeof(self->saved)))
+		TH_LOG("no %s", MAX_SIZE);
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
+	/* A descriptor that uid nobody may open, as the udev rule gives a group. */
+	ASSERT_EQ(0, chmod(DEV, 0666));
+}
+
+FIXTURE_TEARDOWN(max_size)
+{
+	chmod(DEV, 0600);
+	if (self->saved[0])
+		sysfs_write(MAX_SIZE, self->saved);
+	sysfs_write(SYSDIR "/backend", "vmalloc");
+	sysfs_write(SYSDIR "/size", "64K");
+}
+
+/*
+ * max_size bounds what a caller without CAP_SYS_ADMIN may set, through
+ * ioctl and sysfs alike: EPERM above it, with a log line; root may change
+ * it at run time, with K/M/G suffixes.
+ */
+TEST_F(max_size, unprivileged_callers)
+{
+	char cur[64];
+
+	ASSERT_EQ(0, sysfs_write(MAX_SIZE, "1M"));
+	ASSERT_EQ(0, sysfs_read(MAX_SIZE, cur, sizeof(cur)));
+	EXPECT_STREQ("1048576", cur);
+	EXPECT_EQ(-EINVAL, sysfs_write(MAX_SIZE, "12Q"));
+	EXPECT_EQ(-ERANGE, sysfs_write(MAX_SIZE, "16777216T"));
+	ASSERT_EQ(0, sysfs_read(MAX_SIZE, cur, sizeof(cur)));
+	EXPECT_STREQ("1048576", cur);
+
+	EXPECT_EQ(0, as_nobody(nobody_max_size));
+	EXPECT_EQ(512 << 10, sysfs_read_ll(SYSDIR "/size"));
+	ASSERT_EQ(0, sysfs_read(SYSDIR "/backend", cur, sizeof(cur)));
+	EXPECT_NE(NULL, strstr(cur, "[pages]"));
+
+	/* Root may go above max_size. */
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "2M"));
+	EXPECT_EQ(0, as_nobody(nobody_switch_big));
+	EXPECT_EQ(1 << 20, sysfs_read_ll(SYSDIR "/size"));
+
+	EXPECT_EQ(0, as_root_without_sys_admin(root_without_sys_admin));
+	EXPECT_EQ(1 << 20, sysfs_read_ll(SYSDIR "/size"));
+	EXPECT_TRUE(log_contains("above max_size"));
+
+	ASSERT_EQ(0, sysfs_write(MAX_SIZE, "0"));
+	EXPECT_EQ(0, as_nobody(nobody_no_alloc));
+	EXPECT_EQ(1 << 20, sysfs_read_ll(SYSDIR "/size"));
+}
+
+#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
+
+/* The THP mode in force: "always", "madvise" or "never" into @mode. */
+static int thp_mode(char *mode, size_t len)
+{
+	char buf[128], *open, *close;
+
+	if (sysfs_read(THP_ENABLED, buf, sizeof(buf)))
+		return -1;
+	open = strchr(buf, '[');
+	close = open ? strchr(open, ']') : NULL;
+	if (!close)
+		return -1;
+	*close = '\0';
+	snprintf(mode, len, "%s", open + 1);
+	return 0;
+}
+
+/*
+ * GET_INFO on mmapper0 (backend "huge", 4 MiB), then an aligned mapping
+ * touched whole: 0 if the cap and the 2 MiB faults agree, 1 if they do not,
+ * 2 and up on error.  @cap and @faults get what was seen.
+ */
+static int huge_cap_and_faults(int *cap, unsigned long long *faults)
+{
+	struct mmapper_info info = { .size = sizeof(info) };
+	struct mmapper_stats a, b;
+	unsigned char *map;
+	size_t i;
+	int fd = open(DEV, O_RDWR);
+
+	if (fd < 0)
+		return 2;
+	if (ioctl(fd, MMAPPER_IOC_GET_INFO, &info))
+		return 3;
+	/* 4 MiB: the device's get_unmapped_area() aligns it to 2 MiB. */
+	map = map_dev(fd, 4 << 20, 0, MAP_SHARED);
+	if (!map || get_stats(fd, &a))
+		return 4;
+	for (i = 0; i < (4 << 20); i += 4096)
+		map[i] = 1;
+	if (get_stats(fd, &b))
+		return 5;
+	munmap(map, 4 << 20);
+	close(fd);
+	*cap = !!(info.caps & MMAPPER_CAP_HUGE_PMD);
+	*faults = b.huge_faults - a.huge_faults;
+	return *cap == (*faults > 0) ? 0 : 1;
+}
+
+/* The same in a process that switched THP off for itself. */
+static int huge_cap_thp_disabled(void)
+{
+	unsigned long long faults;
+	int cap, ret;
+
+	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		return 10;
+	ret = huge_cap_and_faults(&cap, &faults);
+	if (ret)
+		return ret;
+	/* No 2 MiB entries for this process, whatever the kernel can. */
+	return cap || faults ? 6 : 0;
+}
+
+/*
+ * GET_INFO's MMAPPER_CAP_HUGE_PMD says whether an aligned mapping of
+ * "huge" gets 2 MiB entries, for the caller: in every THP mode the cap and
+ * what the mapping gets agree (PFN maps with ->huge_fault get 2 MiB entries
+ * whatever the mode on 6.12 and later: the policy is for memory the kernel
+ * can compact), and a process that turned THP off gets neither.
+ */
+TEST(huge_pmd_cap_follows_thp)
+{
+	static const char *const modes[] = { "always", "never", "madvise" };
+	unsigned long long faults;
+	char saved[16], now_mode[16];
+	unsigned int m;
+	int cap, status;
+	pid_t pid;
+
+	if (thp_mode(saved, sizeof(saved)))
+		SKIP(return, "no %s", THP_ENABLED);
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "huge"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "4M"));
+
+	for (m = 0; m < ARRAY_SIZE(modes); m++) {
+		ASSERT_EQ(0, sysfs_write(THP_ENABLED, modes[m]));
+		ASSERT_EQ(0, thp_mode(now_mode, sizeof(now_mode)));
+		ASSERT_STREQ(modes[m], now_mode);
+		EXPECT_EQ(0, huge_cap_and_faults(&cap, &faults)) TH_LOG("THP %s", modes[m]);
+		TH_LOG("THP %s: cap %s, %llu 2 MiB faults", modes[m],
+		       cap ? "set" : "clear", faults);
+	}
+
+	ASSERT_EQ(0, sysfs_write(THP_ENABLED, "always"));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(huge_cap_thp_disabled());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("after PR_SET_THP_DISABLE");
+
+	EXPECT_EQ(0, sysfs_write(THP_ENABLED, saved));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+}
+
+/* mmapper0's debugfs mappings that start in [@lo, @hi), or -1. */
+static int mappings_between(unsigned long lo, unsigned long hi)
+{
+	struct mapping_row rows[64];
+	int n = debugfs_mappings(rows, 64), i, found = 0;
+
+	if (n < 0 || n > 64)
+		return -1;
+	for (i = 0; i < n; i++)
+		found += rows[i].start >= lo && rows[i].start < hi;
+	return found;
+}
+
+/*
+ * Every VMA has its own record, through splits, fork, mremap and partial
+ * unmaps: debugfs lists each one where it is, active_mappings counts them,
+ * and the data stays reachable.
+ */
+TEST_F(mmapper, vma_records_follow_the_vma)
+{
+	size_t len = self->size, i;
+	unsigned long lo, hi;
+	unsigned char *map, *moved, *spot;
+	struct mmapper_stats st;
+	int status;
+	pid_t pid;
+
+	map = map_dev(self->fd, len, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	lo = (unsigned long)map;
+	hi = lo + len;
+	fill_pattern(map, 0, len, 21);
+
+	/* Split into NPAGES VMAs: every other page read-only. */
+	for (i = 0; i < NPAGES; i += 2)
+		ASSERT_EQ(0, mprotect(map + i * self->page, self->page, PROT_READ));
+	ASSERT_EQ(0, get_stats(self->fd, &st));
+	EXPECT_EQ(NPAGES, st.active_mappings);
+	EXPECT_EQ(NPAGES, mappings_between(lo, hi));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct mmapper_stats cs;
+
+		if (get_stats(self->fd, &cs) || cs.active_mappings != 2 * NPAGES)
+			_exit(1);
+		if (check_pattern(map, 0, len, 21) != -1)
+			_exit(2);
+		/* The child unmaps one of its VMAs: that record goes, no other. */
+		if (munmap(map + self->page, self->page))
+			_exit(3);
+		if (get_stats(self->fd, &cs) || cs.active_mappings != 2 * NPAGES - 1)
+			_exit(4);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("child status %#x", status);
+	ASSERT_EQ(0, get_stats(self->fd, &st));
+	EXPECT_EQ(NPAGES, st.active_mappings);
+	EXPECT_EQ(NPAGES, mappings_between(lo, hi));
+
+	/* Move one page away: its record goes with it. */
+	spot = mmap(NULL, self->page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, spot);
+	moved = mremap(map + 3 * self->page, self->page, self->page,
+		       MREMAP_MAYMOVE | MREMAP_FIXED, spot);
+	ASSERT_EQ(spot, moved);
+	EXPECT_EQ(NPAGES - 1, mappings_between(lo, hi));
+	EXPECT_EQ(1, mappings_between((unsigned long)moved,
+				      (unsigned long)moved + self->page));
+	EXPECT_EQ(-1, check_pattern(moved, 3 * self->page, self->page, 21));
+	ASSERT_EQ(0, get_stats(self->fd, &st));
+	EXPECT_EQ(NPAGES, st.active_mappings);
+
+	munmap(moved, self->page);
+	munmap(map, len);
+	ASSERT_EQ(0, get_stats(self->fd, &st));
+	EXPECT_EQ(0, st.active_mappings);
+	EXPECT_EQ(0, mappings_between(0, ~0UL));
+	EXPECT_EQ(-1, debugfs_summary("untracked", NULL, 0));
+}
+
+/* Seconds for fork() and exit of a child that inherits every VMA. */
+static double fork_exit_time(void)
+{
+	int status;
+	double t0 = now();
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid)
+		_exit(0);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return now() - t0;
+}
+
+/* Seconds per mmap() and munmap() of one more page of @fd, best of 5. */
+static double map_unmap_time(int fd, size_t page)
+{
+	double best = 1e9;
+	int r, i;
+
+	for (r = 0; r < 5; r++) {
+		double t0 = now();
+
+		for (i = 0; i < 500; i++) {
+			void *p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+
+			if (p == MAP_FAILED || munmap(p, page))
+				return -1;
+		}
+		if ((now() - t0) / 500 < best)
+			best = (now() - t0) / 500;
+	}
+	return best;
+}
+
+FIXTURE(vmas) {
+	int fd;
+};
+
+/* The records are the same for every backend: vmalloc, 64 KiB. */
+FIXTURE_SETUP(vmas)
+{
+	self->fd = -1;
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
+	self->fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(vmas)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/*
+ * 10,000 VMAs of one device: the record of a VMA hangs off the VMA, so
+ * closing one costs the same with 10,000 others of the device as with
+ * none, where a search of the device's list of mappings (newest last)
+ * would cost 10,000 steps under a spinlock.  "None" still has 10,000 VMAs
+ * in the process, of a memfd, so that only the device's records differ.
+ * A child that inherits them all forks and exits, and every VMA is
+ * counted and every record freed.
+ */
+/* Map one page of @fd @n times into @maps: separate VMAs (same page: no merging). */
+static int map_many(int fd, long page, void **maps, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		maps[i] = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+		if (maps[i] == MAP_FAILED)
+			return -errno;
+	}
+	return 0;
+}
+
+static int unmap_many(long page, void **maps, int n)
+{
+	while (n--)
+		if (munmap(maps[n], page))
+			return -errno;
+	return 0;
+}
+
+TEST_F_TIMEOUT(vmas, ten_thousand, 300)
+{
+	enum { MANY = 10000 };
+	static void *maps[MANY];
+	long page = sysconf(_SC_PAGESIZE);
+	double alone = 1e9, crowded = 1e9, t;
+	struct mmapper_stats st;
+	int fd = self->fd, mfd, r;
+
+	mfd = memfd_create("mmapper-test", 0);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, page));
+	/* Twice each, interleaved, the best of each: against a noisy host. */
+	for (r = 0; r < 2; r++) {
+		ASSERT_EQ(0, map_many(mfd, page, maps, MANY));
+		t = map_unmap_time(fd, page);
+		ASSERT_LT(0, t);
+		alone = t < alone ? t : alone;
+		ASSERT_EQ(0, unmap_many(page, maps, MANY));
+
+		ASSERT_EQ(0, map_many(fd, page, maps, MANY));
+		ASSERT_EQ(0, get_stats(fd, &st));
+		EXPECT_EQ(MANY, st.active_mappings);
+		t = map_unmap_time(fd, page);
+		ASSERT_LT(0, t);
+		crowded = t < crowded ? t : crowded;
+		if (!r)
+			ASSERT_EQ(0, unmap_many(page, maps, MANY));
+	}
+	close(mfd);
+	TH_LOG("mmap+munmap of one VMA among %d others: %.1f us when of a memfd, %.1f us when of the device: ratio %.2f",
+	       MANY, alone * 1e6, crowded * 1e6, crowded / alone);
+	EXPECT_GT(2.5, crowded / alone);
+
+	t = fork_exit_time();
+	ASSERT_LT(0, t);
+	TH_LOG("fork and exit of a child with %d VMAs: %.3f s", MANY, t);
+	ASSERT_EQ(0, get_stats(fd, &st));
+	EXPECT_EQ(MANY, st.active_mappings);
+
+	/* Newest first (unmap_many() goes backwards). */
+	ASSERT_EQ(0, unmap_many(page, maps, MANY));
+	ASSERT_EQ(0, get_stats(fd, &st));
+	EXPECT_EQ(0, st.active_mappings);
+}
+
+/*
+ * The device is a file to the kernel's other copy paths too (read_iter,
+ * write_iter): splice() both ways through a pipe, sendfile() to a file and
+ * to a socket, preadv2()/pwritev2() with flags, io_uring.  Data checked.
+ */
+TEST_F(mmapper, splice_both_ways)
+{
+	size_t len = 3 * self->page + 100;
+	unsigned char *buf = malloc(len), *back = malloc(len);
+	int p[2];
+	loff_t off;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, back);
+	fill_pattern(buf, 0, len, 21);
+	ASSERT_EQ(0, pipe(p));
+
+	/* pipe -> device, at an unaligned offset */
+	ASSERT_EQ((ssize_t)len, write(p[1], buf, len));
+	off = 7;
+	EXPECT_EQ((ssize_t)len, splice(p[0], NULL, self->fd, &off, len, 0));
+	EXPECT_EQ(7 + (loff_t)len, off);
+	EXPECT_EQ(fnv1a(buf, len), kernel_checksum(self->fd, 7, len));
+
+	/* device -> pipe */
+	off = 7;
+	EXPECT_EQ((ssize_t)len, splice(self->fd, &off, p[1], NULL, len, 0));
+	EXPECT_EQ((ssize_t)len, read(p[0], back, len));
+	EXPECT_EQ(0, memcmp(buf, back, len));
+
+	/* At the end: 0 from the device, ENOSPC into it. */
+	off = self->size;
+	EXPECT_EQ(0, splice(self->fd, &off, p[1], NULL, len, 0));
+	ASSERT_EQ(10, write(p[1], buf, 10));
+	off = self->size;
+	EXPECT_EQ(-1, splice(p[0], NULL, self->fd, &off, 10, 0));
+	EXPECT_EQ(ENOSPC, errno);
+	close(p[0]);
+	close(p[1]);
+	free(buf);
+	free(back);
+}
+
+TEST_F(mmapper, sendfile_to_file_and_socket)
+{
+	size_t len = 5 * self->page;
+	unsigned char *buf = malloc(len), *back = malloc(len);
+	char tmpl[] = "/tmp/mmapper-sendfile-XXXXXX";
+	int out, sv[2];
+	off_t off = 0;
+	size_t got;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, back);
+	fill_pattern(buf, 0, len, 22);
+	ASSERT_EQ((ssize_t)len, pwrite(self->fd, buf, len, 0));
+
+	out = mkstemp(tmpl);
+	ASSERT_LE(0, out);
+	unlink(tmpl);
+	/*
+	 * 5.10's sendfile() refuses to read a character device (measured;
+	 * splice() works there); 6.1 and later take it.
+	 */
+	if (kernel_older_than(5, 11)) {
+		EXPECT_EQ(-1, sendfile(out, self->fd, &off, len));
+		TH_LOG("5.10: sendfile() from the device: %s", strerror(errno));
+		close(out);
+		free(buf);
+		free(back);
+		SKIP(return, "sendfile() from a device: refused by 5.10 (checked)");
+	}
+	ASSERT_EQ((ssize_t)len, sendfile(out, self->fd, &off, len));
+	EXPECT_EQ((off_t)len, off);
+	EXPECT_EQ((ssize_t)len, pread(out, back, len, 0));
+	EXPECT_EQ(0, memcmp(buf, back, len));
+	close(out);
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	off = self->page;
+	ASSERT_EQ((ssize_t)self->page, sendfile(sv[0], self->fd, &off, self->page));
+	for (got = 0; got < (size_t)self->page; ) {
+		ssize_t n = read(sv[1], back + got, self->page - got);
+
+		ASSERT_LT(0, n);
+		got += n;
+	}
+	EXPECT_EQ(0, memcmp(buf + self->page, back, self->page));
+	close(sv[0]);
+	close(sv[1]);
+	free(buf);
+	free(back);
+}
+
+/* copy_file_range() is for regular files: the kernel refuses a device. */
+TEST_F(mmapper, copy_file_range_refused)
+{
+	char tmpl[] = "/tmp/mmapper-cfr-XXXXXX";
+	loff_t in = 0, out = 0;
+	int fd = mkstemp(tmpl);
+
+	ASSERT_LE(0, fd);
+	unlink(tmpl);
+	ASSERT_EQ(0, ftruncate(fd, self->page));
+	EXPECT_EQ(-1, syscall(__NR_copy_file_range, self->fd, &in, fd, &out,
+			      (size_t)self->page, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, syscall(__NR_copy_file_range, fd, &in, self->fd, &out,
+			      (size_t)self->page, 0));
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+}
+
+TEST_F(mmapper, preadv2_pwritev2_flags)
+{
+	unsigned char a[100], b[200], ra[100], rb[200];
+	struct iovec w[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
+	struct iovec r[2] = { { ra, sizeof(ra) }, { rb, sizeof(rb) } };
+
+	fill_pattern(a, 0, sizeof(a), 23);
+	fill_pattern(b, 0, sizeof(b), 24);
+	/* RWF_NOWAIT: the copy path never blocks (FMODE_NOWAIT). */
+	EXPECT_EQ(300, pwritev2(self->fd, w, 2, self->page - 150, RWF_NOWAIT));
+	EXPECT_EQ(300, preadv2(self->fd, r, 2, self->page - 150, RWF_NOWAIT));
+	EXPECT_EQ(0, memcmp(a, ra, sizeof(a)));
+	EXPECT_EQ(0, memcmp(b, rb, sizeof(b)));
+	memset(ra, 0, sizeof(ra));
+	EXPECT_EQ(300, preadv2(self->fd, r, 2, self->page - 150, RWF_HIPRI));
+	EXPECT_EQ(0, memcmp(a, ra, sizeof(a)));
+	/* Offset -1: the file position, which moves. */
+	ASSERT_EQ(self->page - 150, lseek(self->fd, self->page - 150, SEEK_SET));
+	EXPECT_EQ(300, preadv2(self->fd, r, 2, -1, 0));
+	EXPECT_EQ(self->page + 150, lseek(self->fd, 0, SEEK_CUR));
+	/* Past the end: 0 and ENOSPC, as read() and write(). */
+	EXPECT_EQ(0, preadv2(self->fd, r, 2, self->size, 0));
+	EXPECT_EQ(-1, pwritev2(self->fd, w, 2, self->size, 0));
+	EXPECT_EQ(ENOSPC, errno);
+}
+
+/* A minimal io_uring, by system calls: one submission at a time. */
+struct uring {
+	int fd;
+	unsigned int *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+};
+
+static int uring_init(struct uring *u)
+{
+	struct io_uring_params p;
+	unsigned char *sq, *cq;
+
+	memset(&p, 0, sizeof(p));
+	u->fd = syscall(__NR_io_uring_setup, 4, &p);
+	if (u->fd < 0)
+		return -errno;
+	sq = mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(unsigned int),
+		  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
+		  IORING_OFF_SQ_RING);
+	cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe),
+		  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
+		  IORING_OFF_CQ_RING);
+	u->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe),
+		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
+		       IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || u->sqes == MAP_FAILED)
+		return -ENOMEM;
+	u->sq_tail = (unsigned int *)(sq + p.sq_off.tail);
+	u->sq_mask = (unsigned int *)(sq + p.sq_off.ring_mask);
+	u->sq_array = (unsigned int *)(sq + p.sq_off.array);
+	u->cq_head = (unsigned int *)(cq + p.cq_off.head);
+	u->cq_tail = (unsigned int *)(cq + p.cq_off.tail);
+	u->cq_mask = (unsigned int *)(cq + p.cq_off.ring_mask);
+	u->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	return 0;
+}
+
+/* Submit one read or write and wait for it: its result. */
+static int uring_rw(struct uring *u, int op, int fd, void *buf, unsigned int len,
+		    uint64_t off, int buf_index)
+{
+	unsigned int tail = *u->sq_tail, idx = tail & *u->sq_mask, head;
+	struct io_uring_sqe *sqe = &u->sqes[idx];
+	int res;
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = op;
+	sqe->fd = fd;
+	sqe->addr = (uintptr_t)buf;
+	sqe->len = len;
+	sqe->off = off;
+	sqe->buf_index = buf_index;
+	u->sq_array[idx] = idx;
+	__atomic_store_n(u->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, u->fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		return -errno;
+	head = *u->cq_head;
+	if (head == __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE))
+		return -EAGAIN;
+	res = u->cqes[head & *u->cq_mask].res;
+	__atomic_store_n(u->cq_head, head + 1, __ATOMIC_RELEASE);
+	return res;
+}
+
+TEST_F(mmapper, io_uring_read_write)
+{
+	size_t len = 2 * self->page;
+	unsigned char *buf = malloc(len), *back = malloc(len), *fixed;
+	struct iovec iov;
+	struct uring u;
+	int ret;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, back);
+	ret = uring_init(&u);
+	if (ret == -ENOSYS || ret == -EPERM)
+		SKIP(return, "io_uring not available here (%s)", strerror(-ret));
+	ASSERT_EQ(0, ret);
+
+	fill_pattern(buf, 0, len, 25);
+	EXPECT_EQ((int)len, uring_rw(&u, IORING_OP_WRITE, self->fd, buf, len, 100, 0));
+	EXPECT_EQ(fnv1a(buf, len), kernel_checksum(self->fd, 100, len));
+	EXPECT_EQ((int)len, uring_rw(&u, IORING_OP_READ, self->fd, back, len, 100, 0));
+	EXPECT_EQ(0, memcmp(buf, back, len));
+
+	/* READ_FIXED into a registered buffer. */
+	fixed = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, fixed);
+	iov.iov_base = fixed;
+	iov.iov_len = len;
+	ASSERT_EQ(0, syscall(__NR_io_uring_register, u.fd, IORING_REGISTER_BUFFERS, &iov, 1));
+	EXPECT_EQ((int)len, uring_rw(&u, IORING_OP_READ_FIXED, self->fd, fixed, len, 100, 0));
+	EXPECT_EQ(0, memcmp(buf, fixed, len));
+
+	/* At the end: 0 and ENOSPC. */
+	EXPECT_EQ(0, uring_rw(&u, IORING_OP_READ, self->fd, back, len, self->size, 0));
+	EXPECT_EQ(-ENOSPC, uring_rw(&u, IORING_OP_WRITE, self->fd, buf, len, self->size, 0));
+	munmap(fixed, len);
+	close(u.fd);
+	free(buf);
+	free(back);
 }
 
 TEST_HARNESS_MAIN

@@ -14,6 +14,7 @@
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "mmapper.h"
@@ -38,20 +39,23 @@ static int mmapper_huge_alloc(struct mmapper_buf *buf)
 	unsigned long i, n = mmapper_huge_nr_chunks(buf);
 	struct page **chunks;
 
-	chunks = kvcalloc(n, sizeof(*chunks), GFP_KERNEL | __GFP_NOWARN);
+	chunks = kvcalloc(n, sizeof(*chunks), MMAPPER_GFP_META);
 	if (!chunks)
 		return -ENOMEM;
 	buf->priv = chunks;
 
 	for (i = 0; i < n; i++) {
+		if (fatal_signal_pending(current)) {
+			mmapper_huge_free(buf);
+			return -EINTR;
+		}
 		/*
 		 * Not __GFP_COMP: nothing takes references on these pages
 		 * (the mapping is VM_PFNMAP), and freeing is by order.
-		 * __GFP_RETRY_MAYFAIL: compact if need be, but fail rather
-		 * than invoke the OOM killer.
+		 * MMAPPER_GFP's __GFP_RETRY_MAYFAIL: compact if need be, but
+		 * fail rather than invoke the OOM killer.
 		 */
-		chunks[i] = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN |
-					__GFP_RETRY_MAYFAIL, MMAPPER_CHUNK_ORDER);
+		chunks[i] = alloc_pages(MMAPPER_GFP, MMAPPER_CHUNK_ORDER);
 		if (!chunks[i]) {
 			mmapper_huge_free(buf);
 			return -ENOMEM;
@@ -72,7 +76,7 @@ static struct page *mmapper_huge_page_at(const struct mmapper_buf *buf,
 
 static int mmapper_huge_mmap(struct mmapper_buf *buf, struct vm_area_struct *vma)
 {
-	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_set(vma, VM_PFNMAP | VM_IO);
 	/* Ask for 2 MiB entries even when THP is in "madvise" mode. */
 	if (IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP))
 		vm_flags_set(vma, VM_HUGEPAGE);
@@ -111,9 +115,28 @@ static vm_fault_t mmapper_huge_pmd_fault(struct mmapper_buf *buf,
 }
 #endif
 
+/**
+ * mmapper_huge_pmd_possible() - can the caller's mappings get 2 MiB entries?
+ *
+ * The kernel must let ->huge_fault map PFNs with PMDs (6.12 and later),
+ * the CPU must have them, and the calling process must not have switched
+ * transparent huge pages off (PR_SET_THP_DISABLE): the fault path obeys
+ * that even for PFN maps.  The THP mode in sysfs ("never") does not
+ * matter: the kernel applies it only to memory it can compact, not to PFN
+ * maps with ->huge_fault (measured on 6.12; 7.2's
+ * vma_file_bypass_thp_tuneables() says so).  One mapping can still opt out
+ * on its own (MADV_NOHUGEPAGE).
+ *
+ * Return: true if an aligned mapping made by the caller gets 2 MiB entries.
+ */
+bool mmapper_huge_pmd_possible(void)
+{
+	return IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP) && has_transparent_hugepage() &&
+	       current->mm && !mmapper_thp_disabled(current->mm);
+}
+
 const struct mmapper_backend mmapper_backend_huge = {
 	.name		= "huge",
-	.pmd_aligned	= true,
 	.alloc		= mmapper_huge_alloc,
 	.free		= mmapper_huge_free,
 	.page_at	= mmapper_huge_page_at,

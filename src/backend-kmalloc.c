@@ -19,7 +19,7 @@ static int mmapper_kmalloc_alloc(struct mmapper_buf *buf)
 	 * aligned to it, larger ones come straight from the page
 	 * allocator: the buffer always starts on a page boundary.
 	 */
-	buf->vaddr = kmalloc(buf->size, GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
+	buf->vaddr = kmalloc(buf->size, MMAPPER_GFP);
 	if (!buf->vaddr)
 		return -ENOMEM;
 	if (!PAGE_ALIGNED(buf->vaddr)) {

@@ -9,23 +9,28 @@
  * read-only into a private mapping and the first write to one copies it.
  * The page array allocator is shared with "vmalloc-user".
  */
+#include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "mmapper.h"
 
 /**
  * mmapper_free_page_array() - free the pages of mmapper_alloc_page_array()
- * @pages: the array; may be NULL
+ * @pages: the array; may be NULL or an ERR_PTR()
  * @nr_pages: its length; the pages end at the first NULL entry
  */
 void mmapper_free_page_array(struct page **pages, unsigned long nr_pages)
 {
 	unsigned long i;
 
-	for (i = 0; pages && i < nr_pages && pages[i]; i++)
+	if (IS_ERR_OR_NULL(pages))
+		return;
+	for (i = 0; i < nr_pages && pages[i]; i++)
 		__free_page(pages[i]);
 	kvfree(pages);
 }
@@ -35,26 +40,29 @@ void mmapper_free_page_array(struct page **pages, unsigned long nr_pages)
  * allocator gives without effort, split into independent order-0 pages, as
  * the DMA-BUF system heap does: runs of physically consecutive pages, which
  * caches and TLBs (and an emulated CPU) walk faster than scattered ones.
+ * Every page is charged to the caller's memory cgroup (but on 5.10, see
+ * compat.h) and none invokes the OOM killer.
  */
 #define MMAPPER_PAGES_ORDER	4
-#define MMAPPER_PAGES_GFP_HIGH	((GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN | \
-				  __GFP_NORETRY) & ~__GFP_RECLAIM)
+#define MMAPPER_PAGES_GFP_HIGH	((MMAPPER_GFP_MAPPED | __GFP_NORETRY) & \
+				 ~(__GFP_RECLAIM | __GFP_RETRY_MAYFAIL))
 
 /**
  * mmapper_alloc_page_array() - zeroed order-0 pages, in runs where free
  * @nr_pages: how many
  *
  * Return: an array of @nr_pages independent, refcounted order-0 pages, to
- * be freed with mmapper_free_page_array(), or NULL without a warning.
+ * be freed with mmapper_free_page_array(); ERR_PTR(-ENOMEM) without a
+ * warning, or ERR_PTR(-EINTR) on a fatal signal.
  */
 struct page **mmapper_alloc_page_array(unsigned long nr_pages)
 {
 	struct page **pages;
 	unsigned long i = 0;
 
-	pages = kvcalloc(nr_pages, sizeof(*pages), GFP_KERNEL | __GFP_NOWARN);
+	pages = kvcalloc(nr_pages, sizeof(*pages), MMAPPER_GFP_META);
 	if (!pages)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 
 	while (i < nr_pages) {
 		unsigned int order = min_t(unsigned int, MMAPPER_PAGES_ORDER,
@@ -62,17 +70,21 @@ struct page **mmapper_alloc_page_array(unsigned long nr_pages)
 		struct page *page;
 		unsigned long j;
 
+		if (fatal_signal_pending(current)) {
+			mmapper_free_page_array(pages, nr_pages);
+			return ERR_PTR(-EINTR);
+		}
 		/* High orders only if free: no reclaim, no compaction. */
 		for (;;) {
 			page = alloc_pages(order ? MMAPPER_PAGES_GFP_HIGH :
-					   GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN, order);
+					   MMAPPER_GFP_MAPPED, order);
 			if (page || !order)
 				break;
 			order--;
 		}
 		if (!page) {
 			mmapper_free_page_array(pages, nr_pages);
-			return NULL;
+			return ERR_PTR(-ENOMEM);
 		}
 		if (order)
 			split_page(page, order);
@@ -85,8 +97,12 @@ struct page **mmapper_alloc_page_array(unsigned long nr_pages)
 
 static int mmapper_pages_alloc(struct mmapper_buf *buf)
 {
-	buf->priv = mmapper_alloc_page_array(buf->nr_pages);
-	return buf->priv ? 0 : -ENOMEM;
+	struct page **pages = mmapper_alloc_page_array(buf->nr_pages);
+
+	if (IS_ERR(pages))
+		return PTR_ERR(pages);
+	buf->priv = pages;
+	return 0;
 }
 
 static void mmapper_pages_free(struct mmapper_buf *buf)

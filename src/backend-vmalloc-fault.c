@@ -17,6 +17,11 @@
 
 #include "mmapper.h"
 
+static int mmapper_vmalloc_fault_alloc(struct mmapper_buf *buf)
+{
+	return mmapper_vmalloc_area_alloc(buf, MMAPPER_GFP_MAPPED);
+}
+
 static int mmapper_vmalloc_fault_mmap(struct mmapper_buf *buf,
 				      struct vm_area_struct *vma)
 {
@@ -24,7 +29,7 @@ static int mmapper_vmalloc_fault_mmap(struct mmapper_buf *buf,
 	 * VM_MIXEDMAP now, under the mmap write lock: vm_insert_pages() in
 	 * the fault handler would otherwise have to set it, under a read lock.
 	 */
-	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_MIXEDMAP);
+	vm_flags_set(vma, VM_MIXEDMAP);
 	return 0;
 }
 
@@ -99,7 +104,7 @@ static vm_fault_t mmapper_vmalloc_fault_fault(struct mmapper_buf *buf,
 const struct mmapper_backend mmapper_backend_vmalloc_fault = {
 	.name		= "vmalloc-fault",
 	.private_cow	= true,
-	.alloc		= mmapper_vmalloc_alloc,
+	.alloc		= mmapper_vmalloc_fault_alloc,
 	.free		= mmapper_vmalloc_free,
 	.page_at	= mmapper_vmalloc_page_at,
 	.mmap		= mmapper_vmalloc_fault_mmap,

@@ -4,18 +4,21 @@
  * whole at mmap() time by remap_vmalloc_range(), which inserts each page
  * with vm_insert_page().
  *
- * Below 2 MiB the area comes from vmalloc_user(), the allocator meant for
- * memory that user space maps.  From 2 MiB up it is built as the BPF ring
- * buffer builds its own: pages allocated in physically consecutive runs
- * where free (as for "pages"), then vmap()ed with VM_MAP | VM_USERMAP.
- * vmalloc_user() has no variant that asks for runs, and scattered pages
- * are slower to read through (Documentation/performance.rst).  Both kinds
- * of area are what remap_vmalloc_range() accepts.
+ * The area is built as the BPF ring buffer builds its own, the way
+ * vmalloc_user() would if it took gfp flags: pages allocated in physically
+ * consecutive runs where free (as for "pages"), charged to the caller's
+ * memory cgroup and never invoking the OOM killer, then vmap()ed with
+ * VM_MAP | VM_USERMAP, which is what remap_vmalloc_range() accepts.
+ * vmalloc_user() itself takes no gfp flags (no memory cgroup charge, the
+ * OOM killer on failure) and has no variant that asks for runs, and
+ * scattered pages are slower to read through
+ * (Documentation/performance.rst).
  *
  * The mapping is made of normal refcounted pages (VM_MIXEDMAP), so
  * get_user_pages() works on it; MAP_PRIVATE is refused, because
  * remap_vmalloc_range() would put the buffer's own pages in it.
  */
+#include <linux/err.h>
 #include <linux/mm.h>
 #include <linux/vmalloc.h>
 
@@ -25,21 +28,9 @@ static int mmapper_vmalloc_user_alloc(struct mmapper_buf *buf)
 {
 	struct page **pages;
 
-	/*
-	 * vmalloc_user() takes no gfp flags and warns when it fails; do not
-	 * try what cannot succeed.
-	 */
-	if (buf->nr_pages > si_mem_available())
-		return -ENOMEM;
-
-	if (buf->size < PMD_SIZE) {
-		buf->vaddr = vmalloc_user(buf->size);
-		return buf->vaddr ? 0 : -ENOMEM;
-	}
-
 	pages = mmapper_alloc_page_array(buf->nr_pages);
-	if (!pages)
-		return -ENOMEM;
+	if (IS_ERR(pages))
+		return PTR_ERR(pages);
 	buf->vaddr = vmap(pages, buf->nr_pages, VM_MAP | VM_USERMAP, PAGE_KERNEL);
 	if (!buf->vaddr) {
 		mmapper_free_page_array(pages, buf->nr_pages);
@@ -51,10 +42,6 @@ static int mmapper_vmalloc_user_alloc(struct mmapper_buf *buf)
 
 static void mmapper_vmalloc_user_free(struct mmapper_buf *buf)
 {
-	if (!buf->priv) {
-		vfree(buf->vaddr);
-		return;
-	}
 	vunmap(buf->vaddr);
 	mmapper_free_page_array(buf->priv, buf->nr_pages);
 }

@@ -9,13 +9,16 @@
  */
 #include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/vmalloc.h>
 
 #include "mmapper.h"
 
 /**
- * mmapper_vmalloc_alloc() - allocate a zeroed vmalloc() buffer
+ * mmapper_vmalloc_area_alloc() - allocate a zeroed vmalloc() buffer
  * @buf: buffer whose @size is set
+ * @gfp: MMAPPER_GFP, or MMAPPER_GFP_MAPPED for pages user space maps as
+ *	struct pages
  *
  * Buffers of 2 MiB or more ask for huge vmalloc: the memory then comes in
  * physically contiguous 2 MiB runs where the allocator has them (split
@@ -24,21 +27,28 @@
  * and an emulated CPU, walk fastest.  The kernel's own mapping of the
  * buffer may then use 2 MiB entries; user mappings stay 4 KiB.
  *
- * Return: 0 or -ENOMEM, without a warning in the log on failure.
+ * vmalloc() passes the flags to the page allocator: the pages are charged
+ * to the caller's memory cgroup and never invoke the OOM killer (its page
+ * tables and page array are neither).  It stops at a fatal signal on its
+ * page-at-a-time path, the one accounted allocations take whenever memory
+ * cgroup accounting is on; the bulk allocator it uses otherwise for 4 KiB
+ * pages does not look.
+ *
+ * Return: 0, -ENOMEM, or -EINTR on a fatal signal; no warning in the log.
  */
-int mmapper_vmalloc_alloc(struct mmapper_buf *buf)
+int mmapper_vmalloc_area_alloc(struct mmapper_buf *buf, gfp_t gfp)
 {
-	gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN;
-
 	if (buf->size >= PMD_SIZE)
 		buf->vaddr = vmalloc_huge(buf->size, gfp);
 	else
 		buf->vaddr = __vmalloc(buf->size, gfp);
-	return buf->vaddr ? 0 : -ENOMEM;
+	if (buf->vaddr)
+		return 0;
+	return fatal_signal_pending(current) ? -EINTR : -ENOMEM;
 }
 
 /**
- * mmapper_vmalloc_free() - free a buffer of mmapper_vmalloc_alloc()
+ * mmapper_vmalloc_free() - free a buffer of mmapper_vmalloc_area_alloc()
  * @buf: the buffer
  */
 void mmapper_vmalloc_free(struct mmapper_buf *buf)
@@ -57,6 +67,12 @@ struct page *mmapper_vmalloc_page_at(const struct mmapper_buf *buf,
 				     unsigned long idx)
 {
 	return vmalloc_to_page(buf->vaddr + (idx << PAGE_SHIFT));
+}
+
+/* The mapping is VM_PFNMAP: no struct pages mapped, charged pages are fine. */
+static int mmapper_vmalloc_alloc(struct mmapper_buf *buf)
+{
+	return mmapper_vmalloc_area_alloc(buf, MMAPPER_GFP);
 }
 
 static int mmapper_vmalloc_mmap(struct mmapper_buf *buf,

@@ -5,8 +5,10 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/highmem.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -97,10 +99,11 @@ struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
 	struct mmapper_buf *buf;
 	int ret;
 
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	buf = kzalloc(sizeof(*buf), MMAPPER_GFP_META);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
 
+	kref_init(&buf->ref);
 	buf->backend = backend;
 	buf->size = PAGE_ALIGN(size);
 	buf->nr_pages = buf->size >> PAGE_SHIFT;
@@ -114,8 +117,8 @@ struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
 }
 
 /**
- * mmapper_buf_free() - free a buffer that nothing maps any more
- * @buf: the buffer, or NULL
+ * mmapper_buf_free() - free a buffer that no one else has seen
+ * @buf: the buffer, or NULL; never published as a device's buffer
  */
 void mmapper_buf_free(struct mmapper_buf *buf)
 {
@@ -125,12 +128,80 @@ void mmapper_buf_free(struct mmapper_buf *buf)
 	kfree(buf);
 }
 
+static void mmapper_buf_release(struct kref *ref)
+{
+	struct mmapper_buf *buf = container_of(ref, struct mmapper_buf, ref);
+
+	buf->backend->free(buf);
+	/* mmapper_buf_get() may still be looking at @ref. */
+	kfree_rcu(buf, rcu);
+}
+
+/**
+ * mmapper_buf_put() - drop a reference to a buffer
+ * @buf: the buffer; freed with the last reference
+ *
+ * Context: process context: the last put frees the buffer's memory.
+ */
+void mmapper_buf_put(struct mmapper_buf *buf)
+{
+	kref_put(&buf->ref, mmapper_buf_release);
+}
+
+/**
+ * mmapper_buf_get() - a reference to a device's buffer, without its lock
+ * @mdev: the device
+ *
+ * The device holds a reference to its buffer until a change has put the
+ * successor in its place, so a buffer whose count has dropped to zero is
+ * already replaced: look again.
+ *
+ * Return: the buffer; release it with mmapper_buf_put().
+ */
+struct mmapper_buf *mmapper_buf_get(struct mmapper_dev *mdev)
+{
+	struct mmapper_buf *buf;
+
+	rcu_read_lock();
+	do {
+		buf = rcu_dereference(mdev->buf);
+	} while (!kref_get_unless_zero(&buf->ref));
+	rcu_read_unlock();
+	return buf;
+}
+
+/**
+ * mmapper_buf_next() - wait for a retiring buffer's change to end
+ * @mdev: the device
+ * @old: a buffer of @mdev found retiring; the caller's reference is dropped
+ *
+ * A class-wide switch keeps a device's buffer retiring while it builds the
+ * others: the wait can be long, so a fatal signal ends it.
+ *
+ * Return: a reference to the device's buffer once the change is done (its
+ * successor, or @old itself if the change failed), or ERR_PTR(-EINTR).
+ */
+struct mmapper_buf *mmapper_buf_next(struct mmapper_dev *mdev,
+				     struct mmapper_buf *old)
+{
+	int ret;
+
+	ret = wait_event_killable(mdev->change_wq,
+				  rcu_access_pointer(mdev->buf) != old ||
+				  !READ_ONCE(old->retiring));
+	mmapper_buf_put(old);
+	return ret ? ERR_PTR(-EINTR) : mmapper_buf_get(mdev);
+}
+
 /**
  * mmapper_buf_copy() - copy the first min(dst, src) bytes of @src to @dst
  * @dst: destination buffer; its bytes past @src's size stay as they are
- * @src: source buffer
+ * @src: source buffer, which is only read
+ *
+ * Return: 0, or -EINTR if a fatal signal came first (@dst is then partly
+ * copied, for the caller to free).
  */
-void mmapper_buf_copy(struct mmapper_buf *dst, const struct mmapper_buf *src)
+int mmapper_buf_copy(struct mmapper_buf *dst, const struct mmapper_buf *src)
 {
 	unsigned long n = min(dst->nr_pages, src->nr_pages);
 	unsigned long i;
@@ -139,9 +210,12 @@ void mmapper_buf_copy(struct mmapper_buf *dst, const struct mmapper_buf *src)
 		struct page *from = src->backend->page_at(src, i);
 		struct page *to = dst->backend->page_at(dst, i);
 
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		copy_highpage(to, from);
 		cond_resched();
 	}
+	return 0;
 }
 
 /**
@@ -168,11 +242,34 @@ void mmapper_buf_walk(const struct mmapper_buf *buf, u64 pos, u64 len,
 	}
 }
 
+/*
+ * A buffer larger than max_size is for CAP_SYS_ADMIN to allocate, whether
+ * the change asks for that size or moves such a buffer to a new backend,
+ * whether through sysfs or ioctl.  @size is compared as asked for (the
+ * buffer is that rounded up to whole pages).  capable() only when needed:
+ * it leaves a trace in the audit log.
+ */
+static int mmapper_dev_check_privilege(struct mmapper_dev *mdev, u64 size)
+{
+	u64 max = READ_ONCE(mmapper_max_size);
+
+	if (size <= max || capable(CAP_SYS_ADMIN))
+		return 0;
+	dev_warn_ratelimited(mdev->dev,
+			     "size %llu refused: above max_size %llu for %s[%d], which lacks CAP_SYS_ADMIN\n",
+			     size, max, current->comm, task_pid_nr(current));
+	return -EPERM;
+}
+
 static int mmapper_dev_check_change(struct mmapper_dev *mdev,
 				    const struct mmapper_backend *backend,
 				    u64 size)
 {
-	int ret = mmapper_size_check(backend, size);
+	int ret = mmapper_dev_check_privilege(mdev, size);
+
+	if (ret)
+		return ret;
+	ret = mmapper_size_check(backend, size);
 
 	switch (ret) {
 	case 0:
@@ -204,33 +301,71 @@ static bool mmapper_dev_unchanged(struct mmapper_dev *mdev,
 				  u64 size)
 {
 	/* size <= buf->size keeps PAGE_ALIGN() from wrapping; 0 never matches. */
-	return backend == mdev->buf->backend && size <= mdev->buf->size &&
-	       PAGE_ALIGN(size) == mdev->buf->size;
+	return backend == mmapper_dev_buf(mdev)->backend && size <= mmapper_dev_buf(mdev)->size &&
+	       PAGE_ALIGN(size) == mmapper_dev_buf(mdev)->size;
 }
 
-static struct mmapper_buf *mmapper_dev_alloc(struct mmapper_dev *mdev,
-					     const struct mmapper_backend *backend,
-					     u64 size)
+/* A change that copied the device's buffer failed: it stays in place. */
+static void mmapper_dev_unretire(struct mmapper_dev *mdev)
+{
+	WRITE_ONCE(mmapper_dev_buf(mdev)->retiring, false);
+	wake_up_all(&mdev->change_wq);
+}
+
+/*
+ * The new buffer of a change, with the old one's bytes copied in; the old
+ * one is only read.  A fatal signal ends it with -EINTR, unlogged: the
+ * caller is dying, and nothing failed.
+ */
+static struct mmapper_buf *mmapper_dev_prepare(struct mmapper_dev *mdev,
+					       const struct mmapper_backend *backend,
+					       u64 size)
 {
 	struct mmapper_buf *buf = mmapper_buf_alloc(backend, size);
+	int ret;
 
 	if (IS_ERR(buf)) {
+		if (PTR_ERR(buf) == -EINTR)
+			return buf;
 		atomic64_inc(&mdev->stats.alloc_failures);
 		dev_warn_ratelimited(mdev->dev,
 				     "cannot allocate %llu bytes with backend %s (%pe); buffer unchanged\n",
 				     size, backend->name, buf);
+		return buf;
+	}
+	/*
+	 * A write() may be copying into the old buffer without the device
+	 * lock: it stores its bytes, then (after a full barrier) reads
+	 * @retiring; here @retiring is stored before (a full barrier) the
+	 * copy reads the bytes.  So either the copy sees the write's bytes,
+	 * or the write sees @retiring and writes them again into the new
+	 * buffer once it is installed (mmapper_write_iter()).
+	 */
+	WRITE_ONCE(mmapper_dev_buf(mdev)->retiring, true);
+	smp_mb();	/* pairs with the one in mmapper_write_iter() */
+	ret = mmapper_buf_copy(buf, mmapper_dev_buf(mdev));
+	if (ret) {
+		mmapper_dev_unretire(mdev);
+		mmapper_buf_free(buf);
+		return ERR_PTR(ret);
 	}
 	return buf;
 }
 
-static void mmapper_dev_replace(struct mmapper_dev *mdev,
+/*
+ * Put @buf, prepared by mmapper_dev_prepare(), in the place of the
+ * device's buffer; the old one goes with its last reference.
+ */
+static void mmapper_dev_install(struct mmapper_dev *mdev,
 				struct mmapper_buf *buf)
 {
-	mmapper_buf_copy(buf, mdev->buf);
-	mmapper_buf_free(mdev->buf);
-	mdev->buf = buf;
+	struct mmapper_buf *old = mmapper_dev_buf(mdev);
+
+	rcu_assign_pointer(mdev->buf, buf);
 	mdev->gen++;
 	atomic64_inc(&mdev->stats.resizes);
+	wake_up_all(&mdev->change_wq);
+	mmapper_buf_put(old);
 }
 
 /* Trace an attempted change: a switch, a resize or both, and its result. */
@@ -255,16 +390,18 @@ static void mmapper_trace_change(struct mmapper_dev *mdev,
  *
  * Like realloc(): the first min(old, new) bytes are kept, new bytes are
  * zero.  Asking for what is already in force succeeds and changes nothing,
- * even while mapped.  On failure the old buffer is untouched.
+ * even while mapped.  On failure the old buffer is untouched.  The new
+ * buffer is charged to the caller's memory cgroup.
  *
- * Return: 0, -EBUSY if the device is mapped, or an error of
- * mmapper_size_check() or of the allocation.
+ * Return: 0, -EPERM above max_size without CAP_SYS_ADMIN, -EBUSY if the
+ * device is mapped, an error of mmapper_size_check(), -ENOMEM, or -EINTR
+ * on a fatal signal.
  */
 int mmapper_dev_realloc(struct mmapper_dev *mdev,
 			const struct mmapper_backend *backend, u64 size)
 {
-	const struct mmapper_backend *old_backend = mdev->buf->backend;
-	u64 old_size = mdev->buf->size;
+	const struct mmapper_backend *old_backend = mmapper_dev_buf(mdev)->backend;
+	u64 old_size = mmapper_dev_buf(mdev)->size;
 	struct mmapper_buf *buf;
 	int ret;
 
@@ -275,11 +412,11 @@ int mmapper_dev_realloc(struct mmapper_dev *mdev,
 
 	ret = mmapper_dev_check_change(mdev, backend, size);
 	if (!ret) {
-		buf = mmapper_dev_alloc(mdev, backend, size);
+		buf = mmapper_dev_prepare(mdev, backend, size);
 		if (IS_ERR(buf))
 			ret = PTR_ERR(buf);
 		else
-			mmapper_dev_replace(mdev, buf);
+			mmapper_dev_install(mdev, buf);
 	}
 
 	mmapper_trace_change(mdev, old_backend, old_size, backend, size, ret);
@@ -296,62 +433,70 @@ static void mmapper_unlock_devs(unsigned int n)
  * mmapper_switch_all() - switch every device to @backend, all or none
  * @backend: the new backend
  *
- * Every device is locked, checked and given its new buffer before any
- * old buffer is touched, so either all devices switch or none does.
+ * Every device is locked, checked and given its new buffer, with the data
+ * copied in, before any old buffer is freed, so either all devices switch
+ * or none does.  The set of devices is the one under mmapper_config_lock,
+ * held throughout: devices being added at load, or removed at unload, are
+ * not part of it.
  *
  * Return: 0, -EBUSY if any device that would change is mapped, or the
- * first error of a device's check or allocation.
+ * first error of a device's check, allocation or copy.
  */
 int mmapper_switch_all(const struct mmapper_backend *backend)
 {
 	struct mmapper_buf **bufs;
-	unsigned int i;
+	unsigned int i, n;
 	int ret = 0;
 
-	bufs = kcalloc(mmapper_nr_devs, sizeof(*bufs), GFP_KERNEL);
-	if (!bufs)
-		return -ENOMEM;
-
 	mutex_lock(&mmapper_config_lock);
-	for (i = 0; i < mmapper_nr_devs; i++)
+	n = mmapper_nr_devs;
+	bufs = kcalloc(n, sizeof(*bufs), GFP_KERNEL);
+	if (!bufs) {
+		mutex_unlock(&mmapper_config_lock);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
 		mutex_lock_nest_lock(&mmapper_devs[i].lock, &mmapper_config_lock);
 
-	for (i = 0; i < mmapper_nr_devs && !ret; i++) {
+	for (i = 0; i < n && !ret; i++) {
 		struct mmapper_dev *mdev = &mmapper_devs[i];
 
-		if (mdev->buf->backend != backend)
+		if (mmapper_dev_buf(mdev)->backend != backend)
 			ret = mmapper_dev_check_change(mdev, backend,
-						       mdev->buf->size);
+						       mmapper_dev_buf(mdev)->size);
 	}
 
-	for (i = 0; i < mmapper_nr_devs && !ret; i++) {
+	for (i = 0; i < n && !ret; i++) {
 		struct mmapper_dev *mdev = &mmapper_devs[i];
 
-		if (mdev->buf->backend == backend)
+		if (mmapper_dev_buf(mdev)->backend == backend)
 			continue;
-		bufs[i] = mmapper_dev_alloc(mdev, backend, mdev->buf->size);
+		bufs[i] = mmapper_dev_prepare(mdev, backend, mmapper_dev_buf(mdev)->size);
 		if (IS_ERR(bufs[i])) {
 			ret = PTR_ERR(bufs[i]);
 			bufs[i] = NULL;
 		}
 	}
 
-	for (i = 0; i < mmapper_nr_devs; i++) {
+	for (i = 0; i < n; i++) {
 		struct mmapper_dev *mdev = &mmapper_devs[i];
+		const struct mmapper_buf *cur = mmapper_dev_buf(mdev);
 
-		if (mdev->buf->backend == backend)
+		if (cur->backend == backend)
 			continue;
-		mmapper_trace_change(mdev, mdev->buf->backend, mdev->buf->size,
-				     backend, mdev->buf->size, ret);
+		mmapper_trace_change(mdev, cur->backend, cur->size, backend,
+				     cur->size, ret);
 		if (!bufs[i])
 			continue;
-		if (ret)
+		if (ret) {
+			mmapper_dev_unretire(mdev);
 			mmapper_buf_free(bufs[i]);
-		else
-			mmapper_dev_replace(mdev, bufs[i]);
+		} else {
+			mmapper_dev_install(mdev, bufs[i]);
+		}
 	}
 
-	mmapper_unlock_devs(mmapper_nr_devs);
+	mmapper_unlock_devs(n);
 	mutex_unlock(&mmapper_config_lock);
 	kfree(bufs);
 	return ret;

@@ -26,6 +26,7 @@
 #define _MMAPPER_COMPAT_H
 
 #include <linux/device/class.h>
+#include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/vmalloc.h>
@@ -161,6 +162,15 @@ any:
 #define thp_get_unmapped_area mmapper_compat_thp_get_unmapped_area
 #endif
 
+/*
+ * 6.5, "splice: Add a func to do a splice from an O_DIRECT file" and the
+ * splice rework: copy_splice_read() splices from any ->read_iter.  Before,
+ * generic_file_splice_read() did that for files without a page cache.
+ */
+#ifndef MMAPPER_HAVE_COPY_SPLICE_READ
+#define copy_splice_read	generic_file_splice_read
+#endif
+
 /* 5.14, "mm: add a vma_lookup() helper". */
 #ifndef MMAPPER_HAVE_VMA_LOOKUP
 static inline struct vm_area_struct *vma_lookup(struct mm_struct *mm,
@@ -220,6 +230,32 @@ static inline void follow_pfnmap_end(struct follow_pfnmap_args *args)
 	__acquire(args->lock);	/* follow_pte() took it: tell sparse */
 	pte_unmap_unlock(args->ptep, args->lock);
 }
+#endif
+
+/*
+ * Has the process switched transparent huge pages off for all its VMAs
+ * (PR_SET_THP_DISABLE)?  7.2 has MMF_DISABLE_THP split into _COMPLETELY
+ * and _EXCEPT_ADVISED (mmap() marks "huge" mappings advised), in mm_flags.
+ */
+static inline bool mmapper_thp_disabled(struct mm_struct *mm)
+{
+#ifdef MMF_DISABLE_THP_COMPLETELY
+	return mm_flags_test(MMF_DISABLE_THP_COMPLETELY, mm);
+#else
+	return test_bit(MMF_DISABLE_THP, &mm->flags);
+#endif
+}
+
+/*
+ * 5.10 marks the pages it charges to a memory cgroup PageKmemcg, a page
+ * type kept in the mapcount: user space cannot map them as struct pages
+ * (vm_insert_page() refuses them, a ->fault that returns one corrupts its
+ * mapcount).  There such pages are not charged; 5.11 moved the flag out.
+ */
+#ifdef PG_kmemcg
+#define MMAPPER_GFP_NO_MAPPED	__GFP_ACCOUNT
+#else
+#define MMAPPER_GFP_NO_MAPPED	((__force gfp_t)0)
 #endif
 
 #endif /* _MMAPPER_COMPAT_H */

@@ -42,6 +42,11 @@ static int mmapper_mapcount(struct page *page)
 {
 	if (PageSlab(page))
 		return 0;
+#ifdef PG_kmemcg
+	/* 5.10 marks accounted pages with a type kept in the mapcount. */
+	if (PageKmemcg(page))
+		return 0;
+#endif
 	return folio_mapcount(page_folio(page));
 }
 
@@ -140,7 +145,7 @@ static int mmapper_batch_vma(struct mmapper_dev *mdev,
 	last = min(b->first + MMAPPER_BATCH, vma->vm_pgoff + vma_pages(vma));
 
 	mutex_lock(&mdev->lock);
-	buf = mdev->buf;
+	buf = mmapper_dev_buf(mdev);
 	if (mdev->gen != b->gen)
 		last = first;	/* the caller sees the change and starts over */
 	last = min(last, buf->nr_pages);
@@ -190,9 +195,9 @@ static int mmapper_batch_lock(struct mmapper_dev *mdev, struct mmapper_batch *b,
 		mutex_unlock(&mdev->lock);
 	}
 
-	if (first < mdev->buf->nr_pages)
+	if (first < mmapper_dev_buf(mdev)->nr_pages)
 		b->n = min_t(unsigned long, MMAPPER_BATCH,
-			     mdev->buf->nr_pages - first);
+			     mmapper_dev_buf(mdev)->nr_pages - first);
 	return 0;
 }
 
@@ -245,7 +250,7 @@ static void mmapper_pages_stop(struct seq_file *m, void *v)
 static int mmapper_pages_show(struct seq_file *m, void *v)
 {
 	struct mmapper_pages_iter *it = m->private;
-	struct mmapper_buf *buf = it->mdev->buf;
+	struct mmapper_buf *buf = mmapper_dev_buf(it->mdev);
 	struct page *page;
 	int mapcount;
 
@@ -399,14 +404,14 @@ static int mmapper_summary_show(struct seq_file *m, void *v)
 		if (ret)
 			break;
 		for (i = 0; i < b->n; i++) {
-			struct page *page = mdev->buf->backend->page_at(mdev->buf,
-									first + i);
+			const struct mmapper_buf *buf = mmapper_dev_buf(mdev);
+			struct page *page = buf->backend->page_at(buf, first + i);
 
 			if (b->pfnmapped[i] || mmapper_mapcount(page) > 0)
 				mapped++;
 		}
-		backend = mdev->buf->backend->name;
-		size = mdev->buf->size;
+		backend = mmapper_dev_buf(mdev)->backend->name;
+		size = mmapper_dev_buf(mdev)->size;
 		mutex_unlock(&mdev->lock);
 		first += b->n;
 		cond_resched();

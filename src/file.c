@@ -4,12 +4,15 @@
  *
  * The device lock is never held while user memory is touched: mmap() runs
  * under the mmap lock and takes the device lock, so a copy_to_user() under
- * the device lock could deadlock against it.  read() and write() therefore
- * bounce each page through a kernel page.
+ * the device lock could deadlock against it.  read() and write() hold a
+ * reference to the buffer instead, and no lock at all.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/splice.h>
+#include <linux/uio.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
@@ -26,6 +29,12 @@ static int mmapper_open(struct inode *inode, struct file *file)
 	struct mmapper_dev *mdev = container_of(inode->i_cdev, struct mmapper_dev, cdev);
 
 	file->private_data = mdev;
+	/*
+	 * Under IOCB_NOWAIT nothing waits: a write() that would wait for a
+	 * change in progress says EAGAIN (the last put of a buffer replaced
+	 * meanwhile may still free it in the caller's context).
+	 */
+	file->f_mode |= FMODE_NOWAIT;
 	atomic64_inc(&mdev->stats.opens);
 	return 0;
 }
@@ -41,7 +50,7 @@ static loff_t mmapper_llseek(struct file *file, loff_t offset, int whence)
 	loff_t size;
 
 	mutex_lock(&mdev->lock);
-	size = mdev->buf->size;
+	size = mmapper_dev_buf(mdev)->size;
 	mutex_unlock(&mdev->lock);
 
 	return fixed_size_llseek(file, offset, whence, size);
@@ -57,156 +66,177 @@ static void mmapper_copy_to_buf(void *kaddr, size_t n, void *arg)
 	memcpy(kaddr, arg, n);
 }
 
-/*
- * Copy up to @n bytes at @pos between the buffer and @bounce, not crossing
- * a page of the buffer.  Return the bytes copied: 0 at or past the end.
- */
-static size_t mmapper_bounce(struct mmapper_dev *mdev, loff_t pos, size_t n,
-			     void *bounce, bool to_buf)
+/* The piece of @buf at @pos that one copy may take: the rest of its page. */
+static size_t mmapper_piece(const struct mmapper_buf *buf, loff_t pos,
+			    size_t count)
 {
-	mutex_lock(&mdev->lock);
-	if (pos >= mdev->buf->size) {
-		n = 0;
-	} else {
-		n = min_t(u64, n, mdev->buf->size - pos);
-		mmapper_buf_walk(mdev->buf, pos, n, to_buf ? mmapper_copy_to_buf :
-				 mmapper_copy_from_buf, bounce);
-	}
-	mutex_unlock(&mdev->lock);
-	return n;
+	return min3((u64)count, (u64)(PAGE_SIZE - offset_in_page(pos)),
+		    (u64)(buf->size - pos));
 }
 
-static ssize_t mmapper_read(struct file *file, char __user *ubuf,
-			    size_t count, loff_t *ppos)
+/*
+ * read() and write() copy straight between user memory and the buffer's
+ * pages, holding a reference to the buffer and no lock: a change (resize,
+ * switch) that runs meanwhile publishes a new buffer and the old one goes
+ * with the last reference.  A read sees, page by page, the old contents or
+ * the new; a write is never lost (mmapper_dev_prepare()).
+ */
+static ssize_t mmapper_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	struct mmapper_dev *mdev = file->private_data;
-	loff_t pos = *ppos;
+	struct mmapper_dev *mdev = iocb->ki_filp->private_data;
+	struct mmapper_buf *buf;
+	loff_t pos = iocb->ki_pos;
 	ssize_t done = 0;
 	int ret = 0;
-	void *bounce;
 
 	if (pos < 0)
 		return -EINVAL;
-	bounce = (void *)__get_free_page(GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
+	buf = mmapper_buf_get(mdev);
+	while (iov_iter_count(to) && pos < buf->size) {
+		size_t n = mmapper_piece(buf, pos, iov_iter_count(to));
+		struct page *page = buf->backend->page_at(buf, pos >> PAGE_SHIFT);
+		void *kaddr = kmap_local_page(page);
+		size_t copied;
 
-	while (done < count) {
-		size_t n = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
-
-		n = mmapper_bounce(mdev, pos, n, bounce, false);
-		if (!n)
-			break;
-		if (copy_to_user(ubuf + done, bounce, n)) {
+		copied = copy_to_iter(kaddr + offset_in_page(pos), n, to);
+		kunmap_local(kaddr);
+		done += copied;
+		pos += copied;
+		if (copied < n) {
 			ret = -EFAULT;
 			break;
 		}
-		done += n;
-		pos += n;
 		if (fatal_signal_pending(current))
 			break;
+		cond_resched();
 	}
+	mmapper_buf_put(buf);
 
-	free_page((unsigned long)bounce);
-	*ppos = pos;
+	iocb->ki_pos = pos;
 	atomic64_add(done, &mdev->stats.bytes_read);
 	return done ? done : ret;
 }
 
-static ssize_t mmapper_write(struct file *file, const char __user *ubuf,
-			     size_t count, loff_t *ppos)
+static ssize_t mmapper_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	struct mmapper_dev *mdev = file->private_data;
-	loff_t pos = *ppos;
+	struct mmapper_dev *mdev = iocb->ki_filp->private_data;
+	struct mmapper_buf *buf;
+	loff_t pos = iocb->ki_pos;
 	ssize_t done = 0;
 	int ret = 0;
-	void *bounce;
 
 	if (pos < 0)
 		return -EINVAL;
-	bounce = (void *)__get_free_page(GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
+	buf = mmapper_buf_get(mdev);
+	while (iov_iter_count(from)) {
+		size_t n, copied;
+		struct page *page;
+		void *kaddr;
 
-	while (done < count) {
-		size_t n = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
-
-		if (copy_from_user(bounce, ubuf + done, n)) {
-			ret = -EFAULT;
-			break;
-		}
-		n = mmapper_bounce(mdev, pos, n, bounce, true);
-		if (!n) {
+		if (pos >= buf->size) {
 			/* A fixed-size file: no room past the end. */
 			ret = -ENOSPC;
 			break;
 		}
-		done += n;
-		pos += n;
+		n = mmapper_piece(buf, pos, iov_iter_count(from));
+		page = buf->backend->page_at(buf, pos >> PAGE_SHIFT);
+		kaddr = kmap_local_page(page);
+		copied = copy_from_iter(kaddr + offset_in_page(pos), n, from);
+		kunmap_local(kaddr);
+
+		smp_mb();	/* the bytes, then @retiring: mmapper_dev_prepare() */
+		if (unlikely(READ_ONCE(buf->retiring))) {
+			/* A change may have copied this page before the bytes came. */
+			if (iocb->ki_flags & IOCB_NOWAIT) {
+				iov_iter_revert(from, copied);
+				ret = -EAGAIN;
+				break;
+			}
+			iov_iter_revert(from, copied);
+			buf = mmapper_buf_next(mdev, buf);
+			if (IS_ERR(buf)) {
+				ret = PTR_ERR(buf);	/* killed: the caller never sees it */
+				break;
+			}
+			continue;
+		}
+		done += copied;
+		pos += copied;
+		if (copied < n) {
+			ret = -EFAULT;
+			break;
+		}
 		if (fatal_signal_pending(current))
 			break;
+		cond_resched();
 	}
+	if (!IS_ERR(buf))
+		mmapper_buf_put(buf);
 
-	free_page((unsigned long)bounce);
-	*ppos = pos;
+	iocb->ki_pos = pos;
 	atomic64_add(done, &mdev->stats.bytes_written);
 	return done ? done : ret;
 }
 
 /*
  * vm_ops: count the VMAs, so that the buffer is never changed under one,
- * and keep a record of each for debugfs.  ->open runs for every VMA made
- * from an existing one (fork, split, mremap), ->close for every VMA that
- * goes, always before it is freed.
+ * and keep a record of each for debugfs, reachable from the VMA itself
+ * (vm_private_data), so that ->close searches nothing.  ->open runs for
+ * every VMA made from an existing one (fork, split, mremap), which comes
+ * with a copy of the old VMA's vm_private_data: it gets a record of its
+ * own.  ->close runs for every VMA that goes, always before it is freed.
  */
 
-static void mmapper_track(struct mmapper_dev *mdev, struct vm_area_struct *vma)
+/* List @m, the record of @vma, or count @vma as untracked if @m is NULL. */
+static void mmapper_track(struct mmapper_dev *mdev, struct vm_area_struct *vma,
+			  struct mmapper_mapping *m)
 {
-	struct mmapper_mapping *m = kmalloc(sizeof(*m), GFP_KERNEL);
-
 	spin_lock(&mdev->mappings_lock);
 	if (m) {
 		m->vma = vma;
+		m->mdev = mdev;
 		m->id = mdev->next_id++;
 		list_add_tail(&m->node, &mdev->mappings);
 	} else {
 		/* ->open cannot fail: the VMA lives on, unlisted. */
 		mdev->untracked++;
+		m = &mdev->no_record;
 	}
 	spin_unlock(&mdev->mappings_lock);
+	vma->vm_private_data = m;
 }
 
-static void mmapper_untrack(struct mmapper_dev *mdev, struct vm_area_struct *vma)
+static void mmapper_untrack(struct vm_area_struct *vma)
 {
-	struct mmapper_mapping *m, *found = NULL;
+	struct mmapper_mapping *m = vma->vm_private_data;
+	struct mmapper_dev *mdev = m->mdev;
 
 	spin_lock(&mdev->mappings_lock);
-	list_for_each_entry(m, &mdev->mappings, node) {
-		if (m->vma == vma) {
-			found = m;
-			list_del(&m->node);
-			break;
-		}
+	if (m == &mdev->no_record) {
+		if (!WARN_ON_ONCE(!mdev->untracked))
+			mdev->untracked--;
+		m = NULL;
+	} else {
+		list_del(&m->node);
 	}
-	if (!found && !WARN_ON_ONCE(!mdev->untracked))
-		mdev->untracked--;
 	spin_unlock(&mdev->mappings_lock);
-	kfree(found);
+	kfree(m);
 }
 
 static void mmapper_vm_open(struct vm_area_struct *vma)
 {
-	struct mmapper_dev *mdev = vma->vm_private_data;
+	struct mmapper_dev *mdev = mmapper_vma_dev(vma);
 
 	atomic_inc(&mdev->nr_mappings);
-	mmapper_track(mdev, vma);
+	mmapper_track(mdev, vma, kmalloc(sizeof(struct mmapper_mapping),
+					 GFP_KERNEL_ACCOUNT));
 }
 
 static void mmapper_vm_close(struct vm_area_struct *vma)
 {
-	struct mmapper_dev *mdev = vma->vm_private_data;
+	struct mmapper_dev *mdev = mmapper_vma_dev(vma);
 
-	mmapper_untrack(mdev, vma);
+	mmapper_untrack(vma);
 	atomic_dec(&mdev->nr_mappings);
 }
 
@@ -218,16 +248,37 @@ static void mmapper_count_fault(struct mmapper_dev *mdev, atomic64_t *counter)
 		mdev->experiment_faults++;
 }
 
+/*
+ * A backend that maps struct pages at mmap() time has no ->fault, but the
+ * kernel zaps such mappings on request (MADV_DONTNEED, which also drops a
+ * private mapping's copies): map the buffer's page again, as a file's page
+ * (the core copies it first on a write to a private mapping).  Nothing
+ * zaps a VM_PFNMAP mapping (MADV_DONTNEED refuses it): a fault there finds
+ * no page to give.
+ */
+static vm_fault_t mmapper_refault(struct mmapper_buf *buf, struct vm_fault *vmf)
+{
+	struct page *page;
+
+	if ((vmf->vma->vm_flags & VM_PFNMAP) || vmf->pgoff >= buf->nr_pages)
+		return VM_FAULT_SIGBUS;
+	page = buf->backend->page_at(buf, vmf->pgoff);
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
 static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 {
-	struct mmapper_dev *mdev = vmf->vma->vm_private_data;
+	struct mmapper_dev *mdev = mmapper_vma_dev(vmf->vma);
 	/* Stable without the lock: a mapped buffer is never replaced. */
-	struct mmapper_buf *buf = mdev->buf;
+	struct mmapper_buf *buf = mmapper_mapped_buf(mdev);
 	vm_fault_t ret;
 
-	if (!buf->backend->fault)
-		return VM_FAULT_SIGBUS;
-	ret = buf->backend->fault(buf, vmf);
+	if (buf->backend->fault)
+		ret = buf->backend->fault(buf, vmf);
+	else
+		ret = mmapper_refault(buf, vmf);
 	if (!(ret & VM_FAULT_ERROR))
 		mmapper_count_fault(mdev, &mdev->stats.faults);
 	trace_mmapper_fault(mdev->index, vmf->address, vmf->pgoff, 0,
@@ -238,8 +289,8 @@ static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 #ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
 static vm_fault_t mmapper_vm_huge_fault(struct vm_fault *vmf, unsigned int order)
 {
-	struct mmapper_dev *mdev = vmf->vma->vm_private_data;
-	struct mmapper_buf *buf = mdev->buf;
+	struct mmapper_dev *mdev = mmapper_vma_dev(vmf->vma);
+	struct mmapper_buf *buf = mmapper_mapped_buf(mdev);
 	vm_fault_t ret;
 
 	if (order != PMD_ORDER)
@@ -256,16 +307,26 @@ static vm_fault_t mmapper_vm_huge_fault(struct vm_fault *vmf, unsigned int order
 /*
  * ptrace, /proc/PID/mem and gdb reach a mapping through get_user_pages(),
  * which refuses VM_PFNMAP mappings; the core then asks ->access, which
- * copies through the kernel's own view of the buffer.
+ * copies through the kernel's own view of the buffer.  That view is the
+ * mapping's only where it has no struct pages: a mapping of struct pages
+ * comes here only when get_user_pages() itself failed (a fatal signal
+ * pending, no memory for a copy-on-write copy), and its private copies are
+ * not in the buffer, so it gets nothing.  A write lands in the buffer, so it must come through
+ * a shared mapping that may be written now (VM_SHARED: of a descriptor
+ * open for writing; VM_WRITE: PROT_WRITE), as get_user_pages() refuses a
+ * forced write to a shared mapping without PROT_WRITE.  (A VM_PFNMAP
+ * mapping is never private: mmap() refuses that.)
  */
 static int mmapper_vm_access(struct vm_area_struct *vma, unsigned long addr,
 			     void *data, int len, int write)
 {
-	struct mmapper_dev *mdev = vma->vm_private_data;
-	struct mmapper_buf *buf = mdev->buf;
+	struct mmapper_dev *mdev = mmapper_vma_dev(vma);
+	struct mmapper_buf *buf = mmapper_mapped_buf(mdev);
 	u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
 
-	if (write && !(vma->vm_flags & VM_WRITE))
+	if (!(vma->vm_flags & VM_PFNMAP))
+		return -EFAULT;
+	if (write && (vma->vm_flags & (VM_SHARED | VM_WRITE)) != (VM_SHARED | VM_WRITE))
 		return -EFAULT;
 	if (len <= 0 || off >= buf->size)
 		return 0;
@@ -302,11 +363,18 @@ static const struct vm_operations_struct mmapper_vm_ops_huge = {
 static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct mmapper_dev *mdev = file->private_data;
+	struct mmapper_mapping *m;
 	struct mmapper_buf *buf;
 	int ret;
 
+	/* Unlike ->open, mmap() can fail: no VMA without its record. */
+	m = kmalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	if (!m)
+		return -ENOMEM;
+	m->mdev = mdev;
+
 	mutex_lock(&mdev->lock);
-	buf = mdev->buf;
+	buf = mmapper_dev_buf(mdev);
 
 	ret = -EINVAL;
 	if (vma->vm_pgoff >= buf->nr_pages ||
@@ -315,17 +383,21 @@ static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_MAYSHARE) && !buf->backend->private_cow)
 		goto out_unlock;
 
-	/* The buffer has a fixed size: mremap() must not grow a mapping. */
-	vm_flags_set(vma, VM_DONTEXPAND);
+	/*
+	 * The buffer has a fixed size: mremap() must not grow a mapping.  It
+	 * is the driver's memory, not the process's: never in a core dump.
+	 */
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP) && buf->backend->huge_fault ?
 		      &mmapper_vm_ops_huge : &mmapper_vm_ops;
-	vma->vm_private_data = mdev;
+	vma->vm_private_data = m;
 
 	ret = buf->backend->mmap(buf, vma);
 	if (!ret) {
 		atomic_inc(&mdev->nr_mappings);
 		atomic64_inc(&mdev->stats.mmaps);
-		mmapper_track(mdev, vma);
+		mmapper_track(mdev, vma, m);
+		m = NULL;
 	}
 
 out_unlock:
@@ -333,6 +405,7 @@ out_unlock:
 			   vma->vm_end, vma->vm_pgoff,
 			   vma->vm_flags & VM_MAYSHARE, ret);
 	mutex_unlock(&mdev->lock);
+	kfree(m);
 	return ret;
 }
 
@@ -384,14 +457,14 @@ static long mmapper_ioctl_get_info(struct mmapper_dev *mdev, void __user *uarg)
 		return -EINVAL;
 
 	mutex_lock(&mdev->lock);
-	info.buf_size = mdev->buf->size;
-	strscpy(info.backend, mdev->buf->backend->name, sizeof(info.backend));
+	info.buf_size = mmapper_dev_buf(mdev)->size;
+	strscpy(info.backend, mmapper_dev_buf(mdev)->backend->name, sizeof(info.backend));
 	mutex_unlock(&mdev->lock);
 
 	info.page_size = PAGE_SIZE;
 	info.nr_mappings = atomic_read(&mdev->nr_mappings);
 	info.version = (MMAPPER_VERSION_MAJOR << 16) | MMAPPER_VERSION_MINOR;
-	if (IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP))
+	if (mmapper_huge_pmd_possible())
 		info.caps |= MMAPPER_CAP_HUGE_PMD;
 
 	return mmapper_copy_struct_out(uarg, &info, sizeof(info), usize);
@@ -411,7 +484,7 @@ static long mmapper_ioctl_set_size(struct mmapper_dev *mdev, void __user *uarg)
 		return -EINVAL;
 
 	mutex_lock(&mdev->lock);
-	ret = mmapper_dev_realloc(mdev, mdev->buf->backend, arg.buf_size);
+	ret = mmapper_dev_realloc(mdev, mmapper_dev_buf(mdev)->backend, arg.buf_size);
 	mutex_unlock(&mdev->lock);
 	return ret;
 }
@@ -435,7 +508,7 @@ static long mmapper_ioctl_set_backend(struct mmapper_dev *mdev, void __user *uar
 		return -EINVAL;
 
 	mutex_lock(&mdev->lock);
-	ret = mmapper_dev_realloc(mdev, backend, mdev->buf->size);
+	ret = mmapper_dev_realloc(mdev, backend, mmapper_dev_buf(mdev)->size);
 	mutex_unlock(&mdev->lock);
 	if (!ret)
 		mmapper_sysfs_changed(mdev);
@@ -470,21 +543,22 @@ static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 				     uarg, &usize);
 	if (ret)
 		return ret;
-	if (arg.flags || arg.reserved || arg.pattern > 0xff)
+	/* checksum is output only: zero on input, so that it can grow a use. */
+	if (arg.flags || arg.reserved || arg.checksum || arg.pattern > 0xff)
 		return -EINVAL;
 	pattern = arg.pattern;
 
 	mutex_lock(&mdev->lock);
-	if (arg.offset > mdev->buf->size ||
-	    arg.length > mdev->buf->size - arg.offset) {
+	if (arg.offset > mmapper_dev_buf(mdev)->size ||
+	    arg.length > mmapper_dev_buf(mdev)->size - arg.offset) {
 		mutex_unlock(&mdev->lock);
 		return -EINVAL;
 	}
 	if (fill)
-		mmapper_buf_walk(mdev->buf, arg.offset, arg.length,
+		mmapper_buf_walk(mmapper_dev_buf(mdev), arg.offset, arg.length,
 				 mmapper_fill_fn, &pattern);
 	else
-		mmapper_buf_walk(mdev->buf, arg.offset, arg.length,
+		mmapper_buf_walk(mmapper_dev_buf(mdev), arg.offset, arg.length,
 				 mmapper_fnv1a_fn, &hash);
 	mutex_unlock(&mdev->lock);
 
@@ -589,14 +663,32 @@ static long mmapper_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	return -ENOTTY;
 }
 
+/*
+ * Each published size is the size of its struct at that version: a field
+ * added to a struct without its VER1 (and the UAPI note) fails the build.
+ */
+static void __maybe_unused mmapper_uapi_sizes(void)
+{
+	BUILD_BUG_ON(sizeof(struct mmapper_info) != MMAPPER_INFO_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_set_size) != MMAPPER_SET_SIZE_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_set_backend) != MMAPPER_SET_BACKEND_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_range) != MMAPPER_RANGE_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_stats) != MMAPPER_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_put_user) != MMAPPER_PUT_USER_SIZE_VER0);
+}
+
 const struct file_operations mmapper_fops = {
 	.owner		= THIS_MODULE,
 	.open		= mmapper_open,
 	.release	= mmapper_release,
 	.llseek		= mmapper_llseek,
-	.read		= mmapper_read,
-	.write		= mmapper_write,
+	.read_iter	= mmapper_read_iter,
+	.write_iter	= mmapper_write_iter,
+	.splice_read	= copy_splice_read,
+	.splice_write	= iter_file_splice_write,
 	.mmap		= mmapper_mmap,
+	/* Stores are in the buffer at once: fsync() and msync() have no work. */
+	.fsync		= noop_fsync,
 	/* Mappings of 2 MiB or more start 2 MiB aligned (relative to offset). */
 	.get_unmapped_area = thp_get_unmapped_area,
 	.unlocked_ioctl	= mmapper_ioctl,

@@ -21,14 +21,21 @@ MODULE_PARM_DESC(nr_devices, "number of /dev/mmapperN devices (1-64, default 4)"
 
 static u64 mmapper_param_size = SZ_1M;
 
+/* A size in bytes, with K/M/G/T suffixes; root may change max_size at run time. */
 static int mmapper_param_size_set(const char *val, const struct kernel_param *kp)
 {
-	return mmapper_parse_size(val, kp->arg);
+	u64 size;
+	int ret = mmapper_parse_size(val, &size);
+
+	if (ret)
+		return ret;
+	WRITE_ONCE(*(u64 *)kp->arg, size);
+	return 0;
 }
 
 static int mmapper_param_size_get(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%llu\n", *(u64 *)kp->arg);
+	return sysfs_emit(buf, "%llu\n", READ_ONCE(*(u64 *)kp->arg));
 }
 
 static const struct kernel_param_ops mmapper_param_size_ops = {
@@ -38,6 +45,16 @@ static const struct kernel_param_ops mmapper_param_size_ops = {
 
 module_param_cb(size, &mmapper_param_size_ops, &mmapper_param_size, 0444);
 MODULE_PARM_DESC(size, "initial buffer size of each device, bytes, K/M/G/T suffixes (default 1M)");
+
+/*
+ * The largest size a caller without CAP_SYS_ADMIN may give a buffer, through
+ * sysfs or ioctl (buffer.c).  64 MiB, as udmabuf's size_limit_mb: a member
+ * of the device group gets a useful buffer, not the machine's memory.
+ */
+u64 mmapper_max_size = SZ_64M;
+module_param_cb(max_size, &mmapper_param_size_ops, &mmapper_max_size, 0644);
+MODULE_PARM_DESC(max_size,
+		 "largest buffer size a caller without CAP_SYS_ADMIN may set, bytes, K/M/G/T suffixes (default 64M; 0: none)");
 
 /* Pages the vmalloc-fault backend maps per fault: 1 to 256. */
 unsigned int mmapper_fault_around = 16;
@@ -70,10 +87,18 @@ static char *backend = "vmalloc";
 module_param(backend, charp, 0444);
 MODULE_PARM_DESC(backend, "initial backend of every device (default vmalloc)");
 
-/* Set once by mmapper_init(), read-only afterwards. */
+/*
+ * Set once by mmapper_init(), read-only afterwards; freed only after
+ * class_unregister() has waited for the class attributes' last user.
+ */
 struct mmapper_dev *mmapper_devs;
 
-/* Devices that exist, 0..mmapper_nr_devs - 1; guarded by mmapper_config_lock. */
+/*
+ * Devices that exist, 0..mmapper_nr_devs - 1; guarded by mmapper_config_lock.
+ * A device joins only once it is complete and leaves before it is torn
+ * down, both under the lock, which every class-wide operation holds from
+ * its start to its end: none sees a device half made or half gone.
+ */
 unsigned int mmapper_nr_devs;
 
 /*
@@ -93,22 +118,26 @@ static int mmapper_dev_create(struct mmapper_dev *mdev, unsigned int index,
 			      const struct mmapper_backend *backend)
 {
 	dev_t devt = MKDEV(MAJOR(mmapper_devt), index);
+	struct mmapper_buf *buf;
 	int ret;
 
 	mutex_init(&mdev->lock);
+	init_waitqueue_head(&mdev->change_wq);
 	atomic_set(&mdev->nr_mappings, 0);
 	spin_lock_init(&mdev->mappings_lock);
 	INIT_LIST_HEAD(&mdev->mappings);
+	mdev->no_record.mdev = mdev;
 	mutex_init(&mdev->experiment_lock);
 	mdev->index = index;
 
-	mdev->buf = mmapper_buf_alloc(backend, mmapper_param_size);
-	if (IS_ERR(mdev->buf)) {
-		ret = PTR_ERR(mdev->buf);
+	buf = mmapper_buf_alloc(backend, mmapper_param_size);
+	if (IS_ERR(buf)) {
+		ret = PTR_ERR(buf);
 		pr_err("mmapper%u: cannot allocate %llu bytes with backend %s (%pe)\n",
-		       index, mmapper_param_size, backend->name, mdev->buf);
+		       index, mmapper_param_size, backend->name, buf);
 		goto err_mutex;
 	}
+	RCU_INIT_POINTER(mdev->buf, buf);
 
 	cdev_init(&mdev->cdev, &mmapper_fops);
 	mdev->cdev.owner = THIS_MODULE;
@@ -129,7 +158,7 @@ static int mmapper_dev_create(struct mmapper_dev *mdev, unsigned int index,
 err_cdev_del:
 	cdev_del(&mdev->cdev);
 err_free_buf:
-	mmapper_buf_free(mdev->buf);
+	mmapper_buf_put(rcu_dereference_protected(mdev->buf, 1));
 err_mutex:
 	mutex_destroy(&mdev->experiment_lock);
 	mutex_destroy(&mdev->lock);
@@ -141,22 +170,39 @@ static void mmapper_dev_destroy(struct mmapper_dev *mdev)
 	mmapper_debugfs_remove(mdev);
 	device_destroy(&mmapper_class, mdev->dev->devt);
 	cdev_del(&mdev->cdev);
-	mmapper_buf_free(mdev->buf);
+	mmapper_buf_put(rcu_dereference_protected(mdev->buf, 1));
 	mutex_destroy(&mdev->experiment_lock);
 	mutex_destroy(&mdev->lock);
 }
 
-/* Destroy every device, last first, each out of sight before it goes. */
+/* Destroy every device, last first, with mmapper_config_lock held. */
 static void mmapper_devs_destroy(void)
 {
-	while (mmapper_nr_devs) {
-		unsigned int last;
+	lockdep_assert_held(&mmapper_config_lock);
+	while (mmapper_nr_devs)
+		mmapper_dev_destroy(&mmapper_devs[--mmapper_nr_devs]);
+}
 
-		mutex_lock(&mmapper_config_lock);
-		last = --mmapper_nr_devs;
-		mutex_unlock(&mmapper_config_lock);
-		mmapper_dev_destroy(&mmapper_devs[last]);
+/*
+ * Create every device under mmapper_config_lock: a class-wide write during
+ * the load waits, then switches them all.  On failure none is left.
+ */
+static int mmapper_devs_create(const struct mmapper_backend *b)
+{
+	int ret = 0;
+
+	mutex_lock(&mmapper_config_lock);
+	while (mmapper_nr_devs < nr_devices) {
+		ret = mmapper_dev_create(&mmapper_devs[mmapper_nr_devs],
+					 mmapper_nr_devs, b);
+		if (ret) {
+			mmapper_devs_destroy();
+			break;
+		}
+		mmapper_nr_devs++;
 	}
+	mutex_unlock(&mmapper_config_lock);
+	return ret;
 }
 
 static int mmapper_check_params(const struct mmapper_backend **b)
@@ -186,10 +232,13 @@ static int mmapper_check_params(const struct mmapper_backend **b)
 	return 0;
 }
 
+/*
+ * The device array outlives the class: class attributes index it, and
+ * class_unregister() is what waits for their last user.
+ */
 static int __init mmapper_init(void)
 {
 	const struct mmapper_backend *b;
-	unsigned int i;
 	int ret;
 
 	ret = mmapper_check_params(&b);
@@ -200,36 +249,30 @@ static int __init mmapper_init(void)
 	if (ret)
 		return ret;
 
-	ret = class_register(&mmapper_class);
-	if (ret)
-		goto err_chrdev;
-
 	mmapper_devs = kcalloc(nr_devices, sizeof(*mmapper_devs), GFP_KERNEL);
 	if (!mmapper_devs) {
 		ret = -ENOMEM;
-		goto err_class;
+		goto err_chrdev;
 	}
+
+	ret = class_register(&mmapper_class);
+	if (ret)
+		goto err_free_devs;
 	mmapper_debugfs_init();
 
-	for (i = 0; i < nr_devices; i++) {
-		ret = mmapper_dev_create(&mmapper_devs[i], i, b);
-		if (ret)
-			goto err_devs;
-		mutex_lock(&mmapper_config_lock);
-		mmapper_nr_devs = i + 1;
-		mutex_unlock(&mmapper_config_lock);
-	}
+	ret = mmapper_devs_create(b);
+	if (ret)
+		goto err_class;
 
 	pr_info("%u devices of %llu bytes, backend %s\n", nr_devices,
 		mmapper_param_size, b->name);
 	return 0;
 
-err_devs:
-	mmapper_devs_destroy();
-	mmapper_debugfs_exit();
-	kfree(mmapper_devs);
 err_class:
+	mmapper_debugfs_exit();
 	class_unregister(&mmapper_class);
+err_free_devs:
+	kfree(mmapper_devs);
 err_chrdev:
 	unregister_chrdev_region(mmapper_devt, nr_devices);
 	return ret;
@@ -237,10 +280,12 @@ err_chrdev:
 
 static void __exit mmapper_exit(void)
 {
+	mutex_lock(&mmapper_config_lock);
 	mmapper_devs_destroy();
+	mutex_unlock(&mmapper_config_lock);
 	mmapper_debugfs_exit();
-	kfree(mmapper_devs);
 	class_unregister(&mmapper_class);
+	kfree(mmapper_devs);
 	unregister_chrdev_region(mmapper_devt, nr_devices);
 }
 

@@ -6,6 +6,9 @@
 #define _MMAPPER_H
 
 #include <linux/atomic.h>
+#include <linux/kref.h>
+#include <linux/rcupdate.h>
+#include <linux/wait.h>
 #include <linux/bits.h>
 #include <linux/cdev.h>
 #include <linux/device.h>
@@ -23,6 +26,25 @@
 struct mmapper_buf;
 struct mmapper_dev;
 
+/*
+ * Buffer memory: zeroed, charged to the memory cgroup of the task that
+ * sizes the buffer, and failing with -ENOMEM (no OOM killer, no warning)
+ * when the machine or the cgroup has none to give.  MMAPPER_GFP_MAPPED is
+ * for pages that user space maps as struct pages (compat.h: 5.10 cannot
+ * map accounted pages).
+ */
+#define MMAPPER_GFP		(GFP_KERNEL_ACCOUNT | __GFP_ZERO | \
+				 __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+#define MMAPPER_GFP_MAPPED	(MMAPPER_GFP & ~MMAPPER_GFP_NO_MAPPED)
+/*
+ * What a buffer needs besides its memory (struct mmapper_buf, page and
+ * chunk arrays): charged and failing as the memory does.  Without
+ * __GFP_RETRY_MAYFAIL, kvmalloc() falls back to vmalloc() with
+ * GFP_KERNEL_ACCOUNT, whose memcg charge invokes the OOM killer.
+ */
+#define MMAPPER_GFP_META	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | \
+				 __GFP_NOWARN)
+
 /* Buffers of the "huge" backend come in chunks of one PMD: 2 MiB on x86-64. */
 #define MMAPPER_CHUNK_ORDER	(PMD_SHIFT - PAGE_SHIFT)
 #define MMAPPER_CHUNK_PAGES	BIT(MMAPPER_CHUNK_ORDER)
@@ -35,15 +57,20 @@ struct mmapper_dev;
  * @private_cow: MAP_PRIVATE mappings are supported as copy-on-write that
  *	never reaches the buffer; when false MAP_PRIVATE gets -EINVAL
  * @contiguous: buffers are physically contiguous (sysfs shows phys_addr)
- * @pmd_aligned: mappings of this backend should start on a PMD boundary
- *	(relative to their offset), so that @huge_fault can map 2 MiB at once
  * @alloc: allocate a zeroed buffer of @buf->nr_pages pages; fill in
- *	@buf->vaddr and/or @buf->priv.  Must not warn on failure.
+ *	@buf->vaddr and/or @buf->priv.  Allocates with MMAPPER_GFP (or
+ *	MMAPPER_GFP_MAPPED), so it must not warn or invoke the OOM killer on
+ *	failure; returns -ENOMEM, or -EINTR when a fatal signal is pending
+ *	(checked between the allocations of a long one).
  * @free: release what @alloc allocated
  * @page_at: the page holding page @idx of the buffer (for the copy path)
  * @mmap: set up @vma, which the core has already checked to lie inside the
- *	buffer; may populate it or leave it to @fault
- * @fault: optional: resolve a fault on a page that @mmap left unpopulated
+ *	buffer and marked VM_DONTEXPAND | VM_DONTDUMP; may populate it or
+ *	leave it to @fault
+ * @fault: optional: resolve a fault on a page that @mmap left unpopulated.
+ *	Without it, a fault in a mapping of struct pages (the kernel zapped
+ *	it: MADV_DONTNEED) gets the page @page_at gives, and a fault in a
+ *	VM_PFNMAP one SIGBUS
  * @huge_fault: optional: map the whole PMD-sized, PMD-aligned range around
  *	the fault with one 2 MiB entry, or return VM_FAULT_FALLBACK
  *
@@ -56,7 +83,6 @@ struct mmapper_backend {
 	size_t max_size;
 	bool private_cow;
 	bool contiguous;
-	bool pmd_aligned;
 	int (*alloc)(struct mmapper_buf *buf);
 	void (*free)(struct mmapper_buf *buf);
 	struct page *(*page_at)(const struct mmapper_buf *buf, unsigned long idx);
@@ -67,6 +93,16 @@ struct mmapper_backend {
 
 /**
  * struct mmapper_buf - one buffer: its backend, size and memory
+ * @ref: references: the device's (while it is the device's buffer), and
+ *	one for each read() or write() that copies to or from it; the last
+ *	put frees the memory (mmapper_buf_put())
+ * @rcu: frees the struct itself a grace period after the last put, so
+ *	that mmapper_buf_get() may look at @ref under rcu_read_lock()
+ * @retiring: set, under the device lock, before a change copies this
+ *	buffer into its successor, and left set once the successor is in
+ *	place; cleared if the change fails.  A write() that finds it set
+ *	after copying into this buffer writes again into the successor
+ *	(see mmapper_write_iter()).
  * @backend: the backend that allocated it
  * @size: size in bytes, a whole number of pages
  * @nr_pages: @size >> PAGE_SHIFT
@@ -74,6 +110,9 @@ struct mmapper_backend {
  * @priv: backend-private data
  */
 struct mmapper_buf {
+	struct kref ref;
+	struct rcu_head rcu;
+	bool retiring;
 	const struct mmapper_backend *backend;
 	size_t size;
 	unsigned long nr_pages;
@@ -103,12 +142,19 @@ struct mmapper_counters {
  * @vma: the VMA; valid while on the list (vm_ops->close takes it off
  *	before the VMA is freed); its fields are stable only under the
  *	mmap lock of @vma->vm_mm
+ * @mdev: the device
  * @id: unique, increasing: lets debugfs walk the list without holding
  *	the lock across the mmap lock
+ *
+ * Each VMA's vm_private_data points at its own record (a copy made by a
+ * split, fork or mremap gets a new one in vm_ops->open), so vm_ops->close
+ * finds it without searching.  A VMA whose record could not be allocated
+ * in vm_ops->open, which cannot fail, points at its device's @no_record.
  */
 struct mmapper_mapping {
 	struct list_head node;
 	struct vm_area_struct *vma;
+	struct mmapper_dev *mdev;
 	u64 id;
 };
 
@@ -118,7 +164,9 @@ struct mmapper_mapping {
  *	changes with mmap(); order: mmap_lock -> @lock. Never held while
  *	touching user memory.
  * @buf: the buffer; replaced only under @lock and only when
- *	@nr_mappings is zero
+ *	@nr_mappings is zero, with rcu_assign_pointer(): read() and write()
+ *	take a reference to it without @lock (mmapper_buf_get())
+ * @change_wq: woken when a change has replaced @buf, or failed to
  * @nr_mappings: live VMAs of this device; raised under @lock in mmap(),
  *	raised in vm_ops->open (a VMA already exists) and dropped in
  *	vm_ops->close without it
@@ -128,6 +176,8 @@ struct mmapper_mapping {
  * @next_id: id of the next struct mmapper_mapping
  * @untracked: live VMAs without a record (allocation failed in
  *	vm_ops->open, which cannot fail); debugfs says so
+ * @no_record: what the vm_private_data of those VMAs points at; never
+ *	on @mappings
  * @experiment_lock: one MMAPPER_IOC_PUT_USER at a time; never taken by
  *	the fault handlers
  * @experiment_task: the task inside MMAPPER_IOC_PUT_USER, or NULL
@@ -142,7 +192,8 @@ struct mmapper_mapping {
 struct mmapper_dev {
 	/* guards buf; see above */
 	struct mutex lock;
-	struct mmapper_buf *buf;
+	struct mmapper_buf __rcu *buf;
+	wait_queue_head_t change_wq;
 	atomic_t nr_mappings;
 	unsigned long gen;
 	/* guards mappings, next_id, untracked */
@@ -150,6 +201,7 @@ struct mmapper_dev {
 	struct list_head mappings;
 	u64 next_id;
 	unsigned int untracked;
+	struct mmapper_mapping no_record;
 	/* serialises the put_user() experiment */
 	struct mutex experiment_lock;
 	struct task_struct *experiment_task;
@@ -160,6 +212,27 @@ struct mmapper_dev {
 	struct device *dev;
 	struct dentry *debugfs;
 };
+
+/* The device of a VMA of one, through its struct mmapper_mapping. */
+static inline struct mmapper_dev *mmapper_vma_dev(struct vm_area_struct *vma)
+{
+	return ((struct mmapper_mapping *)vma->vm_private_data)->mdev;
+}
+
+/* The device's buffer, for a holder of @mdev->lock. */
+static inline struct mmapper_buf *mmapper_dev_buf(struct mmapper_dev *mdev)
+{
+	return rcu_dereference_protected(mdev->buf, lockdep_is_held(&mdev->lock));
+}
+
+/*
+ * The device's buffer, for a VMA of the device: a mapped buffer is never
+ * replaced, so it is stable for as long as the VMA lives.
+ */
+static inline struct mmapper_buf *mmapper_mapped_buf(struct mmapper_dev *mdev)
+{
+	return rcu_dereference_protected(mdev->buf, atomic_read(&mdev->nr_mappings));
+}
 
 /* backends, one file each */
 extern const struct mmapper_backend mmapper_backend_kmalloc;
@@ -174,7 +247,7 @@ struct page **mmapper_alloc_page_array(unsigned long nr_pages);
 void mmapper_free_page_array(struct page **pages, unsigned long nr_pages);
 
 /* backend-vmalloc.c, shared with the other vmalloc backends */
-int mmapper_vmalloc_alloc(struct mmapper_buf *buf);
+int mmapper_vmalloc_area_alloc(struct mmapper_buf *buf, gfp_t gfp);
 void mmapper_vmalloc_free(struct mmapper_buf *buf);
 struct page *mmapper_vmalloc_page_at(const struct mmapper_buf *buf,
 				     unsigned long idx);
@@ -188,9 +261,13 @@ int mmapper_size_check(const struct mmapper_backend *backend, u64 size);
 struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
 				      u64 size);
 void mmapper_buf_free(struct mmapper_buf *buf);
+struct mmapper_buf *mmapper_buf_get(struct mmapper_dev *mdev);
+void mmapper_buf_put(struct mmapper_buf *buf);
+struct mmapper_buf *mmapper_buf_next(struct mmapper_dev *mdev,
+				     struct mmapper_buf *old);
 void mmapper_buf_walk(const struct mmapper_buf *buf, u64 pos, u64 len,
 		      void (*fn)(void *kaddr, size_t n, void *arg), void *arg);
-void mmapper_buf_copy(struct mmapper_buf *dst, const struct mmapper_buf *src);
+int mmapper_buf_copy(struct mmapper_buf *dst, const struct mmapper_buf *src);
 int mmapper_dev_realloc(struct mmapper_dev *mdev,
 			const struct mmapper_backend *backend, u64 size);
 int mmapper_switch_all(const struct mmapper_backend *backend);
@@ -198,8 +275,12 @@ ssize_t mmapper_backend_list(char *buf, const struct mmapper_backend *cur);
 
 int mmapper_parse_size(const char *s, u64 *size);
 
+/* backend-huge.c */
+bool mmapper_huge_pmd_possible(void);
+
 /* main.c */
 extern unsigned int mmapper_fault_around;
+extern u64 mmapper_max_size;
 extern struct mmapper_dev *mmapper_devs;
 extern unsigned int mmapper_nr_devs;
 extern struct mutex mmapper_config_lock;

@@ -37,7 +37,7 @@ static ssize_t backend_show(struct device *dev, struct device_attribute *attr,
 	const struct mmapper_backend *cur;
 
 	mutex_lock(&mdev->lock);
-	cur = mdev->buf->backend;
+	cur = mmapper_dev_buf(mdev)->backend;
 	mutex_unlock(&mdev->lock);
 
 	return mmapper_backend_list(buf, cur);
@@ -55,7 +55,7 @@ static ssize_t backend_store(struct device *dev, struct device_attribute *attr,
 		return -EINVAL;
 
 	mutex_lock(&mdev->lock);
-	ret = mmapper_dev_realloc(mdev, backend, mdev->buf->size);
+	ret = mmapper_dev_realloc(mdev, backend, mmapper_dev_buf(mdev)->size);
 	mutex_unlock(&mdev->lock);
 
 	if (!ret)
@@ -71,7 +71,7 @@ static ssize_t size_show(struct device *dev, struct device_attribute *attr,
 	size_t size;
 
 	mutex_lock(&mdev->lock);
-	size = mdev->buf->size;
+	size = mmapper_dev_buf(mdev)->size;
 	mutex_unlock(&mdev->lock);
 
 	return sysfs_emit(buf, "%zu\n", size);
@@ -92,7 +92,7 @@ static ssize_t size_store(struct device *dev, struct device_attribute *attr,
 	}
 
 	mutex_lock(&mdev->lock);
-	ret = mmapper_dev_realloc(mdev, mdev->buf->backend, size);
+	ret = mmapper_dev_realloc(mdev, mmapper_dev_buf(mdev)->backend, size);
 	mutex_unlock(&mdev->lock);
 
 	return ret ?: count;
@@ -117,13 +117,15 @@ static ssize_t phys_addr_show(struct device *dev, struct device_attribute *attr,
 			      char *buf)
 {
 	struct mmapper_dev *mdev = dev_get_drvdata(dev);
+	const struct mmapper_buf *mbuf;
 	phys_addr_t phys = 0;
 	bool contiguous;
 
 	mutex_lock(&mdev->lock);
-	contiguous = mdev->buf->backend->contiguous;
+	mbuf = mmapper_dev_buf(mdev);
+	contiguous = mbuf->backend->contiguous;
 	if (contiguous)
-		phys = page_to_phys(mdev->buf->backend->page_at(mdev->buf, 0));
+		phys = page_to_phys(mbuf->backend->page_at(mbuf, 0));
 	mutex_unlock(&mdev->lock);
 
 	/* Lost a race with a backend change that is hiding the file. */
@@ -140,7 +142,7 @@ static umode_t mmapper_phys_visible(struct kobject *kobj, struct attribute *attr
 	bool contiguous;
 
 	mutex_lock(&mdev->lock);
-	contiguous = mdev->buf->backend->contiguous;
+	contiguous = mmapper_dev_buf(mdev)->backend->contiguous;
 	mutex_unlock(&mdev->lock);
 
 	return contiguous ? attr->mode : 0;
@@ -174,18 +176,19 @@ void mmapper_sysfs_changed(struct mmapper_dev *mdev)
 		dev_warn(mdev->dev, "cannot update phys_addr (%pe)\n", ERR_PTR(ret));
 }
 
-/* mmapper_sysfs_changed() for every device */
+/*
+ * mmapper_sysfs_changed() for every device, under mmapper_config_lock: a
+ * device leaves the set under that lock before it is destroyed, so none
+ * goes while its attributes are updated here.
+ */
 void mmapper_sysfs_changed_all(void)
 {
-	unsigned int i, n;
+	unsigned int i;
 
 	mutex_lock(&mmapper_config_lock);
-	n = mmapper_nr_devs;
-	mutex_unlock(&mmapper_config_lock);
-
-	/* Devices go only at unload, which waits for sysfs writers. */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < mmapper_nr_devs; i++)
 		mmapper_sysfs_changed(&mmapper_devs[i]);
+	mutex_unlock(&mmapper_config_lock);
 }
 
 /* stats/: one read-only file per counter, and reset */
@@ -295,7 +298,7 @@ static ssize_t mmapper_class_backend_show(MMAPPER_CLASS_ATTR_CONST struct class 
 		const struct mmapper_backend *b;
 
 		mutex_lock(&mdev->lock);
-		b = mdev->buf->backend;
+		b = mmapper_dev_buf(mdev)->backend;
 		mutex_unlock(&mdev->lock);
 
 		if (!i) {

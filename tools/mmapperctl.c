@@ -82,12 +82,13 @@ static const char *hint(int err)
 	case EBUSY:
 		return " (a process maps the buffer: unmap it first)";
 	case EACCES:
-	case EPERM:
 		return " (needs root, or membership of group mmapper for the device node)";
+	case EPERM:
+		return " (above /sys/module/mmapper/parameters/max_size: needs CAP_SYS_ADMIN)";
 	case E2BIG:
 		return " (more than this backend can hold)";
 	case ENOMEM:
-		return " (not enough memory, or more than the machine has)";
+		return " (not enough memory: the machine's, or the memory cgroup's limit)";
 	case ENOENT:
 		return " (is the mmapper module loaded?)";
 	}

@@ -97,7 +97,8 @@ struct mmapper_set_backend {
  * @length: bytes in the range; offset + length must not pass the buffer end
  * @pattern: FILL: the byte (low 8 bits, the rest must be zero) to store
  * @reserved: zero
- * @checksum: CHECKSUM, out: 32-bit FNV-1a hash of the range's bytes
+ * @checksum: CHECKSUM, out: 32-bit FNV-1a hash of the range's bytes;
+ *	in: zero (for FILL too), else EINVAL
  */
 struct mmapper_range {
 	__u32 size;
