@@ -81,7 +81,7 @@ if ! KSFT_DIR=$("$ROOT/scripts/kernel-tools.sh")/tools/testing/selftests; then
 	exit 1
 fi
 
-stage "kernels: Debian 11's 5.10 (fetch-kernels.sh, cached)"
+stage "kernels: Debian 11's 5.10 (fetch-kernels.sh)"
 if "$ROOT/scripts/fetch-kernels.sh" 5.10 > "$BUILD/fetch-5.10.log" 2>&1; then
 	result PASS "kernels: Debian 11's 5.10 from bullseye, prepared (see $BUILD/fetch-5.10.log)"
 else
