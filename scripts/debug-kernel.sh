@@ -60,6 +60,8 @@ ON=(64BIT SMP PRINTK PRINTK_TIME TTY SERIAL_8250 SERIAL_8250_CONSOLE
 	# madvise(), io_uring and memory cgroups: the mm calls, the copy
 	# paths and the memory-charging tests run here too.
 	ADVISE_SYSCALLS IO_URING CGROUPS MEMCG
+	# KSM's advices and sendfile() to an AF_UNIX socket.
+	KSM NET UNIX
 	# ... and the checkers.
 	DEBUG_KERNEL KASAN KASAN_GENERIC KASAN_INLINE KASAN_VMALLOC
 	PROVE_LOCKING DEBUG_VM DEBUG_ATOMIC_SLEEP DEBUG_LIST DEBUG_KMEMLEAK)

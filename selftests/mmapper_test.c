@@ -1142,6 +1142,11 @@ static bool proc_mem_forces(void)
 
 static bool thp_configured(void);
 
+static bool ksm_configured(void)
+{
+	return !access("/sys/kernel/mm/ksm", F_OK);
+}
+
 /* Write @len bytes of @byte at @addr through /proc/self/mem: bytes or -errno. */
 static ssize_t proc_mem_write(void *addr, unsigned char byte, size_t len)
 {
@@ -1693,6 +1698,10 @@ static void mm_calls_on(struct __test_metadata *_metadata, int fd, bool gup,
 					want = EINVAL;
 				if (c->call == do_madvise && !madv)
 					want = ENOSYS;
+				/* Without CONFIG_KSM the kernel knows no such advice. */
+				if ((c->arg == MADV_MERGEABLE || c->arg == MADV_UNMERGEABLE) &&
+				    c->call == do_madvise && madv && !ksm_configured())
+					want = EINVAL;
 				/* Without THP (PREEMPT_RT) the kernel knows no such advice. */
 				if ((c->arg == MADV_HUGEPAGE || c->arg == MADV_NOHUGEPAGE) &&
 				    c->call == do_madvise && madv && !thp_configured())

@@ -250,7 +250,7 @@ static void mmapper_pages_stop(struct seq_file *m, void *v)
 static int mmapper_pages_show(struct seq_file *m, void *v)
 {
 	struct mmapper_pages_iter *it = m->private;
-	struct mmapper_buf *buf = mmapper_dev_buf(it->mdev);
+	struct mmapper_buf *buf;
 	struct page *page;
 	int mapcount;
 
@@ -260,6 +260,8 @@ static int mmapper_pages_show(struct seq_file *m, void *v)
 		return 0;
 	}
 
+	/* Past the header, start() returned with the device lock held. */
+	buf = mmapper_dev_buf(it->mdev);
 	page = buf->backend->page_at(buf, it->idx);
 	mapcount = mmapper_mapcount(page);
 	seq_printf(m, "%10lu %#12lx %8d %8d %6u\n", it->idx, page_to_pfn(page),
