@@ -24,9 +24,25 @@
 #include "mmapper.h"
 #include "trace.h"
 
+/*
+ * The char-device layer holds a reference to the device (through its cdev)
+ * from before ->open until the file is released, so @mdev is never freed
+ * under an opener; one that comes once a removal has begun gets ENODEV,
+ * and a removal that comes once an open has counted itself gets EBUSY
+ * (mmapper_dev_busy()).
+ */
 static int mmapper_open(struct inode *inode, struct file *file)
 {
 	struct mmapper_dev *mdev = container_of(inode->i_cdev, struct mmapper_dev, cdev);
+	bool removed;
+
+	spin_lock(&mdev->open_lock);
+	removed = mdev->removed;
+	if (!removed)
+		mdev->nr_open++;
+	spin_unlock(&mdev->open_lock);
+	if (removed)
+		return -ENODEV;
 
 	file->private_data = mdev;
 	/*
@@ -41,6 +57,11 @@ static int mmapper_open(struct inode *inode, struct file *file)
 
 static int mmapper_release(struct inode *inode, struct file *file)
 {
+	struct mmapper_dev *mdev = file->private_data;
+
+	spin_lock(&mdev->open_lock);
+	mdev->nr_open--;
+	spin_unlock(&mdev->open_lock);
 	return 0;
 }
 
