@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Module parameters: every bad value refuses the load with EINVAL and one
-# kernel log line, and leaves nothing behind; good values load.  Then loads
-# and unloads race class-wide backend writes.  KTAP out.
+# kernel log line, and leaves nothing behind; good values load.  nr_devices=0
+# and max_devices with hot_add.  Then loads and unloads race class-wide
+# backend writes, hot_add and hot_remove.  KTAP out.
 #
 # Usage: test_params.sh [path/to/mmapper.ko]   (as root, module not loaded)
 
@@ -27,8 +28,11 @@ load() {
 }
 
 # name|params|expected log text (empty: must load)
-CASES='nr_devices=0|nr_devices=0|nr_devices=0 out of range
-nr_devices=65|nr_devices=65|nr_devices=65 out of range
+CASES='nr_devices=65|nr_devices=65|nr_devices=65 out of range 0..64
+nr_devices=5 max_devices=4|nr_devices=5 max_devices=4|nr_devices=5 out of range 0..4
+max_devices=0|max_devices=0|max_devices=0 out of range
+max_devices=1025|max_devices=1025|max_devices=1025 out of range
+max_devices=-1|max_devices=-1|invalid for parameter
 nr_devices=-1|nr_devices=-1|invalid for parameter
 nr_devices=2^32|nr_devices=4294967296|invalid for parameter
 size=0|size=0|size=0 refused
@@ -45,6 +49,9 @@ fault_around=257|fault_around=257|invalid for parameter
 max_size=12Q|max_size=12Q|invalid for parameter
 max_size=2^64|max_size=18446744073709551616|invalid for parameter
 good: defaults||
+good: nr_devices=0|nr_devices=0|
+good: nr_devices=1 max_devices=1|nr_devices=1 max_devices=1|
+good: max_devices=1024|max_devices=1024|
 good: nr_devices=64 size=4K backend=huge|nr_devices=64 size=4K backend=huge|
 good: size=0x10000 backend=pages|size=0x10000 backend=pages|
 good: fault_around=1|fault_around=1|
@@ -53,7 +60,7 @@ good: max_size=16G|max_size=16G|'
 
 n=$(echo "$CASES" | wc -l)
 echo "TAP version 13"
-echo "1..$((n + 1))"
+echo "1..$((n + 3))"
 i=0 fail=0
 echo "$CASES" | {
 while IFS='|' read -r name params want; do
@@ -69,7 +76,12 @@ while IFS='|' read -r name params want; do
 		sed 's/^\[[^]]*\] //' | sort -u | wc -l)
 	ok=1
 	if [ -z "$want" ]; then
-		[ $rc -eq 0 ] && [ -e /dev/mmapper0 ] || ok=0
+		# As many nodes as nr_devices says (default 4), and the
+		# class's hot_add, even with none.
+		nr=$(echo "$params" | sed -n 's/.*nr_devices=\([0-9]*\).*/\1/p')
+		nodes=$(ls /dev | grep -c '^mmapper[0-9]')
+		[ $rc -eq 0 ] && [ -e /sys/class/mmapper/hot_add ] &&
+			[ "$nodes" -eq "${nr:-4}" ] || ok=0
 		rmmod mmapper || ok=0
 	else
 		# Refused (EINVAL, or ERANGE for a number that does not fit),
@@ -92,14 +104,53 @@ exit $fail
 }
 ret=$?
 
+# t N NAME CMD...: one KTAP result.
+t() {
+	num=$1 name=$2
+	shift 2
+	if "$@"; then
+		echo "ok $num $name"
+	else
+		echo "not ok $num $name"
+		ret=1
+	fi
+}
+
+# Loaded with no device, the module gives mmapper0 to the first hot_add.
+nr0() {
+	load nr_devices=0 || return 1
+	[ ! -e /dev/mmapper0 ] && [ "$(cat /sys/class/mmapper/hot_add)" = 0 ] &&
+		[ -c /dev/mmapper0 ] && echo 0 > /sys/class/mmapper/hot_remove &&
+		[ ! -e /dev/mmapper0 ]
+	st=$?
+	rmmod mmapper || st=1
+	return $st
+}
+t $((n + 1)) "nr_devices=0: no device until hot_add, which gives mmapper0" nr0
+
+# max_devices=2: a third hot_add is ENOSPC, with one line saying why.
+limit() {
+	load nr_devices=1 max_devices=2 || return 1
+	dmesg -c > /dev/null
+	[ "$(cat /sys/class/mmapper/hot_add)" = 1 ] &&
+		! cat /sys/class/mmapper/hot_add > /tmp/mmapper-limit.out 2>&1 &&
+		grep -q 'No space left on device' /tmp/mmapper-limit.out &&
+		dmesg | grep -q 'hot_add: 2 devices exist, as many as max_devices allows'
+	st=$?
+	rmmod mmapper || st=1
+	return $st
+}
+t $((n + 2)) "max_devices=2: a third device is ENOSPC and one log line" limit
+
 # Kernel log lines that are never right (judge.sh fails a run on them too).
 BAD='BUG:|WARNING:|Oops|KASAN|general protection|possible circular locking|possible recursive locking|inconsistent lock state|list_add corruption|list_del corruption|refcount_t:'
 
-# The class attribute /sys/class/mmapper/backend exists while insmod is
-# still adding devices and while rmmod removes them.  Four writers switch
-# every device in a loop (and read the attribute) while the module is
-# loaded with 64 devices and unloaded, again and again: nothing may index
-# past the devices that exist or touch one that is gone.  On the debug
+# The class attributes exist while insmod is still adding devices and
+# while rmmod removes them.  Four writers switch every device in a loop
+# (and read the attribute), and two add and remove devices (hot_add,
+# hot_remove), while the module is loaded with 64 devices and unloaded,
+# again and again: nothing may index past the devices that exist, touch
+# one that is gone, or add one to a module on its way out.  On the debug
 # kernel KASAN sees what a bare kernel may survive.
 race() {
 	secs=${MMAPPER_RACE_SECONDS:-30}
@@ -120,6 +171,16 @@ race() {
 			done
 		) &
 	done
+	for step in 7 13; do
+		(
+			i=0
+			while [ ! -e "$stop" ]; do
+				i=$(( (i + step) % 64 ))
+				echo $i 2>/dev/null > /sys/class/mmapper/hot_remove
+				cat /sys/class/mmapper/hot_add > /dev/null 2>&1
+			done
+		) &
+	done
 	loads=0 bad=0
 	end=$(($(date +%s) + secs))
 	while [ "$(date +%s)" -lt "$end" ]; do
@@ -137,14 +198,14 @@ race() {
 		sed 's/^/# /' /tmp/mmapper-race.log | head -40
 		bad=1
 	fi
-	echo "# $loads loads and unloads in ${secs}s, racing class-wide backend writes"
+	echo "# $loads loads and unloads in ${secs}s, racing class-wide backend writes, hot_add and hot_remove"
 	[ "$loads" -gt 0 ] || bad=1
 	if [ $bad -eq 0 ]; then
-		echo "ok $1 load/unload racing class-wide backend writes"
+		echo "ok $1 load/unload racing class-wide backend writes, hot_add and hot_remove"
 	else
-		echo "not ok $1 load/unload racing class-wide backend writes"
+		echo "not ok $1 load/unload racing class-wide backend writes, hot_add and hot_remove"
 	fi
 	return $bad
 }
-race $((n + 1)) || ret=1
+race $((n + 3)) || ret=1
 exit $ret
