@@ -27,6 +27,16 @@ load() {
 	fi
 }
 
+# The kernel log is never cleared (the reports of the tests before this
+# one must reach the end of the run, where they are judged): each case
+# writes a mark into it and looks at what follows.
+mark() {
+	echo "test_params: $1" > /dev/kmsg
+}
+since() {
+	dmesg | sed -n "/test_params: $1\$/,\$p" | tail -n +2
+}
+
 # name|params|expected log text (empty: must load)
 CASES='nr_devices=65|nr_devices=65|nr_devices=65 out of range 0..64
 nr_devices=5 max_devices=4|nr_devices=5 max_devices=4|nr_devices=5 out of range 0..4
@@ -65,14 +75,14 @@ i=0 fail=0
 echo "$CASES" | {
 while IFS='|' read -r name params want; do
 	i=$((i + 1))
-	dmesg -c > /dev/null
+	mark "case $i"
 	# shellcheck disable=SC2086
 	out=$(load $params 2>&1)
 	rc=$?
 	# Distinct lines: busybox insmod tries finit_module(), then
 	# init_module(), so a refused load is refused (and logged) twice.  The
 	# kernel's own once-per-boot taint notes are not mmapper's lines.
-	log=$(dmesg | grep 'mmapper' | grep -v 'taints kernel\|verification failed' |
+	log=$(since "case $i" | grep 'mmapper' | grep -v 'taints kernel\|verification failed' |
 		sed 's/^\[[^]]*\] //' | sort -u | wc -l)
 	ok=1
 	if [ -z "$want" ]; then
@@ -87,7 +97,7 @@ while IFS='|' read -r name params want; do
 		# Refused (EINVAL, or ERANGE for a number that does not fit),
 		# with one log line saying why, and nothing left.
 		[ $rc -ne 0 ] || { ok=0; rmmod mmapper; }
-		dmesg | grep -q "$want" || ok=0
+		since "case $i" | grep -q "$want" || ok=0
 		[ "$log" -eq 1 ] || ok=0
 		[ ! -e /sys/class/mmapper ] || ok=0
 	fi
@@ -95,7 +105,7 @@ while IFS='|' read -r name params want; do
 		echo "ok $i params: $name"
 	else
 		echo "# rc=$rc out='$out' log lines=$log:"
-		dmesg | sed 's/^/# /'
+		since "case $i" | sed 's/^/# /'
 		echo "not ok $i params: $name"
 		fail=1
 	fi
@@ -131,11 +141,11 @@ t $((n + 1)) "nr_devices=0: no device until hot_add, which gives mmapper0" nr0
 # max_devices=2: a third hot_add is ENOSPC, with one line saying why.
 limit() {
 	load nr_devices=1 max_devices=2 || return 1
-	dmesg -c > /dev/null
+	mark limit
 	[ "$(cat /sys/class/mmapper/hot_add)" = 1 ] &&
 		! cat /sys/class/mmapper/hot_add > /tmp/mmapper-limit.out 2>&1 &&
 		grep -q 'No space left on device' /tmp/mmapper-limit.out &&
-		dmesg | grep -q 'hot_add: 2 devices exist, as many as max_devices allows'
+		since limit | grep -q 'hot_add: 2 devices exist, as many as max_devices allows'
 	st=$?
 	rmmod mmapper || st=1
 	return $st
@@ -155,7 +165,7 @@ BAD='BUG:|WARNING:|Oops|KASAN|general protection|possible circular locking|possi
 race() {
 	secs=${MMAPPER_RACE_SECONDS:-30}
 	stop=/tmp/mmapper-race.stop
-	from=$(($(dmesg | wc -l) + 1))
+	mark race
 	rm -f "$stop"
 	# kmalloc is contiguous, the others not: every switch shows or hides
 	# phys_addr, so each write also updates 64 devices' attributes.
@@ -194,7 +204,7 @@ race() {
 	touch "$stop"
 	wait
 	grep -q '^mmapper ' /proc/modules && { rmmod mmapper || bad=1; }
-	if dmesg | tail -n +"$from" | grep -E "$BAD" > /tmp/mmapper-race.log; then
+	if since race | grep -E "$BAD" > /tmp/mmapper-race.log; then
 		sed 's/^/# /' /tmp/mmapper-race.log | head -40
 		bad=1
 	fi
