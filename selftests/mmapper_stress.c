@@ -854,7 +854,7 @@ static void hp_sysfs(void)
 			break;
 		case 1:
 			dev_path(path, sizeof(path), dev, "backend");
-			err = write_file(path, backends[rand() % NR_BACKENDS]);
+			err = write_file(path, backends[rand() % nr_backends]);
 			break;
 		case 2:
 			dev_path(path, sizeof(path), dev, "stats/opens");
@@ -863,7 +863,7 @@ static void hp_sysfs(void)
 			break;
 		default:
 			strcpy(path, "/sys/class/mmapper/backend");
-			err = write_file(path, backends[rand() % NR_BACKENDS]);
+			err = write_file(path, backends[rand() % nr_backends]);
 			usleep(2000);
 		}
 		if (!change_ok(err) && err != -ENOENT && err != -ENODEV) {
