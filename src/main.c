@@ -60,6 +60,13 @@ static char *backend = "vmalloc";
 module_param(backend, charp, 0444);
 MODULE_PARM_DESC(backend, "initial backend of every device (default vmalloc)");
 
+static char *cache = "cached";
+module_param(cache, charp, 0444);
+MODULE_PARM_DESC(cache, "initial cache mode of every device: cached (default), write-combine or uncached");
+
+/* The MMAPPER_CACHE_* of the parameter, set once by mmapper_check_params(). */
+unsigned int mmapper_default_cache;
+
 /*
  * Set once by mmapper_init(), read-only afterwards; freed only after
  * class_unregister() has waited for the class attributes' last user.
@@ -103,7 +110,7 @@ static int mmapper_dev_create(struct mmapper_dev *mdev, unsigned int index,
 	mutex_init(&mdev->experiment_lock);
 	mdev->index = index;
 
-	buf = mmapper_buf_alloc(backend, mmapper_param_size);
+	buf = mmapper_buf_alloc(backend, mmapper_param_size, mmapper_default_cache);
 	if (IS_ERR(buf)) {
 		ret = PTR_ERR(buf);
 		pr_err("mmapper%u: cannot allocate %llu bytes with backend %s (%pe)\n",
@@ -202,6 +209,22 @@ static int mmapper_check_params(const struct mmapper_backend **b)
 		       ret == -ENOMEM ? "more than the machine's RAM" : "zero");
 		return -EINVAL;
 	}
+
+	ret = mmapper_cache_find(cache ? cache : "");
+	if (ret < 0) {
+		pr_err("cache=%.32s unknown: cached, write-combine or uncached\n",
+		       cache ? cache : "");
+		return -EINVAL;
+	}
+	mmapper_default_cache = ret;
+	ret = mmapper_cache_check(*b, mmapper_param_size, mmapper_default_cache);
+	if (ret) {
+		pr_err("cache=%s refused: %s\n", mmapper_cache_name(mmapper_default_cache),
+		       ret == -EOPNOTSUPP ?
+		       "this machine has no PAT (nopat, or a kernel without CONFIG_X86_PAT): cached only" :
+		       "the backend's buffers of this size share their pages with other kernel objects");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -241,8 +264,8 @@ static int __init mmapper_init(void)
 	if (ret)
 		goto err_class;
 
-	pr_info("%u devices of %llu bytes, backend %s\n", nr_devices,
-		mmapper_param_size, b->name);
+	pr_info("%u devices of %llu bytes, backend %s, %s\n", nr_devices,
+		mmapper_param_size, b->name, mmapper_cache_name(mmapper_default_cache));
 	return 0;
 
 err_class:
