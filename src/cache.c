@@ -192,7 +192,7 @@ static int mmapper_set_memory(struct page *page, int nr, unsigned int cache)
 #endif
 
 /* The calls count pages in an int: a huge buffer takes several. */
-#define MMAPPER_CACHE_BATCH	(1UL << 18)
+#define MMAPPER_CACHE_BATCH	BIT(18)
 
 static int mmapper_cache_set_array(struct page **pages, unsigned long nr,
 				   unsigned int cache)

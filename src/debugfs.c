@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmapper debugfs: /sys/kernel/debug/mmapper/mmapperN/{pages,mappings,summary}.
- * Documented in Documentation/debugfs.rst.
+ * mmapper debugfs: /sys/kernel/debug/mmapper/mmapperN/{pages,mappings,summary}
+ * and /sys/kernel/debug/mmapper/memtype.  Documented in
+ * Documentation/debugfs.rst.
  *
  * Finding out whether a page is mapped into user space right now:
  *
@@ -487,9 +488,58 @@ static int mmapper_summary_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(mmapper_summary);
 
+/*
+ * memtype: the memory type of any RAM page in the direct map, by pfn.
+ * PAT does not list RAM (pat_memtype_list is for the rest): this shows
+ * that a page a buffer gave back is write-back again.  Write a pfn, read
+ * "pfn type" (echo PFN > memtype; cat memtype): one pfn for all who use
+ * the file, as befits a debugging aid for root.
+ */
+static atomic_long_t mmapper_memtype_pfn;	/* pfn + 1; 0: none yet */
+
+static ssize_t mmapper_memtype_write(struct file *file, const char __user *ubuf,
+				     size_t count, loff_t *ppos)
+{
+	unsigned long pfn;
+	int ret;
+
+	ret = kstrtoul_from_user(ubuf, count, 0, &pfn);
+	if (ret)
+		return ret;
+	if (!pfn_valid(pfn) || pfn + 1 == 0)
+		return -EINVAL;
+	atomic_long_set(&mmapper_memtype_pfn, pfn + 1);
+	return count;
+}
+
+static ssize_t mmapper_memtype_read(struct file *file, char __user *ubuf,
+				    size_t count, loff_t *ppos)
+{
+	unsigned long pfn = atomic_long_read(&mmapper_memtype_pfn);
+	char text[64];
+	int len;
+
+	if (!pfn--)
+		return -ENODATA;
+	len = scnprintf(text, sizeof(text), "%#lx %s\n", pfn,
+			mmapper_memtype_name(mmapper_kernel_memtype((unsigned long)
+				page_address(pfn_to_page(pfn)))));
+	return simple_read_from_buffer(ubuf, count, ppos, text, len);
+}
+
+static const struct file_operations mmapper_memtype_fops = {
+	.owner		= THIS_MODULE,
+	.open		= simple_open,
+	.read		= mmapper_memtype_read,
+	.write		= mmapper_memtype_write,
+	.llseek		= default_llseek,
+};
+
 void mmapper_debugfs_init(void)
 {
 	mmapper_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("memtype", 0600, mmapper_debugfs_root, NULL,
+			    &mmapper_memtype_fops);
 }
 
 void mmapper_debugfs_exit(void)

@@ -220,9 +220,8 @@ static int mmapper_check_params(const struct mmapper_backend **b)
 	ret = mmapper_cache_check(*b, mmapper_param_size, mmapper_default_cache);
 	if (ret) {
 		pr_err("cache=%s refused: %s\n", mmapper_cache_name(mmapper_default_cache),
-		       ret == -EOPNOTSUPP ?
-		       "this machine has no PAT (nopat, or a kernel without CONFIG_X86_PAT): cached only" :
-		       "the backend's buffers of this size share their pages with other kernel objects");
+		       ret == -EOPNOTSUPP ? "no PAT on this machine (nopat, or no CONFIG_X86_PAT)" :
+		       "buffers of this backend and size share pages with other objects");
 		return -EINVAL;
 	}
 	return 0;
