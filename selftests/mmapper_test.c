@@ -2677,7 +2677,9 @@ static int file_write_trunc(const char *path, const char *val)
 	return n < 0 ? -errno : 0;
 }
 
-/* The tracepoints fire for mmap, fault, resize and backend switch. */
+static bool have_pat(void);
+
+/* The tracepoints fire for mmap, fault, resize, backend switch and cache mode. */
 TEST(tracepoints)
 {
 	char *trace, want[128];
@@ -2707,6 +2709,9 @@ TEST(tracepoints)
 	EXPECT_EQ(-EBUSY, set_size(16 * page));
 	munmap(map, 8 * page);
 	close(fd);
+	/* A change of cache mode, refused where there is no PAT. */
+	sysfs_write(SYSDIR "/cache", "write-combine");
+	sysfs_write(SYSDIR "/cache", "cached");
 
 	ASSERT_EQ(0, sysfs_write(TRACEDIR "events/mmapper/enable", "0"));
 	trace = calloc(1, 1 << 20);
@@ -2730,6 +2735,11 @@ TEST(tracepoints)
 	snprintf(want, sizeof(want), "mmapper_fault: mmapper0 address=%p pgoff=2 order=0",
 		 map + 2 * page);
 	EXPECT_NE(NULL, strstr(trace, want)) TH_LOG("want '%s'", want);
+	snprintf(want, sizeof(want), "mmapper_cache: mmapper0 old=cached new=write-combine ret=%d",
+		 have_pat() ? 0 : -EINVAL);
+	EXPECT_NE(NULL, strstr(trace, want)) TH_LOG("want '%s'", want);
+	if (have_pat())
+		EXPECT_NE(NULL, strstr(trace, "mmapper_cache: mmapper0 old=write-combine new=cached ret=0"));
 	free(trace);
 }
 

@@ -129,7 +129,7 @@ struct mmapper_range {
  * @huge_faults: page faults the driver answered with a 2 MiB entry
  * @bytes_read: bytes returned by read()
  * @bytes_written: bytes stored by write()
- * @resizes: successful changes of size or backend
+ * @resizes: successful changes of size, backend or cache mode
  * @alloc_failures: changes refused because memory could not be allocated
  *
  * Counters count since load (or since the last reset through sysfs).
