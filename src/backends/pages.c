@@ -14,11 +14,7 @@
  * freed.
  */
 #include <linux/err.h>
-#include <linux/gfp.h>
 #include <linux/mm.h>
-#include <linux/sched.h>
-#include <linux/sched/signal.h>
-#include <linux/slab.h>
 
 #include "../mmapper.h"
 

@@ -15,6 +15,7 @@
  * Every cache mode, as "vmalloc": for one that is not cached, pages
  * vmap()ed with its memory type (mmapper_vmap_area_alloc()).
  */
+#include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/vmalloc.h>

@@ -14,7 +14,6 @@
  */
 #include <linux/mm.h>
 #include <linux/sched.h>
-#include <linux/sched/signal.h>
 #include <linux/vmalloc.h>
 
 #include "../mmapper.h"
