@@ -65,7 +65,7 @@ module_param(cache, charp, 0444);
 MODULE_PARM_DESC(cache, "initial cache mode of every device: cached (default), write-combine or uncached");
 
 /* The MMAPPER_CACHE_* of the parameter, set once by mmapper_check_params(). */
-unsigned int mmapper_default_cache;
+unsigned int mmapper_default_cache __ro_after_init;
 
 /*
  * Set once by mmapper_init(), read-only afterwards; freed only after
