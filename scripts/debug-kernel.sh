@@ -62,6 +62,9 @@ ON=(64BIT SMP PRINTK PRINTK_TIME TTY SERIAL_8250 SERIAL_8250_CONSOLE
 	ADVISE_SYSCALLS IO_URING CGROUPS MEMCG
 	# KSM's advices and sendfile() to an AF_UNIX socket.
 	KSM NET UNIX
+	# PAT (which needs MTRRs): the cache modes write-combine and
+	# uncached, and x86's checks of memory types, under the checkers.
+	MTRR X86_PAT
 	# ... and the checkers.
 	DEBUG_KERNEL KASAN KASAN_GENERIC KASAN_INLINE KASAN_VMALLOC
 	PROVE_LOCKING DEBUG_VM DEBUG_ATOMIC_SLEEP DEBUG_LIST DEBUG_KMEMLEAK)

@@ -16,7 +16,9 @@
  *    and reads it back (a write lost to a resize shows) and a reader
  *    reads the whole buffer.
  *  - switcher: switches the backend of every device (class attribute) and
- *    of each device; only EBUSY (mapped), E2BIG and ENOMEM may refuse.
+ *    of each device, and the cache mode of the owners' devices (sysfs and
+ *    ioctl, among the modes the machine offers); only EBUSY (mapped), E2BIG
+ *    and ENOMEM may refuse.
  *  - observer: reads every stats file, the debugfs files, GET_INFO,
  *    GET_STATS, and runs the put_user() experiment on its own mappings.
  *  - ioctl fuzzer: owns mmapper4; every mmapper ioctl with random sizes in
@@ -413,17 +415,61 @@ static void resizer(void)
 	close(fd);
 }
 
-/* Switcher: every device at once, and one at a time. */
+/*
+ * The cache modes the machine offers: all three where PAT is on (x86 lists
+ * its memory types in debugfs only then), else cached.
+ */
+static const char *const caches[] = { "cached", "write-combine", "uncached" };
+
+static int nr_caches(void)
+{
+	return access("/sys/kernel/debug/x86/pat_memtype_list", F_OK) ? 1 : 3;
+}
+
+/* A new cache mode for an owner's device (1 MiB: every backend takes it). */
+static int switch_cache(unsigned int cache)
+{
+	char path[96];
+	int dev = rand() % NR_OWNERS, fd, err;
+	struct mmapper_set_cache sc = { .size = sizeof(sc), .cache = cache };
+
+	if (rand() % 2) {
+		dev_path(path, sizeof(path), dev, "cache");
+		return write_file(path, caches[cache]);
+	}
+	dev_path(path, sizeof(path), dev, NULL);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	err = ioctl(fd, MMAPPER_IOC_SET_CACHE, &sc) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+/* Switcher: every device at once, one at a time, and cache modes. */
 static void switcher(void)
 {
 	char path[96];
 	unsigned int i = 0;
+	int n = nr_caches();
 
 	while (!sh->stop) {
 		const char *b = backends[rand() % nr_backends];
 		int err;
 
-		switch (i++ % 3) {
+		if (i++ % 4 == 3) {
+			unsigned int c = rand() % n;
+
+			err = switch_cache(c);
+			if (!change_ok(err)) {
+				fail("cache mode %s: %s", caches[c], strerror(-err));
+				break;
+			}
+			__atomic_fetch_add(&sh->ops[3], 1, __ATOMIC_RELAXED);
+			usleep(1000);
+			continue;
+		}
+		switch (i % 3) {
 		case 0:
 			err = write_file("/sys/class/mmapper/backend", b);
 			break;
@@ -528,7 +574,7 @@ static void fuzzer(void)
 	static const unsigned int cmds[] = {
 		MMAPPER_IOC_GET_INFO, MMAPPER_IOC_SET_SIZE, MMAPPER_IOC_SET_BACKEND,
 		MMAPPER_IOC_FILL, MMAPPER_IOC_CHECKSUM, MMAPPER_IOC_GET_STATS,
-		MMAPPER_IOC_PUT_USER,
+		MMAPPER_IOC_PUT_USER, MMAPPER_IOC_SET_CACHE,
 	};
 	unsigned char *arena, *map = NULL;
 	char path[96];
@@ -546,7 +592,7 @@ static void fuzzer(void)
 	munmap(arena + page, page);
 
 	while (!sh->stop) {
-		unsigned int cmd = cmds[rand() % 7], i;
+		unsigned int cmd = cmds[rand() % (sizeof(cmds) / sizeof(cmds[0]))], i;
 		unsigned int len = rand() % 128;
 		unsigned char *arg;
 		uint32_t size;
@@ -652,8 +698,15 @@ FIXTURE_SETUP(stress)
 
 FIXTURE_TEARDOWN(stress)
 {
+	char path[96];
+	int i;
+
 	if (self->hold >= 0)
 		close(self->hold);
+	for (i = 0; i < NR_OWNERS; i++) {
+		dev_path(path, sizeof(path), i, "cache");
+		write_file(path, "cached");
+	}
 }
 
 TEST_F_TIMEOUT(stress, everything_at_once, 900)

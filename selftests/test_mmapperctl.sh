@@ -108,7 +108,18 @@ wait $holder 2>/dev/null
 t "set unknown backend (exit 1)" 1 "unknown backend; see mmapperctl list" $CTL set 0 backend=bogus
 t "set bad size (exit 2)" 2 "'12Q' is not a size" $CTL set 0 size=12Q
 t "set nothing (exit 2)" 2 "nothing to set" $CTL set 0
-t "set unknown key (exit 2)" 2 "expected backend=NAME or size=SIZE" $CTL set 0 colour=red
+t "set unknown key (exit 2)" 2 "expected backend=NAME, size=SIZE or cache=MODE" $CTL set 0 colour=red
+t "info shows the cache mode" 0 "cache: *cached (this machine offers: cached" $CTL info 0
+t "info --json cache" 0 '"cache": "cached", "caches": "cached' $CTL --json info 0
+t "set unknown cache mode (exit 2)" 2 "'wc' is not a cache mode" $CTL set 0 cache=wc
+if [ -e /sys/kernel/debug/x86/pat_memtype_list ]; then
+	t "set cache" 0 "cache: *write-combine" $CTL set 0 cache=write-combine
+	t "pages --json: memory types" 0 '"kernel_type": "write-combining", "user_type": null' \
+		$CTL --json pages 0
+	t "set cache back" 0 "cache: *cached" $CTL set 0 cache=cached
+else
+	t "set cache without PAT (exit 1)" 1 "not offered here" $CTL set 0 cache=write-combine
+fi
 t "no such device (exit 1)" 1 "/dev/mmapper7: No such file or directory" $CTL info 7
 t "not a device (exit 2)" 2 "'sda' is not a device" $CTL info sda
 t "no device given (exit 2)" 2 "info: which device?" $CTL info

@@ -58,6 +58,9 @@ fault_around=0|fault_around=0|invalid for parameter
 fault_around=257|fault_around=257|invalid for parameter
 max_size=12Q|max_size=12Q|invalid for parameter
 max_size=2^64|max_size=18446744073709551616|invalid for parameter
+cache=bogus|cache=bogus|cache=bogus unknown
+cache empty|cache=|cache= unknown
+cache=write-combine kmalloc 8K (slab pages)|cache=write-combine backend=kmalloc size=8K|cache=write-combine refused
 good: defaults||
 good: nr_devices=0|nr_devices=0|
 good: nr_devices=1 max_devices=1|nr_devices=1 max_devices=1|
@@ -66,7 +69,18 @@ good: nr_devices=64 size=4K backend=huge|nr_devices=64 size=4K backend=huge|
 good: size=0x10000 backend=pages|size=0x10000 backend=pages|
 good: fault_around=1|fault_around=1|
 good: max_size=0|max_size=0|
-good: max_size=16G|max_size=16G|'
+good: max_size=16G|max_size=16G|
+good: cache=cached|cache=cached|'
+# The other cache modes need PAT (x86 lists its memory types only then).
+if [ -e /sys/kernel/debug/x86/pat_memtype_list ]; then
+	CASES="$CASES
+good: cache=write-combine backend=kmalloc size=12K|cache=write-combine backend=kmalloc size=12K|
+good: cache=uncached backend=huge|cache=uncached backend=huge|"
+else
+	CASES="$CASES
+cache=write-combine without PAT|cache=write-combine|no PAT on this machine
+cache=uncached without PAT|cache=uncached backend=pages|no PAT on this machine"
+fi
 
 n=$(echo "$CASES" | wc -l)
 echo "TAP version 13"

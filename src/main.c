@@ -71,6 +71,13 @@ MODULE_PARM_DESC(backend, "initial backend of every device (default vmalloc)");
 /* The backend parameter, looked up at load: every new device's. */
 static const struct mmapper_backend *mmapper_default_backend;
 
+static char *cache = "cached";
+module_param(cache, charp, 0444);
+MODULE_PARM_DESC(cache, "initial cache mode of every device: cached (default), write-combine or uncached");
+
+/* The MMAPPER_CACHE_* of the parameter, set once by mmapper_check_params(). */
+unsigned int mmapper_default_cache __ro_after_init;
+
 /*
  * The devices that exist, by number, and how many; guarded by
  * mmapper_config_lock.  A device joins only once it is complete and leaves
@@ -170,7 +177,7 @@ static struct mmapper_dev *mmapper_dev_alloc(unsigned int index)
 	if (!mdev)
 		return ERR_PTR(-ENOMEM);
 
-	buf = mmapper_buf_alloc(backend, mmapper_param_size);
+	buf = mmapper_buf_alloc(backend, mmapper_param_size, mmapper_default_cache);
 	if (IS_ERR(buf)) {
 		pr_err("mmapper%u: cannot allocate %llu bytes with backend %s (%pe)\n",
 		       index, mmapper_param_size, backend->name, buf);
@@ -351,6 +358,21 @@ static int mmapper_check_params(const struct mmapper_backend **b)
 		       ret == -ENOMEM ? "more than the machine's RAM" : "zero");
 		return -EINVAL;
 	}
+
+	ret = mmapper_cache_find(cache ? cache : "");
+	if (ret < 0) {
+		pr_err("cache=%.32s unknown: cached, write-combine or uncached\n",
+		       cache ? cache : "");
+		return -EINVAL;
+	}
+	mmapper_default_cache = ret;
+	ret = mmapper_cache_check(*b, mmapper_param_size, mmapper_default_cache);
+	if (ret) {
+		pr_err("cache=%s refused: %s\n", mmapper_cache_name(mmapper_default_cache),
+		       ret == -EOPNOTSUPP ? "no PAT on this machine (nopat, or no CONFIG_X86_PAT)" :
+		       "buffers of this backend and size share pages with other objects");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -397,9 +419,9 @@ static int __init mmapper_init(void)
 	if (ret < 0)
 		goto err_class;
 
-	pr_info("%u devices of %llu bytes, backend %s (at most %u devices)\n",
+	pr_info("%u devices of %llu bytes, backend %s, %s (at most %u devices)\n",
 		nr_devices, mmapper_param_size, mmapper_default_backend->name,
-		max_devices);
+		mmapper_cache_name(mmapper_default_cache), max_devices);
 	return 0;
 
 err_class:

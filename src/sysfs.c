@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mmapper sysfs: /sys/class/mmapper/{backend,hot_add,hot_remove} and, per
- * device, backend, size, phys_addr and stats/.  Documented in
+ * device, backend, size, cache, phys_addr and stats/.  Documented in
  * Documentation/ABI/testing/sysfs-class-mmapper.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -92,9 +92,42 @@ static ssize_t size_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(size);
 
+/* cache: the modes this machine offers, the device's in brackets. */
+static ssize_t cache_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct mmapper_dev *mdev = dev_get_drvdata(dev);
+	unsigned int cur;
+
+	mutex_lock(&mdev->lock);
+	cur = mmapper_dev_buf(mdev)->cache;
+	mutex_unlock(&mdev->lock);
+
+	return mmapper_cache_list(buf, cur);
+}
+
+static ssize_t cache_store(struct device *dev, struct device_attribute *attr,
+			   const char *buf, size_t count)
+{
+	struct mmapper_dev *mdev = dev_get_drvdata(dev);
+	int cache, ret;
+
+	cache = mmapper_cache_find(buf);
+	if (cache < 0) {
+		dev_warn_ratelimited(dev, "unknown cache mode '%.*s'\n",
+				     min_t(int, strcspn(buf, "\n"), 32), buf);
+		return cache;
+	}
+
+	ret = mmapper_dev_set_cache(mdev, cache);
+	return ret ?: count;
+}
+static DEVICE_ATTR_RW(cache);
+
 static struct attribute *mmapper_dev_attrs[] = {
 	&dev_attr_backend.attr,
 	&dev_attr_size.attr,
+	&dev_attr_cache.attr,
 	NULL
 };
 

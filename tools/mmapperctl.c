@@ -40,7 +40,7 @@ static void usage(void)
 		"  create [backend=NAME] [size=SIZE]\n"
 		"  remove DEV\n"
 		"  info DEV\n"
-		"  set DEV [backend=NAME] [size=SIZE]\n"
+		"  set DEV [backend=NAME] [size=SIZE] [cache=MODE]\n"
 		"  stats DEV [--reset]\n"
 		"  pages DEV\n"
 		"  mappings DEV\n"
@@ -253,21 +253,44 @@ next:
 	return 0;
 }
 
+/* The cache modes, by their MMAPPER_CACHE_* value: the sysfs names. */
+static const char *const cache_names[] = { "cached", "write-combine", "uncached" };
+
+static const char *cache_name(unsigned int cache)
+{
+	return cache < sizeof(cache_names) / sizeof(cache_names[0]) ? cache_names[cache] : "?";
+}
+
+/* The modes of a caches bit mask, separated by spaces, into @out. */
+static void cache_modes(unsigned int caches, char *out, size_t len)
+{
+	size_t n = 0;
+	unsigned int i;
+
+	*out = '\0';
+	for (i = 0; i < sizeof(cache_names) / sizeof(cache_names[0]); i++)
+		if (caches & (1U << i))
+			n += snprintf(out + n, len - n, "%s%s", n ? " " : "", cache_names[i]);
+}
+
 static int cmd_info(const char *name)
 {
 	int fd = open_dev(name, O_RDONLY);
 	struct mmapper_info info = get_info(fd, name);
-	char path[128], phys[64] = "";
+	char path[128], phys[64] = "", modes[64];
 
 	snprintf(path, sizeof(path), CLASS_DIR "/%s/phys_addr", name);
 	read_text(path, phys, sizeof(phys));	/* root and contiguous only */
+	cache_modes(info.caches, modes, sizeof(modes));
 	if (json) {
 		printf("{\"device\": \"%s\", \"backend\": \"%s\", \"size\": %llu, "
 		       "\"page_size\": %u, \"active_mappings\": %u, \"version\": \"%u.%u\", "
-		       "\"huge_pmd\": %s, \"phys_addr\": ", name, info.backend,
+		       "\"huge_pmd\": %s, \"cache\": \"%s\", \"caches\": \"%s\", "
+		       "\"phys_addr\": ", name, info.backend,
 		       (unsigned long long)info.buf_size, info.page_size, info.nr_mappings,
 		       info.version >> 16, info.version & 0xffff,
-		       info.caps & MMAPPER_CAP_HUGE_PMD ? "true" : "false");
+		       info.caps & MMAPPER_CAP_HUGE_PMD ? "true" : "false",
+		       cache_name(info.cache), modes);
 		if (*phys)
 			json_str(phys);
 		else
@@ -283,6 +306,8 @@ static int cmd_info(const char *name)
 		printf("interface:       %u.%u\n", info.version >> 16, info.version & 0xffff);
 		printf("2 MiB entries:   %s\n", info.caps & MMAPPER_CAP_HUGE_PMD ?
 		       "yes (backend huge)" : "no (this kernel maps 4 KiB only)");
+		printf("cache:           %s (this machine offers: %s)\n",
+		       cache_name(info.cache), modes);
 		if (*phys)
 			printf("phys_addr:       %s\n", phys);
 	}
@@ -291,13 +316,17 @@ static int cmd_info(const char *name)
 }
 
 /* backend=NAME and size=SIZE arguments, for set and create. */
+/* backend=, size= and (where @cache is not NULL) cache=: -1 for "not given". */
 static void parse_settings(const char *cmd, int argc, char **argv,
-			   const char **backend, long long *size)
+			   const char **backend, long long *size, int *cache)
 {
+	const int nr_caches = sizeof(cache_names) / sizeof(cache_names[0]);
 	int i;
 
 	*backend = NULL;
 	*size = -1;
+	if (cache)
+		*cache = -1;
 	for (i = 0; i < argc; i++) {
 		if (!strncmp(argv[i], "backend=", 8)) {
 			*backend = argv[i] + 8;
@@ -307,8 +336,16 @@ static void parse_settings(const char *cmd, int argc, char **argv,
 			*size = parse_size(argv[i] + 5);
 			if (*size <= 0)
 				bad_usage("%s: '%s' is not a size", cmd, argv[i] + 5);
+		} else if (cache && !strncmp(argv[i], "cache=", 6)) {
+			for (*cache = 0; *cache < nr_caches; ++*cache)
+				if (!strcmp(argv[i] + 6, cache_names[*cache]))
+					break;
+			if (*cache == nr_caches)
+				bad_usage("%s: '%s' is not a cache mode: cached, write-combine or uncached",
+					  cmd, argv[i] + 6);
 		} else {
-			bad_usage("%s: '%s': expected backend=NAME or size=SIZE", cmd, argv[i]);
+			bad_usage(cache ? "%s: '%s': expected backend=NAME, size=SIZE or cache=MODE" :
+				  "%s: '%s': expected backend=NAME or size=SIZE", cmd, argv[i]);
 		}
 	}
 }
@@ -317,11 +354,12 @@ static int cmd_set(const char *name, int argc, char **argv)
 {
 	const char *backend;
 	long long size;
-	int fd;
+	int fd, cache;
 
 	if (!argc)
-		bad_usage("set %s: nothing to set: give backend=NAME and/or size=SIZE", name);
-	parse_settings("set", argc, argv, &backend, &size);
+		bad_usage("set %s: nothing to set: give backend=NAME, size=SIZE and/or cache=MODE",
+			  name);
+	parse_settings("set", argc, argv, &backend, &size, &cache);
 	fd = open_dev(name, O_RDWR);
 	if (backend) {
 		struct mmapper_set_backend sb = { .size = sizeof(sb) };
@@ -337,6 +375,14 @@ static int cmd_set(const char *name, int argc, char **argv)
 
 		if (ioctl(fd, MMAPPER_IOC_SET_SIZE, &ss))
 			die("set %s size=%lld: %s%s", name, size, strerror(errno), hint(errno));
+	}
+	if (cache >= 0) {
+		struct mmapper_set_cache sc = { .size = sizeof(sc), .cache = cache };
+
+		if (ioctl(fd, MMAPPER_IOC_SET_CACHE, &sc))
+			die("set %s cache=%s: %s%s", name, cache_names[cache], strerror(errno),
+			    errno == EINVAL ? " (not offered here, or not for this backend "
+			    "and size: see the kernel log)" : hint(errno));
 	}
 	close(fd);
 	return cmd_info(name);
@@ -392,7 +438,7 @@ static int cmd_create(int argc, char **argv)
 	int err, fd, tries;
 	char *end;
 
-	parse_settings("create", argc, argv, &backend, &size);
+	parse_settings("create", argc, argv, &backend, &size, NULL);
 	err = read_text(CLASS_DIR "/hot_add", val, sizeof(val));
 	if (err)
 		die("create: " CLASS_DIR "/hot_add: %s%s", strerror(-err), hotplug_hint(-err));
@@ -514,16 +560,23 @@ static int cmd_debugfs(const char *name, const char *file)
 			continue;
 		}
 		if (!strcmp(file, "pages")) {
+			char ktype[64] = "-", utype[64] = "-";
 			unsigned long idx, pfn;
 			int ref, mapcount;
 			unsigned int mapped;
 
-			if (sscanf(line, "%lu %lx %d %d %u", &idx, &pfn, &ref, &mapcount,
-				   &mapped) != 5)
+			if (sscanf(line, "%lu %lx %d %d %u %63s %63s", &idx, &pfn, &ref,
+				   &mapcount, &mapped, ktype, utype) < 5)
 				continue;
 			printf("%s{\"index\": %lu, \"pfn\": %lu, \"refcount\": %d, "
-			       "\"mapcount\": %d, \"mapped\": %u}", first ? "" : ", ",
-			       idx, pfn, ref, mapcount, mapped);
+			       "\"mapcount\": %d, \"mapped\": %u, \"kernel_type\": \"%s\", "
+			       "\"user_type\": ", first ? "" : ", ",
+			       idx, pfn, ref, mapcount, mapped, ktype);
+			if (strcmp(utype, "-"))
+				json_str(utype);
+			else
+				printf("null");
+			printf("}");
 		} else {
 			char comm[64], perms[8], flags[256] = "";
 			unsigned long start, end, pgoff;
