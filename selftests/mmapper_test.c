@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -4903,6 +4904,419 @@ TEST_F(mmapper, io_uring_read_write)
 	close(u.fd);
 	free(buf);
 	free(back);
+}
+
+/*
+ * Devices at run time: hot_add and hot_remove.  Each test removes what it
+ * added; the devices of the load (mmapper0..) are never touched.
+ */
+#define HOT_ADD		"/sys/class/mmapper/hot_add"
+#define HOT_REMOVE	"/sys/class/mmapper/hot_remove"
+#define PARAMS		"/sys/module/mmapper/parameters/"
+
+/* Read hot_add: the new device's number, or -errno. */
+static int hot_add(void)
+{
+	char buf[32], *end;
+	long n;
+	int ret = sysfs_read(HOT_ADD, buf, sizeof(buf));
+
+	if (ret)
+		return ret;
+	n = strtol(buf, &end, 10);
+	return *buf && !*end && n >= 0 ? (int)n : -EPROTO;
+}
+
+static int hot_remove(int n)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", n);
+	return sysfs_write(HOT_REMOVE, buf);
+}
+
+static void dev_file(char *path, size_t len, const char *dir, int n,
+		     const char *file)
+{
+	snprintf(path, len, "%s/mmapper%d%s%s", dir, n, file ? "/" : "",
+		 file ? file : "");
+}
+
+/* How many mmapperN directories /sys/class/mmapper has. */
+static int count_devices(void)
+{
+	char path[64];
+	int i, n = 0;
+
+	for (i = 0; i < 1024; i++) {
+		dev_file(path, sizeof(path), "/sys/class/mmapper", i, NULL);
+		n += !access(path, F_OK);
+	}
+	return n;
+}
+
+/* The devices there were before the test: the teardown removes the others. */
+FIXTURE(hotplug) {
+	bool existed[1024];
+};
+
+FIXTURE_SETUP(hotplug)
+{
+	char path[64];
+	int i;
+
+	if (access(HOT_ADD, F_OK))
+		SKIP(return, "no %s", HOT_ADD);
+	for (i = 0; i < 1024; i++) {
+		dev_file(path, sizeof(path), "/sys/class/mmapper", i, NULL);
+		self->existed[i] = !access(path, F_OK);
+	}
+}
+
+FIXTURE_TEARDOWN(hotplug)
+{
+	char path[64];
+	int i;
+
+	for (i = 0; i < 1024; i++) {
+		dev_file(path, sizeof(path), "/sys/class/mmapper", i, NULL);
+		if (!self->existed[i] && !access(path, F_OK))
+			hot_remove(i);
+	}
+}
+
+/*
+ * A new device is complete when hot_add returns: its node (the class's
+ * major, minor N), its attributes and its debugfs files, with the module's
+ * default size and backend and a zeroed buffer.  Removal is refused while
+ * it is open or mapped, then takes all of it away; a second removal finds
+ * nothing.
+ */
+TEST_F(hotplug, hot_add_and_remove)
+{
+	char path[128], want[256], cur[256], backend[64];
+	static const char *const files[] = {
+		"backend", "size", "stats/opens", "stats/active_mappings",
+		"stats/reset",
+	};
+	static const char *const dbg[] = { "pages", "mappings", "summary" };
+	long page = sysconf(_SC_PAGESIZE);
+	struct mmapper_info info = { .size = sizeof(info) };
+	struct stat st, st0;
+	unsigned char *buf;
+	long long size;
+	unsigned int i;
+	void *map;
+	int n, fd;
+
+	n = hot_add();
+	ASSERT_LE(0, n) TH_LOG("hot_add: %s", strerror(-n));
+
+	dev_file(path, sizeof(path), "/dev", n, NULL);
+	ASSERT_EQ(0, stat(path, &st)) TH_LOG("%s: %s", path, strerror(errno));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	if (!stat(DEV, &st0))
+		EXPECT_EQ(major(st0.st_rdev), major(st.st_rdev));
+	EXPECT_EQ(n, (int)minor(st.st_rdev));
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		dev_file(path, sizeof(path), "/sys/class/mmapper", n, files[i]);
+		EXPECT_EQ(0, access(path, F_OK)) TH_LOG("%s", path);
+	}
+	for (i = 0; i < sizeof(dbg) / sizeof(dbg[0]); i++) {
+		dev_file(path, sizeof(path), "/sys/kernel/debug/mmapper", n, dbg[i]);
+		EXPECT_EQ(0, access(path, R_OK)) TH_LOG("%s", path);
+	}
+
+	/* The module's defaults, whatever the other devices use now. */
+	size = sysfs_read_ll(PARAMS "size");
+	ASSERT_LT(0, size);
+	size = (size + page - 1) / page * page;
+	dev_file(path, sizeof(path), "/sys/class/mmapper", n, "size");
+	EXPECT_EQ(size, sysfs_read_ll(path));
+	ASSERT_EQ(0, sysfs_read(PARAMS "backend", backend, sizeof(backend)));
+	snprintf(want, sizeof(want), "%s", backend_list(backend));
+	dev_file(path, sizeof(path), "/sys/class/mmapper", n, "backend");
+	ASSERT_EQ(0, sysfs_read(path, cur, sizeof(cur)));
+	EXPECT_STREQ(want, cur);
+
+	dev_file(path, sizeof(path), "/dev", n, NULL);
+	fd = open(path, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, MMAPPER_IOC_GET_INFO, &info));
+	EXPECT_EQ((uint64_t)size, info.buf_size);
+	buf = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(size, pread(fd, buf, size, 0));
+	EXPECT_EQ(-1, check_zero(buf, size));
+	free(buf);
+
+	EXPECT_EQ(-EBUSY, hot_remove(n));
+	map = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	close(fd);
+	/* The mapping holds it: still busy. */
+	EXPECT_EQ(-EBUSY, hot_remove(n));
+	munmap(map, page);
+
+	ASSERT_EQ(0, hot_remove(n));
+	dev_file(path, sizeof(path), "/dev", n, NULL);
+	EXPECT_EQ(-1, access(path, F_OK));
+	dev_file(path, sizeof(path), "/sys/class/mmapper", n, NULL);
+	EXPECT_EQ(-1, access(path, F_OK));
+	dev_file(path, sizeof(path), "/sys/kernel/debug/mmapper", n, NULL);
+	EXPECT_EQ(-1, access(path, F_OK));
+	EXPECT_EQ(-ENODEV, hot_remove(n));
+}
+
+/* Numbers are given lowest first: a removed one is the next given. */
+TEST_F(hotplug, hot_add_numbers_lowest_first)
+{
+	int a, b, c;
+
+	a = hot_add();
+	ASSERT_LE(0, a);
+	b = hot_add();
+	ASSERT_LE(0, b);
+	EXPECT_LT(a, b);
+	ASSERT_EQ(0, hot_remove(a));
+	c = hot_add();
+	EXPECT_EQ(a, c);
+	EXPECT_EQ(0, hot_remove(b));
+	if (c >= 0)
+		EXPECT_EQ(0, hot_remove(c));
+}
+
+static int nobody_hotplug(void)
+{
+	char buf[32];
+
+	return sysfs_read(HOT_ADD, buf, sizeof(buf)) == -EACCES &&
+	       sysfs_write(HOT_REMOVE, "0") == -EACCES ? 0 : 1;
+}
+
+static int root_without_sys_admin_hotplug(void)
+{
+	char buf[32];
+
+	if (drop_sys_admin())
+		return 1;
+	if (sysfs_read(HOT_ADD, buf, sizeof(buf)) != -EPERM)
+		return 2;
+	if (sysfs_write(HOT_REMOVE, "0") != -EPERM)
+		return 3;
+	return 0;
+}
+
+/*
+ * Root only: the modes (0400, 0200) keep other users out, and root
+ * without CAP_SYS_ADMIN gets EPERM.  A number that is not one is EINVAL,
+ * a device that does not exist ENODEV; nothing is added or removed.
+ */
+TEST_F(hotplug, hot_remove_bad_input)
+{
+	static const char *const bad[] = {
+		"abc", "-1", "1x", "0x", "4294967296", " 1", "1 2",
+	};
+	struct stat st;
+	unsigned int i;
+	int before = count_devices();
+
+	if (getuid())
+		SKIP(return, "must run as root");
+	ASSERT_EQ(0, stat(HOT_ADD, &st));
+	EXPECT_EQ(0400, st.st_mode & 0777);
+	ASSERT_EQ(0, stat(HOT_REMOVE, &st));
+	EXPECT_EQ(0200, st.st_mode & 0777);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_EQ(-EINVAL, sysfs_write(HOT_REMOVE, bad[i]))
+			TH_LOG("bad input %u", i);
+	EXPECT_EQ(-ENODEV, sysfs_write(HOT_REMOVE, "1023"));
+	EXPECT_EQ(-ENODEV, sysfs_write(HOT_REMOVE, "4294967295"));
+	EXPECT_EQ(0, as_nobody(nobody_hotplug));
+	EXPECT_EQ(0, as_root_without_sys_admin(root_without_sys_admin_hotplug));
+	EXPECT_EQ(before, count_devices());
+}
+
+/*
+ * max_devices bounds the devices: hot_add gives ENOSPC, with a line in the
+ * log, once that many exist.
+ */
+TEST_F_TIMEOUT(hotplug, hot_add_limit, 300)
+{
+	int added[1024], n = 0, max, ret, i;
+
+	max = sysfs_read_ll(PARAMS "max_devices");
+	ASSERT_LT(0, max);
+	ASSERT_GE(1024, max);
+	for (;;) {
+		ret = hot_add();
+		if (ret < 0 || n == max)
+			break;
+		added[n++] = ret;
+	}
+	EXPECT_EQ(-ENOSPC, ret);
+	EXPECT_EQ(max, count_devices());
+	EXPECT_TRUE(log_contains("as many as max_devices allows"));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(0, hot_remove(added[i])) TH_LOG("mmapper%d", added[i]);
+}
+
+/*
+ * The class-wide backend covers every device there is, the hot-added
+ * ones too, all or none.
+ */
+TEST_F(hotplug, class_backend_covers_hot_added)
+{
+	char path[64], cur[256];
+	void *map;
+	int n, fd;
+
+	ASSERT_EQ(0, sysfs_write(CLASS_BACKEND, "vmalloc"));
+	n = hot_add();
+	ASSERT_LE(0, n);
+	dev_file(path, sizeof(path), "/sys/class/mmapper", n, "backend");
+
+	EXPECT_EQ(0, sysfs_write(CLASS_BACKEND, "pages"));
+	ASSERT_EQ(0, sysfs_read(path, cur, sizeof(cur)));
+	EXPECT_STREQ(backend_list("pages"), cur);
+	ASSERT_EQ(0, sysfs_read(CLASS_BACKEND, cur, sizeof(cur)));
+	EXPECT_STREQ(backend_list("pages"), cur);
+
+	/* Mapping only the new device stops the switch of all. */
+	dev_file(path, sizeof(path), "/dev", n, NULL);
+	fd = open(path, O_RDWR);
+	ASSERT_LE(0, fd);
+	map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	EXPECT_EQ(-EBUSY, sysfs_write(CLASS_BACKEND, "vmalloc"));
+	ASSERT_EQ(0, sysfs_read(SYSDIR "/backend", cur, sizeof(cur)));
+	EXPECT_STREQ(backend_list("pages"), cur);
+	munmap(map, 4096);
+	close(fd);
+
+	EXPECT_EQ(0, sysfs_write(CLASS_BACKEND, "vmalloc"));
+	EXPECT_EQ(0, hot_remove(n));
+}
+
+/*
+ * Files of a device left open across its removal: a sysfs write says
+ * ENODEV, a debugfs read EIO; neither reaches the device, which is gone
+ * (on the debug kernel KASAN would see a use after free).
+ */
+TEST_F(hotplug, files_open_across_remove)
+{
+	char path[128], buf[4096];
+	int n, sfd, dfd;
+
+	n = hot_add();
+	ASSERT_LE(0, n);
+	dev_file(path, sizeof(path), "/sys/class/mmapper", n, "size");
+	sfd = open(path, O_RDWR);
+	ASSERT_LE(0, sfd);
+	dev_file(path, sizeof(path), "/sys/kernel/debug/mmapper", n, "pages");
+	dfd = open(path, O_RDONLY);
+	ASSERT_LE(0, dfd);
+	ASSERT_LT(0, read(dfd, buf, 64));
+
+	ASSERT_EQ(0, hot_remove(n));
+	EXPECT_EQ(-1, write(sfd, "8K", 2));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, read(dfd, buf, sizeof(buf)));
+	EXPECT_EQ(EIO, errno);
+	close(sfd);
+	close(dfd);
+}
+
+/* Shared by the opener and the remover of open_racing_remove. */
+struct race {
+	volatile int stop;
+	int failed;
+	char why[128];
+	unsigned long opened, enodev, enoent, enxio, busy;
+};
+
+/*
+ * Open the device in a loop until told to stop.  Each open gets the
+ * device, which then works and cannot be removed (EBUSY, even for this
+ * very process), or finds it gone: ENODEV from mmapper, ENXIO from the
+ * char-device layer once the number is released, ENOENT once the node is.
+ */
+static void race_opener(struct race *r, int n)
+{
+	struct mmapper_info info = { .size = sizeof(info) };
+	char path[64];
+	int fd, ret;
+
+	dev_file(path, sizeof(path), "/dev", n, NULL);
+	while (!r->stop && !r->failed) {
+		fd = open(path, O_RDWR);
+		if (fd < 0) {
+			if (errno == ENODEV)
+				r->enodev++;
+			else if (errno == ENOENT)
+				r->enoent++;
+			else if (errno == ENXIO)
+				r->enxio++;
+			else
+				snprintf(r->why, sizeof(r->why), "open: %s", strerror(errno)),
+				r->failed = 1;
+			continue;
+		}
+		r->opened++;
+		if (ioctl(fd, MMAPPER_IOC_GET_INFO, &info)) {
+			snprintf(r->why, sizeof(r->why), "GET_INFO on an open device: %s",
+				 strerror(errno));
+			r->failed = 1;
+		}
+		ret = hot_remove(n);
+		if (ret != -EBUSY) {
+			snprintf(r->why, sizeof(r->why),
+				 "hot_remove of a device open here: %s", strerror(-ret));
+			r->failed = 1;
+		}
+		close(fd);
+	}
+}
+
+/*
+ * An open() racing a removal either gets the device, and the removal
+ * EBUSY, or does not get it: never a device half removed.
+ */
+TEST_F_TIMEOUT(hotplug, open_racing_remove, 300)
+{
+	struct race *r;
+	int round, n, ret, status;
+	pid_t pid;
+
+	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	memset(r, 0, sizeof(*r));
+
+	for (round = 0; round < 100 && !r->failed; round++) {
+		n = hot_add();
+		ASSERT_LE(0, n);
+		r->stop = 0;
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			race_opener(r, n);
+			_exit(0);
+		}
+		/* Let the opener start, then remove as soon as it allows. */
+		usleep(round % 10 * 100);
+		while ((ret = hot_remove(n)) == -EBUSY)
+			r->busy++;
+		r->stop = 1;
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_EQ(0, status);
+		ASSERT_EQ(0, ret) TH_LOG("hot_remove: %s", strerror(-ret));
+	}
+	EXPECT_STREQ("", r->why);
+	TH_LOG("%d rounds: %lu opens got the device, %lu removals refused; ENODEV %lu, ENXIO %lu, ENOENT %lu",
+	       round, r->opened, r->busy, r->enodev, r->enxio, r->enoent);
+	munmap(r, sizeof(*r));
 }
 
 TEST_HARNESS_MAIN

@@ -547,11 +547,17 @@ void mmapper_debugfs_exit(void)
 	debugfs_remove(mmapper_debugfs_root);
 }
 
+/*
+ * The files reach the device through their inode's i_private.  A removal
+ * calls mmapper_debugfs_remove() first, which waits for every read in
+ * progress; a file left open after it reads nothing (EIO), and the device
+ * is freed only later, with its last reference.
+ */
 void mmapper_debugfs_add(struct mmapper_dev *mdev)
 {
 	struct dentry *dir;
 
-	dir = debugfs_create_dir(dev_name(mdev->dev), mmapper_debugfs_root);
+	dir = debugfs_create_dir(dev_name(&mdev->dev), mmapper_debugfs_root);
 	debugfs_create_file("pages", 0400, dir, mdev, &mmapper_pages_fops);
 	debugfs_create_file("mappings", 0400, dir, mdev, &mmapper_mappings_fops);
 	debugfs_create_file("summary", 0400, dir, mdev, &mmapper_summary_fops);

@@ -30,7 +30,7 @@ static int mmapper_dev_check_privilege(struct mmapper_dev *mdev, u64 size)
 
 	if (size <= max || capable(CAP_SYS_ADMIN))
 		return 0;
-	dev_warn_ratelimited(mdev->dev,
+	dev_warn_ratelimited(&mdev->dev,
 			     "size %llu refused: above max_size %llu for %s[%d], which lacks CAP_SYS_ADMIN\n",
 			     size, max, current->comm, task_pid_nr(current));
 	return -EPERM;
@@ -47,17 +47,17 @@ static int mmapper_dev_check_cache(struct mmapper_dev *mdev,
 	int ret = mmapper_cache_check(backend, size, cache);
 
 	if (ret == -EOPNOTSUPP) {
-		dev_warn_ratelimited(mdev->dev,
+		dev_warn_ratelimited(&mdev->dev,
 				     "cache mode %s refused: this machine has no PAT (booted with nopat, or a kernel without CONFIG_X86_PAT): cached only\n",
 				     mmapper_cache_name(cache));
 		return -EINVAL;
 	}
 	if (ret && !(backend->caches & BIT(cache)))
-		dev_warn_ratelimited(mdev->dev,
+		dev_warn_ratelimited(&mdev->dev,
 				     "cache mode %s refused: backend %s has no such mode\n",
 				     mmapper_cache_name(cache), backend->name);
 	else if (ret)
-		dev_warn_ratelimited(mdev->dev,
+		dev_warn_ratelimited(&mdev->dev,
 				     "cache mode %s refused: a %s buffer of %llu bytes shares its pages with other kernel objects (above %zu bytes it would not)\n",
 				     mmapper_cache_name(cache), backend->name, size,
 				     backend->shared_max_size);
@@ -78,15 +78,15 @@ static int mmapper_dev_check_change(struct mmapper_dev *mdev,
 	case 0:
 		break;
 	case -EINVAL:
-		dev_warn_ratelimited(mdev->dev, "size 0 refused\n");
+		dev_warn_ratelimited(&mdev->dev, "size 0 refused\n");
 		return ret;
 	case -ENOMEM:
-		dev_warn_ratelimited(mdev->dev,
+		dev_warn_ratelimited(&mdev->dev,
 				     "size %llu refused: more than the machine's %lu MiB of RAM\n",
 				     size, totalram_pages() >> (20 - PAGE_SHIFT));
 		return ret;
 	default:
-		dev_warn_ratelimited(mdev->dev,
+		dev_warn_ratelimited(&mdev->dev,
 				     "size %llu refused: backend %s holds at most %zu bytes\n",
 				     size, backend->name, backend->max_size);
 		return ret;
@@ -96,7 +96,7 @@ static int mmapper_dev_check_change(struct mmapper_dev *mdev,
 		return ret;
 
 	if (atomic_read(&mdev->nr_mappings)) {
-		dev_dbg(mdev->dev, "change refused: buffer is mapped\n");
+		dev_dbg(&mdev->dev, "change refused: buffer is mapped\n");
 		return -EBUSY;
 	}
 	return 0;
@@ -135,7 +135,7 @@ static struct mmapper_buf *mmapper_dev_prepare(struct mmapper_dev *mdev,
 		if (PTR_ERR(buf) == -EINTR)
 			return buf;
 		mmapper_count(mdev, alloc_failures, 1);
-		dev_warn_ratelimited(mdev->dev,
+		dev_warn_ratelimited(&mdev->dev,
 				     "cannot allocate %llu bytes with backend %s, %s (%pe); buffer unchanged\n",
 				     size, backend->name, mmapper_cache_name(cache), buf);
 		return buf;
@@ -243,10 +243,10 @@ static int mmapper_dev_realloc(struct mmapper_dev *mdev,
 	return ret;
 }
 
-static void mmapper_unlock_devs(unsigned int n)
+static void mmapper_unlock_devs(struct mmapper_dev **devs, unsigned int n)
 {
 	while (n--)
-		mutex_unlock(&mmapper_devs[n].lock);
+		mutex_unlock(&devs[n]->lock);
 }
 
 /*
@@ -327,31 +327,33 @@ int mmapper_dev_set_cache(struct mmapper_dev *mdev, unsigned int cache)
  * Every device is locked, checked and given its new buffer, with the data
  * copied in, before any old buffer is freed, so either all devices switch
  * or none does.  The set of devices is the one under mmapper_config_lock,
- * held throughout: devices being added at load, or removed at unload, are
- * not part of it.
+ * held throughout: devices being added (at load or by hot_add) or removed
+ * (by hot_remove or at unload) are not part of it.
  *
  * Return: 0, -EBUSY if any device that would change is mapped, or the
  * first error of a device's check, allocation or copy.
  */
 int mmapper_switch_all(const struct mmapper_backend *backend)
 {
+	struct mmapper_dev **devs, *mdev;
 	struct mmapper_buf **bufs;
-	unsigned int i, n;
-	int ret = 0;
+	unsigned int i, n = 0;
+	int id, ret = 0;
 
 	mutex_lock(&mmapper_config_lock);
-	n = mmapper_nr_devs;
-	bufs = kcalloc(n, sizeof(*bufs), GFP_KERNEL);
-	if (!bufs) {
-		mutex_unlock(&mmapper_config_lock);
-		return -ENOMEM;
+	devs = kcalloc(mmapper_nr_devs, sizeof(*devs), GFP_KERNEL);
+	bufs = kcalloc(mmapper_nr_devs, sizeof(*bufs), GFP_KERNEL);
+	if (!devs || !bufs) {
+		ret = -ENOMEM;
+		goto out_unlock;
 	}
-	for (i = 0; i < n; i++)
-		mutex_lock_nest_lock(&mmapper_devs[i].lock, &mmapper_config_lock);
+	mmapper_for_each_dev(mdev, id) {
+		mutex_lock_nest_lock(&mdev->lock, &mmapper_config_lock);
+		devs[n++] = mdev;
+	}
 
 	for (i = 0; i < n && !ret; i++) {
-		struct mmapper_dev *mdev = &mmapper_devs[i];
-
+		mdev = devs[i];
 		if (mmapper_dev_buf(mdev)->backend != backend)
 			ret = mmapper_dev_check_change(mdev, backend,
 						       mmapper_dev_buf(mdev)->size,
@@ -359,8 +361,7 @@ int mmapper_switch_all(const struct mmapper_backend *backend)
 	}
 
 	for (i = 0; i < n && !ret; i++) {
-		struct mmapper_dev *mdev = &mmapper_devs[i];
-
+		mdev = devs[i];
 		if (mmapper_dev_buf(mdev)->backend == backend)
 			continue;
 		bufs[i] = mmapper_dev_prepare(mdev, backend, mmapper_dev_buf(mdev)->size,
@@ -372,9 +373,10 @@ int mmapper_switch_all(const struct mmapper_backend *backend)
 	}
 
 	for (i = 0; i < n; i++) {
-		struct mmapper_dev *mdev = &mmapper_devs[i];
-		const struct mmapper_buf *cur = mmapper_dev_buf(mdev);
+		const struct mmapper_buf *cur;
 
+		mdev = devs[i];
+		cur = mmapper_dev_buf(mdev);
 		if (cur->backend == backend)
 			continue;
 		mmapper_trace_change(mdev, cur->backend, cur->size, backend,
@@ -389,8 +391,10 @@ int mmapper_switch_all(const struct mmapper_backend *backend)
 		}
 	}
 
-	mmapper_unlock_devs(n);
+	mmapper_unlock_devs(devs, n);
+out_unlock:
 	mutex_unlock(&mmapper_config_lock);
 	kfree(bufs);
+	kfree(devs);
 	return ret;
 }

@@ -23,9 +23,25 @@
 #include "mmapper.h"
 #include "trace.h"
 
+/*
+ * The char-device layer holds a reference to the device (through its cdev)
+ * from before ->open until the file is released, so @mdev is never freed
+ * under an opener; one that comes once a removal has begun gets ENODEV,
+ * and a removal that comes once an open has counted itself gets EBUSY
+ * (mmapper_dev_busy()).
+ */
 static int mmapper_open(struct inode *inode, struct file *file)
 {
 	struct mmapper_dev *mdev = container_of(inode->i_cdev, struct mmapper_dev, cdev);
+	bool removed;
+
+	spin_lock(&mdev->open_lock);
+	removed = mdev->removed;
+	if (!removed)
+		mdev->nr_open++;
+	spin_unlock(&mdev->open_lock);
+	if (removed)
+		return -ENODEV;
 
 	file->private_data = mdev;
 	/*
@@ -40,6 +56,11 @@ static int mmapper_open(struct inode *inode, struct file *file)
 
 static int mmapper_release(struct inode *inode, struct file *file)
 {
+	struct mmapper_dev *mdev = file->private_data;
+
+	spin_lock(&mdev->open_lock);
+	mdev->nr_open--;
+	spin_unlock(&mdev->open_lock);
 	return 0;
 }
 
@@ -383,9 +404,9 @@ static int mmapper_mmap_cache(struct mmapper_dev *mdev, struct mmapper_buf *buf,
 	if (buf->cache != MMAPPER_CACHE_CACHED && !(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if ((vma->vm_file->f_flags & O_DSYNC) && buf->cache != MMAPPER_CACHE_UNCACHED) {
-		dev_warn_ratelimited(mdev->dev,
+		dev_warn_ratelimited(&mdev->dev,
 				     "O_SYNC mapping refused: the buffer is %s; for an uncached mapping write uncached to /sys/class/mmapper/%s/cache while it is not mapped\n",
-				     mmapper_cache_name(buf->cache), dev_name(mdev->dev));
+				     mmapper_cache_name(buf->cache), dev_name(&mdev->dev));
 		return -EINVAL;
 	}
 	vma->vm_page_prot = mmapper_cache_pgprot(vma->vm_page_prot, buf->cache);

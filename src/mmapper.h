@@ -12,6 +12,7 @@
 #include <linux/bits.h>
 #include <linux/cdev.h>
 #include <linux/device.h>
+#include <linux/idr.h>
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
@@ -22,8 +23,6 @@
 #include "compat.h"
 
 #include <uapi/linux/mmapper.h>
-
-#define MMAPPER_MAX_DEVICES	64
 
 struct mmapper_buf;
 struct mmapper_dev;
@@ -238,10 +237,20 @@ struct mmapper_mapping {
  * @experiment_faults: faults answered for @experiment_task; written only
  *	in that task's own fault handlers
  * @stats: counters, atomic: no lock
+ * @open_lock: guards @nr_open and @removed, so that an open() and a
+ *	removal of the device exclude each other (mmapper_dev_busy())
+ * @nr_open: open files of the device
+ * @removed: set once the device is being removed: open() says ENODEV
  * @index: N in mmapperN
- * @cdev: character device
- * @dev: the class device, parent of the sysfs attributes
+ * @cdev: character device; its kobject holds a reference to @dev from
+ *	cdev_device_add() until cdev_del() and the last open file are gone
+ * @dev: the class device, parent of the sysfs attributes; its release
+ *	(the last reference) frees the buffer and the struct
  * @debugfs: this device's debugfs directory
+ *
+ * The struct lives as long as @dev has a reference: a file or an open()
+ * in flight holds one through @cdev, so a removal never frees what a late
+ * opener looks at.
  */
 struct mmapper_dev {
 	/* guards buf; see above */
@@ -261,9 +270,13 @@ struct mmapper_dev {
 	struct task_struct *experiment_task;
 	unsigned int experiment_faults;
 	struct mmapper_counters stats;
+	/* guards nr_open, removed */
+	spinlock_t open_lock;
+	unsigned int nr_open;
+	bool removed;
 	unsigned int index;
 	struct cdev cdev;
-	struct device *dev;
+	struct device dev;
 	struct dentry *debugfs;
 };
 
@@ -376,10 +389,21 @@ bool mmapper_huge_pmd_possible(void);
 
 /* main.c */
 extern u64 mmapper_max_size;
+extern struct idr mmapper_idr;
 extern unsigned int mmapper_default_cache;
-extern struct mmapper_dev *mmapper_devs;
 extern unsigned int mmapper_nr_devs;
 extern struct mutex mmapper_config_lock;
+
+/*
+ * Every device that exists, in number order, for a holder of
+ * mmapper_config_lock; @id is an int.
+ */
+#define mmapper_for_each_dev(mdev, id) \
+	idr_for_each_entry(&mmapper_idr, mdev, id)
+
+const char *mmapper_dev_busy(struct mmapper_dev *mdev);
+int mmapper_dev_add(void);
+int mmapper_dev_remove(unsigned int index);
 
 /* file.c */
 extern const struct file_operations mmapper_fops;

@@ -37,6 +37,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: %s [--json] COMMAND [ARGS]\n"
 		"  list\n"
+		"  create [backend=NAME] [size=SIZE]\n"
+		"  remove DEV\n"
 		"  info DEV\n"
 		"  set DEV [backend=NAME] [size=SIZE] [cache=MODE]\n"
 		"  stats DEV [--reset]\n"
@@ -313,36 +315,51 @@ static int cmd_info(const char *name)
 	return 0;
 }
 
+/* backend=NAME and size=SIZE arguments, for set and create. */
+/* backend=, size= and (where @cache is not NULL) cache=: -1 for "not given". */
+static void parse_settings(const char *cmd, int argc, char **argv,
+			   const char **backend, long long *size, int *cache)
+{
+	const int nr_caches = sizeof(cache_names) / sizeof(cache_names[0]);
+	int i;
+
+	*backend = NULL;
+	*size = -1;
+	if (cache)
+		*cache = -1;
+	for (i = 0; i < argc; i++) {
+		if (!strncmp(argv[i], "backend=", 8)) {
+			*backend = argv[i] + 8;
+			if (!**backend || strlen(*backend) >= MMAPPER_BACKEND_NAME_LEN)
+				bad_usage("%s: '%s' is not a backend name", cmd, *backend);
+		} else if (!strncmp(argv[i], "size=", 5)) {
+			*size = parse_size(argv[i] + 5);
+			if (*size <= 0)
+				bad_usage("%s: '%s' is not a size", cmd, argv[i] + 5);
+		} else if (cache && !strncmp(argv[i], "cache=", 6)) {
+			for (*cache = 0; *cache < nr_caches; ++*cache)
+				if (!strcmp(argv[i] + 6, cache_names[*cache]))
+					break;
+			if (*cache == nr_caches)
+				bad_usage("%s: '%s' is not a cache mode: cached, write-combine or uncached",
+					  cmd, argv[i] + 6);
+		} else {
+			bad_usage(cache ? "%s: '%s': expected backend=NAME, size=SIZE or cache=MODE" :
+				  "%s: '%s': expected backend=NAME or size=SIZE", cmd, argv[i]);
+		}
+	}
+}
+
 static int cmd_set(const char *name, int argc, char **argv)
 {
-	const char *backend = NULL;
-	long long size = -1;
-	int fd, i, cache = -1;
+	const char *backend;
+	long long size;
+	int fd, cache;
 
 	if (!argc)
 		bad_usage("set %s: nothing to set: give backend=NAME, size=SIZE and/or cache=MODE",
 			  name);
-	for (i = 0; i < argc; i++) {
-		if (!strncmp(argv[i], "backend=", 8)) {
-			backend = argv[i] + 8;
-			if (!*backend || strlen(backend) >= MMAPPER_BACKEND_NAME_LEN)
-				bad_usage("set: '%s' is not a backend name", backend);
-		} else if (!strncmp(argv[i], "size=", 5)) {
-			size = parse_size(argv[i] + 5);
-			if (size <= 0)
-				bad_usage("set: '%s' is not a size", argv[i] + 5);
-		} else if (!strncmp(argv[i], "cache=", 6)) {
-			for (cache = 0; cache < (int)(sizeof(cache_names) / sizeof(cache_names[0]));
-			     cache++)
-				if (!strcmp(argv[i] + 6, cache_names[cache]))
-					break;
-			if (cache == sizeof(cache_names) / sizeof(cache_names[0]))
-				bad_usage("set: '%s' is not a cache mode: cached, write-combine or uncached",
-					  argv[i] + 6);
-		} else {
-			bad_usage("set: '%s': expected backend=NAME, size=SIZE or cache=MODE", argv[i]);
-		}
-	}
+	parse_settings("set", argc, argv, &backend, &size, &cache);
 	fd = open_dev(name, O_RDWR);
 	if (backend) {
 		struct mmapper_set_backend sb = { .size = sizeof(sb) };
@@ -369,6 +386,114 @@ static int cmd_set(const char *name, int argc, char **argv)
 	}
 	close(fd);
 	return cmd_info(name);
+}
+
+/* Ask the kernel to remove device number @n: 0 or an errno. */
+static int hot_remove(unsigned long n)
+{
+	char val[32];
+	int fd, err = 0;
+
+	snprintf(val, sizeof(val), "%lu", n);
+	fd = open(CLASS_DIR "/hot_remove", O_WRONLY);
+	if (fd < 0)
+		return errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+/* What a hot_add or hot_remove errno means, in words. */
+static const char *hotplug_hint(int err)
+{
+	switch (err) {
+	case EACCES:
+		return " (needs root)";
+	case EPERM:
+		return " (needs CAP_SYS_ADMIN)";
+	case EBUSY:
+		return " (a process has it open, mapped or exported: close it first)";
+	case ENODEV:
+		return " (no such device)";
+	case ENOSPC:
+		return " (as many devices exist as /sys/module/mmapper/parameters/max_devices allows)";
+	case ENOENT:
+		return " (is the mmapper module loaded?)";
+	}
+	return hint(err);
+}
+
+/*
+ * A new device (hot_add) with the module's defaults, then the backend and
+ * size asked for; if they cannot be had, the device goes again.
+ */
+static int cmd_create(int argc, char **argv)
+{
+	static const char set_backend[] = "backend=";
+	const char *backend, *what;
+	long long size;
+	char val[32], name[64], path[96], size_arg[40];
+	unsigned long n;
+	int err, fd, tries;
+	char *end;
+
+	parse_settings("create", argc, argv, &backend, &size, NULL);
+	err = read_text(CLASS_DIR "/hot_add", val, sizeof(val));
+	if (err)
+		die("create: " CLASS_DIR "/hot_add: %s%s", strerror(-err), hotplug_hint(-err));
+	n = strtoul(val, &end, 10);
+	if (!*val || *end)
+		die("create: " CLASS_DIR "/hot_add gave '%s', not a number", val);
+	snprintf(name, sizeof(name), "mmapper%lu", n);
+	if (backend || size > 0) {
+		snprintf(path, sizeof(path), "/dev/%s", name);
+		/* devtmpfs has the node at once; a udev without it, soon. */
+		for (tries = 0; (fd = open(path, O_RDWR)) < 0 && errno == ENOENT &&
+		     tries < 50; tries++)
+			usleep(100000);
+		err = fd < 0 ? errno : 0;
+		what = path;
+		if (!err && backend) {
+			struct mmapper_set_backend sb = { .size = sizeof(sb) };
+
+			what = set_backend;
+			strcpy(sb.backend, backend);
+			if (ioctl(fd, MMAPPER_IOC_SET_BACKEND, &sb))
+				err = errno;
+		}
+		if (!err && size > 0) {
+			struct mmapper_set_size ss = { .size = sizeof(ss), .buf_size = size };
+
+			snprintf(size_arg, sizeof(size_arg), "size=%lld", size);
+			what = size_arg;
+			if (ioctl(fd, MMAPPER_IOC_SET_SIZE, &ss))
+				err = errno;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (err) {
+			hot_remove(n);
+			die("create: %s%s: %s%s; %s removed again", what,
+			    what == set_backend ? backend : "", strerror(err),
+			    err == EINVAL && what == set_backend ?
+			    " (unknown backend; see mmapperctl list)" : hint(err), name);
+		}
+	}
+	return cmd_info(name);
+}
+
+static int cmd_remove(const char *name)
+{
+	int err = hot_remove(strtoul(name + 7, NULL, 10));
+
+	if (err)
+		die("remove %s: %s%s", name, strerror(err), hotplug_hint(err));
+	if (json)
+		printf("{\"device\": \"%s\", \"removed\": true}\n", name);
+	else
+		printf("%s: removed\n", name);
+	return 0;
 }
 
 static int cmd_stats(const char *name, int argc, char **argv)
@@ -728,6 +853,8 @@ int main(int argc, char **argv)
 			bad_usage("list takes no arguments");
 		return cmd_list();
 	}
+	if (!strcmp(cmd, "create"))
+		return cmd_create(argc - i, argv + i);
 	if (i >= argc)
 		bad_usage("%s: which device?", cmd);
 	name = dev_name(argv[i++]);
@@ -735,6 +862,8 @@ int main(int argc, char **argv)
 	argv += i;
 	if (!strcmp(cmd, "info") && !argc)
 		return cmd_info(name);
+	if (!strcmp(cmd, "remove") && !argc)
+		return cmd_remove(name);
 	if (!strcmp(cmd, "set"))
 		return cmd_set(name, argc, argv);
 	if (!strcmp(cmd, "stats"))
