@@ -1135,8 +1135,8 @@ static void tables_print(void)
 	}
 
 	printf("\ncache modes: backend pages, %lu MiB, through the mapping and read(), GB/s\n"
-	       "(under QEMU's TCG, which emulates no caches, the modes are alike: see\n"
-	       "Documentation/performance.rst)\n", CACHE_SIZE / MiB);
+	       "(QEMU's TCG emulates no caches and no memory types: under it the differences\n"
+	       "are noise; see Documentation/performance.rst)\n", CACHE_SIZE / MiB);
 	printf("%-16s %8s %8s %8s %8s %8s\n", "mode", "rd GB/s", "/cached", "wr GB/s", "/cached",
 	       "read()");
 	for (c = 0; c < NR_CACHES; c++) {

@@ -315,8 +315,10 @@ static int cmd_info(const char *name)
 	return 0;
 }
 
-/* backend=NAME and size=SIZE arguments, for set and create. */
-/* backend=, size= and (where @cache is not NULL) cache=: -1 for "not given". */
+/*
+ * The settings of set and create: backend=, size= and (where @cache is
+ * not NULL) cache=; -1 for "not given".
+ */
 static void parse_settings(const char *cmd, int argc, char **argv,
 			   const char **backend, long long *size, int *cache)
 {
