@@ -293,6 +293,11 @@ static int mmapper_dev_check_change(struct mmapper_dev *mdev,
 		dev_dbg(mdev->dev, "change refused: buffer is mapped\n");
 		return -EBUSY;
 	}
+	/* An export holds the buffer as a mapping does (dmabuf.c). */
+	if (atomic_read(&mdev->nr_exports)) {
+		dev_dbg(mdev->dev, "change refused: buffer is exported\n");
+		return -EBUSY;
+	}
 	return 0;
 }
 
@@ -394,7 +399,7 @@ static void mmapper_trace_change(struct mmapper_dev *mdev,
  * buffer is charged to the caller's memory cgroup.
  *
  * Return: 0, -EPERM above max_size without CAP_SYS_ADMIN, -EBUSY if the
- * device is mapped, an error of mmapper_size_check(), -ENOMEM, or -EINTR
+ * device is mapped or exported, an error of mmapper_size_check(), -ENOMEM, or -EINTR
  * on a fatal signal.
  */
 int mmapper_dev_realloc(struct mmapper_dev *mdev,
@@ -439,7 +444,8 @@ static void mmapper_unlock_devs(unsigned int n)
  * held throughout: devices being added at load, or removed at unload, are
  * not part of it.
  *
- * Return: 0, -EBUSY if any device that would change is mapped, or the
+ * Return: 0, -EBUSY if any device that would change is mapped or
+ * exported, or the
  * first error of a device's check, allocation or copy.
  */
 int mmapper_switch_all(const struct mmapper_backend *backend)

@@ -128,6 +128,9 @@ static int mmapper_dev_create(struct mmapper_dev *mdev, unsigned int index,
 	INIT_LIST_HEAD(&mdev->mappings);
 	mdev->no_record.mdev = mdev;
 	mutex_init(&mdev->experiment_lock);
+	atomic_set(&mdev->nr_exports, 0);
+	mutex_init(&mdev->exports_lock);
+	INIT_LIST_HEAD(&mdev->exports);
 	mdev->index = index;
 
 	buf = mmapper_buf_alloc(backend, mmapper_param_size);
@@ -160,6 +163,7 @@ err_cdev_del:
 err_free_buf:
 	mmapper_buf_put(rcu_dereference_protected(mdev->buf, 1));
 err_mutex:
+	mutex_destroy(&mdev->exports_lock);
 	mutex_destroy(&mdev->experiment_lock);
 	mutex_destroy(&mdev->lock);
 	return ret;
@@ -171,6 +175,7 @@ static void mmapper_dev_destroy(struct mmapper_dev *mdev)
 	device_destroy(&mmapper_class, mdev->dev->devt);
 	cdev_del(&mdev->cdev);
 	mmapper_buf_put(rcu_dereference_protected(mdev->buf, 1));
+	mutex_destroy(&mdev->exports_lock);
 	mutex_destroy(&mdev->experiment_lock);
 	mutex_destroy(&mdev->lock);
 }

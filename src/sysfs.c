@@ -225,6 +225,7 @@ static struct mmapper_stat_attr mmapper_stat_attrs[] = {
 	MMAPPER_STAT(bytes_written),
 	MMAPPER_STAT(resizes),
 	MMAPPER_STAT(alloc_failures),
+	MMAPPER_STAT(exports_total),
 };
 
 static ssize_t active_mappings_show(struct device *dev,
@@ -236,7 +237,17 @@ static ssize_t active_mappings_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(active_mappings);
 
-/* Writing 1 zeroes every counter; active_mappings is a level, not a count. */
+/* Live DMA-BUF exports: a level, like active_mappings. */
+static ssize_t exports_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	struct mmapper_dev *mdev = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%d\n", atomic_read(&mdev->nr_exports));
+}
+static DEVICE_ATTR_RO(exports);
+
+/* Writing 1 zeroes every counter; active_mappings and exports are levels. */
 static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
 			   const char *buf, size_t count)
 {
@@ -262,7 +273,9 @@ static struct attribute *mmapper_stats_attrs[] = {
 	&mmapper_stat_attrs[5].attr.attr,
 	&mmapper_stat_attrs[6].attr.attr,
 	&mmapper_stat_attrs[7].attr.attr,
+	&mmapper_stat_attrs[8].attr.attr,
 	&dev_attr_active_mappings.attr,
+	&dev_attr_exports.attr,
 	&dev_attr_reset.attr,
 	NULL
 };

@@ -171,6 +171,39 @@ struct mmapper_put_user {
 
 #define MMAPPER_PUT_USER_SIZE_VER0	40
 
+/**
+ * struct mmapper_export - argument of MMAPPER_IOC_EXPORT_DMABUF
+ * @size: in: sizeof(struct mmapper_export) of the caller; out: bytes written
+ * @flags: in: the access mode, O_RDONLY or O_RDWR, optionally or-ed with
+ *	O_CLOEXEC (the values of <fcntl.h>); any other bit gives EINVAL.
+ *	O_RDWR needs a device descriptor open for reading and writing,
+ *	O_RDONLY one open for reading (else EACCES).
+ * @offset: in: first byte of the range, a multiple of the page size
+ * @length: in: bytes in the range, a non-zero multiple of the page size;
+ *	offset + length must not pass the end of the buffer (else EINVAL)
+ * @fd: out: the DMA-BUF file descriptor; in: zero
+ * @reserved: zero
+ * @inode: out: the DMA-BUF's inode number, as fstat() gives it
+ *	(st_ino) and debugfs shows it (mmapper's exports, the DMA-BUF
+ *	core's bufinfo); in: zero
+ *
+ * The DMA-BUF holds the buffer: until its last user (descriptor, mapping,
+ * importer) is gone the buffer lives, even after every descriptor of the
+ * device is closed, and its size and backend cannot change (EBUSY), as
+ * while it is mapped.
+ */
+struct mmapper_export {
+	__u32 size;
+	__u32 flags;
+	__u64 offset;
+	__u64 length;
+	__s32 fd;
+	__u32 reserved;
+	__u64 inode;
+};
+
+#define MMAPPER_EXPORT_SIZE_VER0	40
+
 #define MMAPPER_IOC_MAGIC		0xb7
 
 #define MMAPPER_IOC_GET_INFO	_IOWR(MMAPPER_IOC_MAGIC, 0x00, struct mmapper_info)
@@ -180,5 +213,6 @@ struct mmapper_put_user {
 #define MMAPPER_IOC_CHECKSUM	_IOWR(MMAPPER_IOC_MAGIC, 0x04, struct mmapper_range)
 #define MMAPPER_IOC_GET_STATS	_IOWR(MMAPPER_IOC_MAGIC, 0x05, struct mmapper_stats)
 #define MMAPPER_IOC_PUT_USER	_IOWR(MMAPPER_IOC_MAGIC, 0x06, struct mmapper_put_user)
+#define MMAPPER_IOC_EXPORT_DMABUF _IOWR(MMAPPER_IOC_MAGIC, 0x07, struct mmapper_export)
 
 #endif /* _UAPI_LINUX_MMAPPER_H */
