@@ -35,3 +35,40 @@ kernel_moddir() {
 		echo "/lib/modules/$1"
 	fi
 }
+
+# The DMA-BUF importers the export tests drive (DRM vgem, V4L2 vivid), with
+# the modules they need, from the module tree of kernel $1 (image $2) into
+# directory $3, uncompressed, and $3/order: their file names, each after
+# what it needs, for insmod in that order.  Dependencies are read with
+# modinfo (the cache of fetch-kernels.sh has no modules.dep); a module
+# built in is not there and needs no file.  Fails if vgem or vivid is
+# missing.
+importer_modules() {
+	local moddir dest=$3 ko name dep
+	local -A path=() done=()
+	local order=()
+	moddir=$(kernel_moddir "$1" "$2")
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	while read -r ko; do
+		name=$(basename "$ko")
+		name=${name%%.ko*}
+		path[${name//-/_}]=$ko
+	done < <(find -L "$moddir/kernel" -name '*.ko*' 2>/dev/null)
+	visit() {
+		local n=${1//-/_}
+		[[ -n ${done[$n]:-} ]] && return 0
+		done[$n]=1
+		[[ -n ${path[$n]:-} ]] || return 0	# built in
+		for dep in $(modinfo -F depends "${path[$n]}" | tr ',' ' '); do
+			visit "$dep"
+		done
+		ko_unpack "${path[$n]}" "$dest/$n.ko"
+		order+=("$n.ko")
+	}
+	for name in vgem vivid; do
+		[[ -n ${path[$name]:-} ]] || { echo "importer_modules: no $name.ko in $moddir" >&2; return 1; }
+		visit "$name"
+	done
+	printf '%s\n' "${order[@]}" > "$dest/order"
+}
