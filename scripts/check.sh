@@ -148,7 +148,9 @@ else
 fi
 
 # The payload of every test VM.  A RAM block device (brd.ko, or built in)
-# gives the O_DIRECT test something to read from.  The example program runs
+# gives the O_DIRECT test something to read from.  The DMA-BUF export tests
+# load their importers, vgem and vivid, from /lib/importers (the kernel's
+# own modules and what they need: importer_modules).  The example program runs
 # on a freshly loaded module, as one KTAP result.  On the debug kernel
 # (/bin/trinity present) trinity then fuzzes the device nodes, and
 # kmemleak scans once everything is unloaded.
@@ -156,6 +158,7 @@ cat > "$BUILD/selftests-payload.sh" <<'EOF2'
 [ -f /lib/brd.ko ] && insmod /lib/brd.ko rd_nr=1 rd_size=4096
 cd /selftests && ./test_mmapper.sh /lib/mmapper.ko
 rc=$?
+./test_dmabuf.sh /lib/mmapper.ko /lib/importers || rc=1
 ./test_params.sh /lib/mmapper.ko || rc=1
 ./test_mmapperctl.sh /lib/mmapper.ko /selftests/mmapperctl || rc=1
 if insmod /lib/mmapper.ko size=64K backend=vmalloc-fault &&
@@ -200,6 +203,8 @@ run_suite() {
 		-f "$ko:/lib/mmapper.ko" \
 		-f "$BUILD/mmapper_test:/selftests/mmapper_test" \
 		-f "$BUILD/mmapper_stress:/selftests/mmapper_stress" \
+		-f "$BUILD/mmapper_dmabuf_test:/selftests/mmapper_dmabuf_test" \
+		-f "$ROOT/selftests/test_dmabuf.sh:/selftests/test_dmabuf.sh" \
 		-f "$BUILD/mmapper-example:/selftests/mmapper-example" \
 		-f "$ROOT/selftests/test_mmapper.sh:/selftests/test_mmapper.sh" \
 		-f "$ROOT/selftests/test_params.sh:/selftests/test_params.sh" \
@@ -224,6 +229,11 @@ test_kernel() {
 	fi
 	[[ -f $BUILD/mmapper_test ]] || return
 	brd_module "$rel" "$image" && extra=(-f "$BUILD/$rel/brd.ko:/lib/brd.ko")
+	if importer_modules "$(kernel_moddir "$rel" "$image")/kernel" "$BUILD/$rel/importers"; then
+		importer_args extra "$BUILD/$rel/importers"
+	else
+		result FAIL "$rel: the DMA-BUF importers vgem and vivid in the kernel's modules"
+	fi
 	# 2 GiB: the 1 GiB buffer tests need room for it and for the kernel.
 	run_suite "$image" "$BUILD/$rel/src/mmapper.ko" "$rel" -m 2048 "${extra[@]}"
 }
@@ -308,6 +318,11 @@ if [[ $(wait_for "$BUILD/debug-kernel.rc") == 0 ]] &&
 		# trinity is dynamically linked: give the VM its libraries.
 		fuzz=(-f /usr/bin/trinity:/bin/trinity -f "$ROOT/selftests/fuzz.sh:/selftests/fuzz.sh")
 		vm_lib_args fuzz /usr/bin/trinity
+		if importer_modules "$DEBUG_KDIR" "$BUILD/debug/importers"; then
+			importer_args fuzz "$BUILD/debug/importers"
+		else
+			result FAIL "debug: the DMA-BUF importers vgem and vivid built with the debug kernel"
+		fi
 		# KASAN's shadow and kmemleak's pool take memory of their own.
 		run_suite "$DEBUG_KDIR/arch/x86/boot/bzImage" "$BUILD/debug/src/mmapper.ko" \
 			debug -m 3072 -t 2400 "${fuzz[@]}"

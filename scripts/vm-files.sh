@@ -37,24 +37,24 @@ kernel_moddir() {
 }
 
 # The DMA-BUF importers the export tests drive (DRM vgem, V4L2 vivid), with
-# the modules they need, from the module tree of kernel $1 (image $2) into
-# directory $3, uncompressed, and $3/order: their file names, each after
-# what it needs, for insmod in that order.  Dependencies are read with
-# modinfo (the cache of fetch-kernels.sh has no modules.dep); a module
+# the modules they need, from the modules under directory $1 (a kernel's
+# module tree: "$(kernel_moddir REL IMAGE)/kernel", or a kernel build tree)
+# into directory $2, uncompressed, and $2/order: their file names, each
+# after what it needs, for insmod in that order.  Dependencies are read
+# with modinfo (the cache of fetch-kernels.sh has no modules.dep); a module
 # built in is not there and needs no file.  Fails if vgem or vivid is
 # missing.
 importer_modules() {
-	local moddir dest=$3 ko name dep
+	local dest=$2 ko name dep
 	local -A path=() done=()
 	local order=()
-	moddir=$(kernel_moddir "$1" "$2")
 	rm -rf "$dest"
 	mkdir -p "$dest"
 	while read -r ko; do
 		name=$(basename "$ko")
 		name=${name%%.ko*}
 		path[${name//-/_}]=$ko
-	done < <(find -L "$moddir/kernel" -name '*.ko*' 2>/dev/null)
+	done < <(find -L "$1" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' 2>/dev/null)
 	visit() {
 		local n=${1//-/_}
 		[[ -n ${done[$n]:-} ]] && return 0
@@ -67,8 +67,18 @@ importer_modules() {
 		order+=("$n.ko")
 	}
 	for name in vgem vivid; do
-		[[ -n ${path[$name]:-} ]] || { echo "importer_modules: no $name.ko in $moddir" >&2; return 1; }
+		[[ -n ${path[$name]:-} ]] || { echo "importer_modules: no $name.ko under $1" >&2; return 1; }
 		visit "$name"
 	done
 	printf '%s\n' "${order[@]}" > "$dest/order"
+}
+
+# Append to the array named $1 the vm-run.sh -f arguments that put the
+# files of directory $2 (importer_modules) in the VM's /lib/importers.
+importer_args() {
+	local -n _iargs=$1
+	local f
+	for f in "$2"/*; do
+		_iargs+=(-f "$f:/lib/importers/$(basename "$f")")
+	done
 }

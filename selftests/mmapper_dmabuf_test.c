@@ -1337,36 +1337,54 @@ static long check_bars(const unsigned char *f, unsigned int width,
 
 /*
  * The same frame, captured into vivid's own buffers (V4L2_MEMORY_MMAP):
- * what the DMA-BUF capture must equal, byte for byte.
+ * what the DMA-BUF capture must equal, byte for byte.  Two buffers, as
+ * for the DMA-BUF capture: vivid streams only once two are queued.
  */
 static int vivid_reference(int vfd, unsigned char *ref, size_t size)
 {
 	struct v4l2_requestbuffers rb = {
-		.count = 1, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP,
+		.count = VIVID_BUFS, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		.memory = V4L2_MEMORY_MMAP,
 	};
 	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, ret = 0, i;
-	struct v4l2_buffer b = {
-		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP,
-	};
-	void *p;
+	void *p[VIVID_BUFS] = {};
+	size_t len[VIVID_BUFS] = {};
+	struct v4l2_buffer b;
 
-	if (ioctl(vfd, VIDIOC_REQBUFS, &rb) || ioctl(vfd, VIDIOC_QUERYBUF, &b))
+	if (ioctl(vfd, VIDIOC_REQBUFS, &rb))
 		return -errno;
-	p = mmap(NULL, b.length, PROT_READ, MAP_SHARED, vfd, b.m.offset);
-	if (p == MAP_FAILED)
-		return -errno;
-	if (ioctl(vfd, VIDIOC_QBUF, &b) || ioctl(vfd, VIDIOC_STREAMON, &type))
+	for (i = 0; !ret && i < VIVID_BUFS; i++) {
+		memset(&b, 0, sizeof(b));
+		b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+		b.memory = V4L2_MEMORY_MMAP;
+		b.index = i;
+		if (ioctl(vfd, VIDIOC_QUERYBUF, &b)) {
+			ret = -errno;
+			break;
+		}
+		len[i] = b.length;
+		p[i] = mmap(NULL, b.length, PROT_READ, MAP_SHARED, vfd, b.m.offset);
+		if (p[i] == MAP_FAILED) {
+			p[i] = NULL;
+			ret = -errno;
+		} else if (ioctl(vfd, VIDIOC_QBUF, &b)) {
+			ret = -errno;
+		}
+	}
+	if (!ret && ioctl(vfd, VIDIOC_STREAMON, &type))
 		ret = -errno;
 	/* The second frame: the first may come before the controls apply. */
 	for (i = 0; !ret && i < 2; i++) {
 		ret = vivid_dqbuf(vfd, V4L2_MEMORY_MMAP, &b);
+		if (ret >= 0 && i == 1)
+			memcpy(ref, p[b.index], size);
 		if (ret >= 0)
 			ret = i ? 0 : (ioctl(vfd, VIDIOC_QBUF, &b) ? -errno : 0);
 	}
-	if (!ret)
-		memcpy(ref, p, size);
 	ioctl(vfd, VIDIOC_STREAMOFF, &type);
-	munmap(p, b.length);
+	for (i = 0; i < VIVID_BUFS; i++)
+		if (p[i])
+			munmap(p[i], len[i]);
 	rb.count = 0;
 	ioctl(vfd, VIDIOC_REQBUFS, &rb);
 	return ret;
