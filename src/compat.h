@@ -31,6 +31,7 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/scatterlist.h>
 #include <linux/vmalloc.h>
 
 /*
@@ -338,6 +339,25 @@ static void vunmap_fn##_addr(struct dma_buf *dmabuf, void *vaddr)		\
 #define MMAPPER_DMA_BUF_VMAP_OPS(vmap_fn, vunmap_fn)
 #define MMAPPER_DMA_BUF_VMAP(vmap_fn)		vmap_fn
 #define MMAPPER_DMA_BUF_VUNMAP(vunmap_fn)	vunmap_fn
+#endif
+
+/*
+ * 5.15, "lib/scatterlist: Provide a dedicated function to support table
+ * append": sg_alloc_table_from_pages_segment() builds a table whose
+ * segments stay within a size.  Before, __sg_alloc_table_from_pages() did,
+ * returning the last entry.
+ */
+#ifndef MMAPPER_HAVE_SG_ALLOC_TABLE_SEGMENT
+static inline int
+sg_alloc_table_from_pages_segment(struct sg_table *sgt, struct page **pages,
+				  unsigned int n_pages, unsigned int offset,
+				  unsigned long size, unsigned int max_segment,
+				  gfp_t gfp_mask)
+{
+	return PTR_ERR_OR_ZERO(__sg_alloc_table_from_pages(sgt, pages, n_pages,
+							   offset, size, max_segment,
+							   NULL, 0, gfp_mask));
+}
 #endif
 
 #endif /* _MMAPPER_COMPAT_H */

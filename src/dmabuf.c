@@ -175,6 +175,7 @@ static struct sg_table *mmapper_dmabuf_map(struct dma_buf_attachment *attach,
 	struct mmapper_dmabuf *x = attach->dmabuf->priv;
 	struct mmapper_dmabuf_attachment *a = attach->priv;
 	struct mmapper_dmabuf_map *map;
+	unsigned int max_segment;
 	unsigned long i;
 	int ret;
 
@@ -195,9 +196,15 @@ static struct sg_table *mmapper_dmabuf_map(struct dma_buf_attachment *attach,
 	map = kzalloc(sizeof(*map), GFP_KERNEL);
 	if (!map)
 		return ERR_PTR(-ENOMEM);
-	/* Physically consecutive pages become one segment. */
-	ret = sg_alloc_table_from_pages(&map->sgt, x->pages, x->nr_pages, 0,
-					mmapper_dmabuf_size(x), GFP_KERNEL);
+	/*
+	 * Physically consecutive pages become one segment, as long as the
+	 * importer's device takes (64 KiB unless it says otherwise).
+	 */
+	max_segment = max_t(unsigned int, PAGE_SIZE,
+			    round_down(dma_get_max_seg_size(attach->dev), PAGE_SIZE));
+	ret = sg_alloc_table_from_pages_segment(&map->sgt, x->pages, x->nr_pages,
+						0, mmapper_dmabuf_size(x),
+						max_segment, GFP_KERNEL);
 	if (ret)
 		goto err_free_map;
 	ret = dma_map_sgtable(attach->dev, &map->sgt, dir, 0);
@@ -494,7 +501,6 @@ static struct dma_buf *mmapper_dmabuf_export(struct mmapper_dev *mdev,
 	x->id = ++mdev->next_export_id;
 	list_add_tail(&x->node, &mdev->exports);
 	mutex_unlock(&mdev->exports_lock);
-	atomic64_inc(&mdev->stats.exports_total);
 	return dmabuf;
 
 err_free_pages:
@@ -567,6 +573,7 @@ long mmapper_ioctl_export_dmabuf(struct mmapper_dev *mdev, struct file *file,
 	if (ret)
 		goto err_put_dmabuf;
 	fd_install(fd, dmabuf->file);
+	atomic64_inc(&mdev->stats.exports_total);
 	return 0;
 
 err_put_dmabuf:
