@@ -139,13 +139,15 @@ else
 	result FAIL "build tools, no warnings"
 fi
 
-stage "build: the documentation's example program"
-if gcc -static -Wall -Wextra -Werror -O2 -I"$ROOT/include/uapi" \
-	-o "$BUILD/mmapper-example" "$ROOT/Documentation/examples/mmapper-example.c"; then
-	result PASS "build Documentation/examples/mmapper-example.c, no warnings"
-else
-	result FAIL "build Documentation/examples/mmapper-example.c, no warnings"
-fi
+stage "build: the documentation's example programs"
+for ex in mmapper-example mmapper-vivid; do
+	if gcc -static -Wall -Wextra -Werror -O2 -I"$ROOT/include/uapi" \
+		-o "$BUILD/$ex" "$ROOT/Documentation/examples/$ex.c"; then
+		result PASS "build Documentation/examples/$ex.c, no warnings"
+	else
+		result FAIL "build Documentation/examples/$ex.c, no warnings"
+	fi
+done
 
 # The payload of every test VM.  A RAM block device (brd.ko, or built in)
 # gives the O_DIRECT test something to read from.  The DMA-BUF export tests
@@ -167,6 +169,23 @@ if insmod /lib/mmapper.ko size=64K backend=vmalloc-fault &&
 else
 	echo "not ok 1 documentation example program"
 fi
+# The documentation's zero-copy capture pipeline: vivid (one capture
+# node) writes into DMA-BUF exports of a pages buffer.
+for m in $(cat /lib/importers/order 2>/dev/null); do
+	case $m in
+	vivid.ko) insmod /lib/importers/$m n_devs=1 node_types=0x1 ;;
+	*) insmod /lib/importers/$m ;;
+	esac
+done
+if insmod /lib/mmapper.ko size=64K backend=pages &&
+   ./mmapper-vivid /dev/mmapper0 && rmmod mmapper; then
+	echo "ok 1 documentation example program: the vivid pipeline"
+else
+	echo "not ok 1 documentation example program: the vivid pipeline"
+fi
+for m in $(sed '1!G;h;$!d' /lib/importers/order 2>/dev/null); do
+	rmmod "${m%.ko}"
+done
 if [ -x /bin/trinity ]; then
 	/selftests/fuzz.sh || rc=1
 fi
@@ -206,6 +225,7 @@ run_suite() {
 		-f "$BUILD/mmapper_dmabuf_test:/selftests/mmapper_dmabuf_test" \
 		-f "$ROOT/selftests/test_dmabuf.sh:/selftests/test_dmabuf.sh" \
 		-f "$BUILD/mmapper-example:/selftests/mmapper-example" \
+		-f "$BUILD/mmapper-vivid:/selftests/mmapper-vivid" \
 		-f "$ROOT/selftests/test_mmapper.sh:/selftests/test_mmapper.sh" \
 		-f "$ROOT/selftests/test_params.sh:/selftests/test_params.sh" \
 		-f "$ROOT/selftests/test_mmapperctl.sh:/selftests/test_mmapperctl.sh" \
