@@ -25,7 +25,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -605,6 +607,32 @@ TEST_F(export, efault_leaks_nothing)
 	/* Nothing holds the buffer: it can change. */
 	EXPECT_EQ(0, set_size(2 * self->size));
 	munmap(e, self->page);
+}
+
+/* A full descriptor table fails first: EMFILE, and no export is made. */
+TEST_F(export, emfile_makes_nothing)
+{
+	long long total = exports_total();
+	int status, fds = count_fds();
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct rlimit rl = { .rlim_cur = fds + 3, .rlim_max = fds + 3 };
+
+		/* Room for what is open (and opendir()'s own), none for more. */
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			_exit(1);
+		while (open("/dev/null", O_RDONLY) >= 0)
+			;
+		_exit(export_range(self->fd, O_RDWR, 0, self->page, NULL) == -EMFILE &&
+		      live_exports() == 0 ? 0 : 2);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(total, exports_total());
+	EXPECT_EQ(0, live_exports());
 }
 
 /*
@@ -1228,6 +1256,85 @@ TEST_F(export, vgem_read_only)
 	close(drm);
 }
 
+#define CGROOT		"/sys/fs/cgroup"
+#define CGTEST		CGROOT "/mmapper-dmabuf-test"
+
+/* cgroup v2 with the memory controller for children: NULL, or why not. */
+static const char *cgroup_memory_ready(void)
+{
+	char buf[256] = "";
+	int fd;
+
+	if (access(CGROOT "/cgroup.controllers", F_OK) &&
+	    mount("none", CGROOT, "cgroup2", 0, NULL))
+		return "no cgroup v2 (CONFIG_CGROUPS, CONFIG_MEMCG)";
+	fd = open(CGROOT "/cgroup.controllers", O_RDONLY);
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) < 0 || !strstr(buf, "memory")) {
+		if (fd >= 0)
+			close(fd);
+		return "no memory controller (CONFIG_MEMCG)";
+	}
+	close(fd);
+	if (file_write(CGROOT "/cgroup.subtree_control", "+memory"))
+		return "cannot enable the memory controller";
+	rmdir(CGTEST);
+	if (mkdir(CGTEST, 0755))
+		return "cannot make a cgroup";
+	return NULL;
+}
+
+/*
+ * A buffer sized by a task in a memory cgroup is charged to it.  On 5.10
+ * its pages are then PageKmemcg, a type kept in the mapcount that 5.10's
+ * vgem would corrupt by mapping them by struct page: the export refuses
+ * to hand them to an importer (EOPNOTSUPP, logged).  On later kernels the
+ * import goes as for any buffer.
+ */
+TEST(vgem_charged_pages)
+{
+	const char *why;
+	uint32_t handle = 0;
+	int drm, fd, x, status, ret;
+	pid_t pid;
+
+	drm = open_vgem();
+	if (drm < 0)
+		SKIP(return, "no vgem DRM device (modprobe vgem)");
+	why = cgroup_memory_ready();
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, file_write(SYSDIR "/backend", "vmalloc"));
+	fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	if (!have_export(fd))
+		SKIP(return, "a kernel without DMA-BUF: no export (EOPNOTSUPP)");
+	/* A size of its own, for the child's to be a new buffer. */
+	ASSERT_EQ(0, set_size(16 * 4096));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(file_write(CGTEST "/cgroup.procs", "0") || set_size(20 * 4096) ? 1 : 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+
+	x = export_range(fd, O_RDWR, 0, 16 * 4096, NULL);
+	ASSERT_LE(0, x);
+	ret = prime_import(drm, x, &handle);
+	if (kernel_older_than(5, 11)) {
+		EXPECT_EQ(-EOPNOTSUPP, ret);
+	} else {
+		EXPECT_EQ(0, ret);
+		EXPECT_EQ(0, gem_close(drm, handle));
+	}
+	close(x);
+	EXPECT_EQ(0, live_exports());
+	/* Back in the root: the next size is charged to nobody. */
+	EXPECT_EQ(0, set_size(16 * 4096));
+	close(fd);
+	close(drm);
+	EXPECT_EQ(0, rmdir(CGTEST));
+}
+
 /* V4L2 vivid: capture straight into exported ranges */
 
 /* /dev/videoN of vivid instance @inst's video capture node, opened, or -1. */
@@ -1530,6 +1637,46 @@ TEST_F_TIMEOUT(export, vivid_dma_contig, 120)
 	if (!variant->contiguous)
 		SKIP(return, "dma-contig needs a physically contiguous range");
 	vivid_capture(_metadata, self->fd, self->page, 1, O_RDWR, 6, "vivid.");
+}
+
+/*
+ * dma-contig maps for a device that writes (DMA_FROM_DEVICE): a read-only
+ * export refuses it, and vivid refuses the buffer (VIDIOC_QBUF fails).
+ */
+TEST_F(export, vivid_dma_contig_read_only)
+{
+	struct v4l2_requestbuffers rb = {
+		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_DMABUF,
+		.count = VIVID_BUFS,
+	};
+	struct v4l2_buffer b = {
+		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_DMABUF,
+	};
+	struct v4l2_format fmt;
+	size_t slot;
+	int vfd, x, ret;
+
+	if (!variant->contiguous)
+		SKIP(return, "dma-contig needs a physically contiguous range");
+	vfd = open_vivid(1);
+	if (vfd < 0)
+		SKIP(return, "no vivid instance 1 (see test_dmabuf.sh)");
+	ASSERT_EQ(0, vivid_setup(vfd, &fmt));
+	slot = (fmt.fmt.pix.sizeimage + self->page - 1) / self->page * self->page;
+	ASSERT_EQ(0, set_size(slot));
+	ASSERT_EQ(0, ioctl(vfd, VIDIOC_REQBUFS, &rb));
+	x = export_range(self->fd, O_RDONLY, 0, slot, NULL);
+	ASSERT_LE(0, x);
+	b.m.fd = x;
+	b.length = slot;
+	ret = ioctl(vfd, VIDIOC_QBUF, &b);
+	EXPECT_EQ(-1, ret);
+	TH_LOG("QBUF of a read-only export: %s", strerror(errno));
+	rb.count = 0;
+	EXPECT_EQ(0, ioctl(vfd, VIDIOC_REQBUFS, &rb));
+	close(x);
+	close(vfd);
+	EXPECT_EQ(0, live_exports());
 }
 
 TEST_HARNESS_MAIN
