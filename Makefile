@@ -74,6 +74,7 @@ selftests:
 clean:
 	rm -rf build dist
 	rm -f src/*.o src/*.ko src/*.mod src/*.mod.c src/.*.cmd src/modules.order \
+		src/backends/*.o src/backends/.*.cmd \
 		src/Module.symvers src/.module-common.o
 	$(MAKE) -C selftests clean
 	$(MAKE) -C tools clean

@@ -20,7 +20,7 @@ result() {
 tools=$("$ROOT/scripts/kernel-tools.sh") || exit 1
 cd "$ROOT" || exit 1
 out=$(perl "$tools/scripts/checkpatch.pl" --strict --no-tree --terse --show-types -f \
-	src/*.c src/*.h include/uapi/linux/mmapper.h 2>&1 | grep -v ' 0 errors, 0 warnings, 0 checks')
+	src/*.c src/*.h src/backends/*.c include/uapi/linux/mmapper.h 2>&1 | grep -v ' 0 errors, 0 warnings, 0 checks')
 if [[ -z $out ]]; then
 	result PASS "checkpatch.pl --strict: nothing to report"
 else

@@ -12,17 +12,20 @@ KO=${1:-/lib/mmapper.ko}
 
 echo "TAP version 13"
 echo "1..1"
-if ! insmod "$KO" nr_devices=5 size=256K; then
+if ! insmod "$KO" nr_devices=6 size=256K; then
 	echo "not ok 1 trinity: cannot load the module"
 	exit 1
 fi
+# One device per backend, from the module's own list (the class
+# attribute), not a copy: six devices for the six backends.
 i=0
-for b in vmalloc-fault pages huge kmalloc vmalloc-user; do
+for b in $(tr -d '[]' < /sys/class/mmapper/backend); do
+	[ -e /sys/class/mmapper/mmapper$i ] || break
 	echo "$b" > /sys/class/mmapper/mmapper$i/backend
 	i=$((i + 1))
 done
 mkdir -p /tmp/victims /tmp/trinity
-for d in 0 1 2 3 4; do
+for d in 0 1 2 3 4 5; do
 	cp -a /dev/mmapper$d /tmp/victims/
 done
 
@@ -38,7 +41,7 @@ end=$(date +%s)
 grep -A4 '^ioctl:\|^mmap:' /tmp/trinity.log | sed 's/^/# /'
 
 opens=0 mmaps=0
-for d in 0 1 2 3 4; do
+for d in 0 1 2 3 4 5; do
 	opens=$((opens + $(cat /sys/class/mmapper/mmapper$d/stats/opens)))
 	mmaps=$((mmaps + $(cat /sys/class/mmapper/mmapper$d/stats/mmaps)))
 done

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <grp.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -2093,6 +2094,7 @@ TEST_F(mmapper, stats_count)
 static const char *const stat_names[] = {
 	"opens", "mmaps", "active_mappings", "faults", "huge_faults",
 	"bytes_read", "bytes_written", "resizes", "alloc_failures",
+	"exports", "exports_total",
 };
 
 static int sysfs_stats(struct mmapper_stats *st)
@@ -2428,6 +2430,40 @@ TEST_F(mmapper, debugfs_mappings)
 	munmap(a, 4 * self->page);
 	munmap(b, 2 * self->page);
 	EXPECT_EQ(0, debugfs_mappings(rows, 8));
+}
+
+/*
+ * One table makes every statistic's sysfs file, debugfs line and ioctl
+ * field: stats/ has one file per __u64 of struct mmapper_stats (and
+ * reset), and each says what the debugfs summary says (sysfs_stats
+ * checks the ioctl against the files).
+ */
+TEST_F(mmapper, stats_one_table)
+{
+	size_t want = (sizeof(struct mmapper_stats) - 8) / sizeof(__u64);
+	struct dirent *e;
+	size_t files = 0;
+	DIR *d;
+
+	/* Quiet: nothing counts between the reads below. */
+	d = opendir(STATSDIR);
+	ASSERT_NE(NULL, d);
+	while ((e = readdir(d))) {
+		char path[PATH_MAX], buf[64];
+		long long sys, dbg;
+
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "reset"))
+			continue;
+		files++;
+		snprintf(path, sizeof(path), STATSDIR "%s", e->d_name);
+		ASSERT_EQ(0, sysfs_read(path, buf, sizeof(buf)));
+		sys = strtoll(buf, NULL, 0);
+		dbg = debugfs_summary(e->d_name, NULL, 0);
+		EXPECT_EQ(sys, dbg)
+			TH_LOG("%s: sysfs %lld, debugfs %lld", e->d_name, sys, dbg);
+	}
+	closedir(d);
+	EXPECT_EQ(want, files);
 }
 
 /* debugfs summary: the device at a glance. */

@@ -415,11 +415,11 @@ DEFINE_SHOW_ATTRIBUTE(mmapper_exports);
 static int mmapper_summary_show(struct seq_file *m, void *v)
 {
 	struct mmapper_dev *mdev = m->private;
-	struct mmapper_counters *c = &mdev->stats;
 	unsigned long first = 0, mapped = 0;
 	const char *backend = "?";
 	struct mmapper_batch *b;
 	size_t size = 0;
+	unsigned int i;
 	int ret = 0;
 
 	b = kmalloc(sizeof(*b), GFP_KERNEL);
@@ -428,8 +428,6 @@ static int mmapper_summary_show(struct seq_file *m, void *v)
 
 	/* Page by page, a batch at a time: no memory in proportion to size. */
 	do {
-		unsigned int i;
-
 		ret = mmapper_batch_lock(mdev, b, first);
 		if (ret)
 			break;
@@ -454,15 +452,9 @@ static int mmapper_summary_show(struct seq_file *m, void *v)
 	seq_printf(m, "size: %zu\n", size);
 	seq_printf(m, "pages: %zu\n", size >> PAGE_SHIFT);
 	seq_printf(m, "pages_mapped: %lu\n", mapped);
-	seq_printf(m, "opens: %lld\n", atomic64_read(&c->opens));
-	seq_printf(m, "mmaps: %lld\n", atomic64_read(&c->mmaps));
-	seq_printf(m, "active_mappings: %d\n", atomic_read(&mdev->nr_mappings));
-	seq_printf(m, "faults: %lld\n", atomic64_read(&c->faults));
-	seq_printf(m, "huge_faults: %lld\n", atomic64_read(&c->huge_faults));
-	seq_printf(m, "bytes_read: %lld\n", atomic64_read(&c->bytes_read));
-	seq_printf(m, "bytes_written: %lld\n", atomic64_read(&c->bytes_written));
-	seq_printf(m, "resizes: %lld\n", atomic64_read(&c->resizes));
-	seq_printf(m, "alloc_failures: %lld\n", atomic64_read(&c->alloc_failures));
+	for (i = 0; i < MMAPPER_NR_STATS; i++)
+		seq_printf(m, "%s: %llu\n", mmapper_stat_descs[i].name,
+			   mmapper_stat_read(mdev, i));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mmapper_summary);

@@ -573,7 +573,7 @@ long mmapper_ioctl_export_dmabuf(struct mmapper_dev *mdev, struct file *file,
 	if (ret)
 		goto err_put_dmabuf;
 	fd_install(fd, dmabuf->file);
-	atomic64_inc(&mdev->stats.exports_total);
+	mmapper_count(mdev, exports_total, 1);
 	return 0;
 
 err_put_dmabuf:

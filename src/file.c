@@ -19,7 +19,6 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
-#include <uapi/linux/mmapper.h>
 
 #include "mmapper.h"
 #include "trace.h"
@@ -35,7 +34,7 @@ static int mmapper_open(struct inode *inode, struct file *file)
 	 * meanwhile may still free it in the caller's context).
 	 */
 	file->f_mode |= FMODE_NOWAIT;
-	atomic64_inc(&mdev->stats.opens);
+	mmapper_count(mdev, opens, 1);
 	return 0;
 }
 
@@ -113,7 +112,7 @@ static ssize_t mmapper_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	mmapper_buf_put(buf);
 
 	iocb->ki_pos = pos;
-	atomic64_add(done, &mdev->stats.bytes_read);
+	mmapper_count(mdev, bytes_read, done);
 	return done ? done : ret;
 }
 
@@ -174,7 +173,7 @@ static ssize_t mmapper_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		mmapper_buf_put(buf);
 
 	iocb->ki_pos = pos;
-	atomic64_add(done, &mdev->stats.bytes_written);
+	mmapper_count(mdev, bytes_written, done);
 	return done ? done : ret;
 }
 
@@ -241,9 +240,9 @@ static void mmapper_vm_close(struct vm_area_struct *vma)
 }
 
 /* The task running MMAPPER_IOC_PUT_USER on @mdev counts its own faults. */
-static void mmapper_count_fault(struct mmapper_dev *mdev, atomic64_t *counter)
+static void mmapper_count_fault(struct mmapper_dev *mdev, unsigned int idx)
 {
-	atomic64_inc(counter);
+	atomic64_inc(&mdev->stats.v[idx]);
 	if (READ_ONCE(mdev->experiment_task) == current)
 		mdev->experiment_faults++;
 }
@@ -280,7 +279,7 @@ static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 	else
 		ret = mmapper_refault(buf, vmf);
 	if (!(ret & VM_FAULT_ERROR))
-		mmapper_count_fault(mdev, &mdev->stats.faults);
+		mmapper_count_fault(mdev, MMAPPER_STAT_IDX(faults));
 	trace_mmapper_fault(mdev->index, vmf->address, vmf->pgoff, 0,
 			    (__force unsigned int)ret);
 	return ret;
@@ -297,7 +296,7 @@ static vm_fault_t mmapper_vm_huge_fault(struct vm_fault *vmf, unsigned int order
 		return VM_FAULT_FALLBACK;
 	ret = buf->backend->huge_fault(buf, vmf);
 	if (ret == VM_FAULT_NOPAGE)
-		mmapper_count_fault(mdev, &mdev->stats.huge_faults);
+		mmapper_count_fault(mdev, MMAPPER_STAT_IDX(huge_faults));
 	trace_mmapper_fault(mdev->index, vmf->address, vmf->pgoff, order,
 			    (__force unsigned int)ret);
 	return ret;
@@ -409,7 +408,7 @@ int mmapper_mmap_vma(struct mmapper_dev *mdev, struct vm_area_struct *vma)
 	ret = buf->backend->mmap(buf, vma);
 	if (!ret) {
 		atomic_inc(&mdev->nr_mappings);
-		atomic64_inc(&mdev->stats.mmaps);
+		mmapper_count(mdev, mmaps, 1);
 		mmapper_track(mdev, vma, m);
 		m = NULL;
 	}
@@ -522,10 +521,7 @@ static long mmapper_ioctl_set_size(struct mmapper_dev *mdev, void __user *uarg)
 	if (arg.flags)
 		return -EINVAL;
 
-	mutex_lock(&mdev->lock);
-	ret = mmapper_dev_realloc(mdev, mmapper_dev_buf(mdev)->backend, arg.buf_size);
-	mutex_unlock(&mdev->lock);
-	return ret;
+	return mmapper_dev_set_size(mdev, arg.buf_size);
 }
 
 static long mmapper_ioctl_set_backend(struct mmapper_dev *mdev, void __user *uarg)
@@ -546,12 +542,7 @@ static long mmapper_ioctl_set_backend(struct mmapper_dev *mdev, void __user *uar
 	if (!backend)
 		return -EINVAL;
 
-	mutex_lock(&mdev->lock);
-	ret = mmapper_dev_realloc(mdev, backend, mmapper_dev_buf(mdev)->size);
-	mutex_unlock(&mdev->lock);
-	if (!ret)
-		mmapper_sysfs_changed(mdev);
-	return ret;
+	return mmapper_dev_set_backend(mdev, backend);
 }
 
 static void mmapper_fill_fn(void *kaddr, size_t n, void *arg)
@@ -609,9 +600,10 @@ static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 
 static long mmapper_ioctl_get_stats(struct mmapper_dev *mdev, void __user *uarg)
 {
-	struct mmapper_counters *c = &mdev->stats;
 	struct mmapper_stats st = {};
+	__u64 v[MMAPPER_NR_STATS];
 	u32 usize, flags;
+	unsigned int i;
 
 	if (get_user(usize, (u32 __user *)uarg) ||
 	    get_user(flags, (u32 __user *)uarg + 1))
@@ -619,15 +611,10 @@ static long mmapper_ioctl_get_stats(struct mmapper_dev *mdev, void __user *uarg)
 	if (usize < MMAPPER_STATS_SIZE_VER0 || flags)
 		return -EINVAL;
 
-	st.opens = atomic64_read(&c->opens);
-	st.mmaps = atomic64_read(&c->mmaps);
-	st.active_mappings = atomic_read(&mdev->nr_mappings);
-	st.faults = atomic64_read(&c->faults);
-	st.huge_faults = atomic64_read(&c->huge_faults);
-	st.bytes_read = atomic64_read(&c->bytes_read);
-	st.bytes_written = atomic64_read(&c->bytes_written);
-	st.resizes = atomic64_read(&c->resizes);
-	st.alloc_failures = atomic64_read(&c->alloc_failures);
+	for (i = 0; i < MMAPPER_NR_STATS; i++)
+		v[i] = mmapper_stat_read(mdev, i);
+	BUILD_BUG_ON(MMAPPER_STATS_FIRST + sizeof(v) != sizeof(st));
+	memcpy((void *)&st + MMAPPER_STATS_FIRST, v, sizeof(v));
 
 	return mmapper_copy_struct_out(uarg, &st, sizeof(st), usize);
 }
@@ -715,7 +702,7 @@ static void __maybe_unused mmapper_uapi_sizes(void)
 	BUILD_BUG_ON(sizeof(struct mmapper_set_size) != MMAPPER_SET_SIZE_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct mmapper_set_backend) != MMAPPER_SET_BACKEND_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct mmapper_range) != MMAPPER_RANGE_SIZE_VER0);
-	BUILD_BUG_ON(sizeof(struct mmapper_stats) != MMAPPER_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_stats) != MMAPPER_STATS_SIZE_VER1);
 	BUILD_BUG_ON(sizeof(struct mmapper_put_user) != MMAPPER_PUT_USER_SIZE_VER0);
 }
 

@@ -56,33 +56,6 @@ module_param_cb(max_size, &mmapper_param_size_ops, &mmapper_max_size, 0644);
 MODULE_PARM_DESC(max_size,
 		 "largest buffer size a caller without CAP_SYS_ADMIN may set, bytes, K/M/G/T suffixes (default 64M; 0: none)");
 
-/* Pages the vmalloc-fault backend maps per fault: 1 to 256. */
-unsigned int mmapper_fault_around = 16;
-
-static int mmapper_param_fault_around_set(const char *val,
-					  const struct kernel_param *kp)
-{
-	unsigned int n;
-	int ret = kstrtouint(val, 0, &n);
-
-	if (ret)
-		return ret;
-	if (n < 1 || n > 256)
-		return -EINVAL;
-	WRITE_ONCE(mmapper_fault_around, n);
-	return 0;
-}
-
-static const struct kernel_param_ops mmapper_param_fault_around_ops = {
-	.set = mmapper_param_fault_around_set,
-	.get = param_get_uint,
-};
-
-module_param_cb(fault_around, &mmapper_param_fault_around_ops,
-		&mmapper_fault_around, 0644);
-MODULE_PARM_DESC(fault_around,
-		 "pages the vmalloc-fault backend maps per fault, 1-256 (default 16; 1: one page per fault)");
-
 static char *backend = "vmalloc";
 module_param(backend, charp, 0444);
 MODULE_PARM_DESC(backend, "initial backend of every device (default vmalloc)");
@@ -246,9 +219,13 @@ static int __init mmapper_init(void)
 	const struct mmapper_backend *b;
 	int ret;
 
+	ret = mmapper_stats_check();
+	if (ret)
+		return ret;
 	ret = mmapper_check_params(&b);
 	if (ret)
 		return ret;
+	mmapper_sysfs_init();
 
 	ret = alloc_chrdev_region(&mmapper_devt, 0, nr_devices, "mmapper");
 	if (ret)

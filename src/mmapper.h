@@ -21,6 +21,8 @@
 /* Older kernels get the newest API's names here: include it first of ours. */
 #include "compat.h"
 
+#include <uapi/linux/mmapper.h>
+
 #define MMAPPER_MAX_DEVICES	64
 
 struct mmapper_buf;
@@ -120,21 +122,41 @@ struct mmapper_buf {
 	void *priv;
 };
 
+/*
+ * The statistics are the __u64 fields of struct mmapper_stats from @opens
+ * on, in the UAPI's order: that struct is their one definition.  Index i
+ * is the i-th of them; counters.c names each (sysfs, debugfs and the ioctl
+ * are generated from that table) and says which are levels rather than
+ * counts.
+ */
+#define MMAPPER_STATS_FIRST	offsetof(struct mmapper_stats, opens)
+#define MMAPPER_NR_STATS	((sizeof(struct mmapper_stats) - MMAPPER_STATS_FIRST) / \
+				 sizeof(__u64))
+#define MMAPPER_STAT_IDX(field)	((offsetof(struct mmapper_stats, field) - \
+				  MMAPPER_STATS_FIRST) / sizeof(__u64))
+
 /**
  * struct mmapper_counters - per-device statistics, exact under concurrency
- *
- * Each field is described by struct mmapper_stats in the UAPI header.
+ * @v: one per statistic, by MMAPPER_STAT_IDX(); a level's slot is unused
  */
 struct mmapper_counters {
-	atomic64_t opens;
-	atomic64_t mmaps;
-	atomic64_t faults;
-	atomic64_t huge_faults;
-	atomic64_t bytes_read;
-	atomic64_t bytes_written;
-	atomic64_t resizes;
-	atomic64_t alloc_failures;
-	atomic64_t exports_total;
+	atomic64_t v[MMAPPER_NR_STATS];
+};
+
+/* Add @n to the counter named by its field of struct mmapper_stats. */
+#define mmapper_count(mdev, field, n) \
+	atomic64_add(n, &(mdev)->stats.v[MMAPPER_STAT_IDX(field)])
+
+/**
+ * struct mmapper_stat_desc - what counters.c knows of one statistic
+ * @name: its name: the UAPI field, the sysfs file in stats/, the debugfs
+ *	summary line
+ * @level: NULL for a count (kept in struct mmapper_counters, reset by
+ *	stats/reset); for a level (a state, not a count), how to read it
+ */
+struct mmapper_stat_desc {
+	const char *name;
+	u64 (*level)(const struct mmapper_dev *mdev);
 };
 
 /**
@@ -247,7 +269,7 @@ static inline struct mmapper_buf *mmapper_mapped_buf(struct mmapper_dev *mdev)
 	return rcu_dereference_protected(mdev->buf, atomic_read(&mdev->nr_mappings));
 }
 
-/* backends, one file each */
+/* backends/, one file each: listed in mmapper_backends[] (buffer.c) */
 extern const struct mmapper_backend mmapper_backend_kmalloc;
 extern const struct mmapper_backend mmapper_backend_vmalloc;
 extern const struct mmapper_backend mmapper_backend_vmalloc_fault;
@@ -255,11 +277,9 @@ extern const struct mmapper_backend mmapper_backend_vmalloc_user;
 extern const struct mmapper_backend mmapper_backend_pages;
 extern const struct mmapper_backend mmapper_backend_huge;
 
-/* backend-pages.c, shared with "vmalloc-user" */
+/* backends/common.c: allocation helpers shared by several backends */
 struct page **mmapper_alloc_page_array(unsigned long nr_pages);
 void mmapper_free_page_array(struct page **pages, unsigned long nr_pages);
-
-/* backend-vmalloc.c, shared with the other vmalloc backends */
 int mmapper_vmalloc_area_alloc(struct mmapper_buf *buf, gfp_t gfp);
 void mmapper_vmalloc_free(struct mmapper_buf *buf);
 struct page *mmapper_vmalloc_page_at(const struct mmapper_buf *buf,
@@ -281,18 +301,26 @@ struct mmapper_buf *mmapper_buf_next(struct mmapper_dev *mdev,
 void mmapper_buf_walk(const struct mmapper_buf *buf, u64 pos, u64 len,
 		      void (*fn)(void *kaddr, size_t n, void *arg), void *arg);
 int mmapper_buf_copy(struct mmapper_buf *dst, const struct mmapper_buf *src);
-int mmapper_dev_realloc(struct mmapper_dev *mdev,
-			const struct mmapper_backend *backend, u64 size);
-int mmapper_switch_all(const struct mmapper_backend *backend);
 ssize_t mmapper_backend_list(char *buf, const struct mmapper_backend *cur);
 
 int mmapper_parse_size(const char *s, u64 *size);
 
-/* backend-huge.c */
+/* counters.c */
+extern const struct mmapper_stat_desc mmapper_stat_descs[MMAPPER_NR_STATS];
+int mmapper_stats_check(void);
+u64 mmapper_stat_read(const struct mmapper_dev *mdev, unsigned int idx);
+void mmapper_stats_reset(struct mmapper_dev *mdev);
+
+/* device.c */
+int mmapper_dev_set_size(struct mmapper_dev *mdev, u64 size);
+int mmapper_dev_set_backend(struct mmapper_dev *mdev,
+			    const struct mmapper_backend *backend);
+int mmapper_switch_all(const struct mmapper_backend *backend);
+
+/* backends/huge.c */
 bool mmapper_huge_pmd_possible(void);
 
 /* main.c */
-extern unsigned int mmapper_fault_around;
 extern u64 mmapper_max_size;
 extern struct mmapper_dev *mmapper_devs;
 extern unsigned int mmapper_nr_devs;
@@ -333,6 +361,7 @@ static inline u64 mmapper_dmabuf_vma_id(struct vm_area_struct *vma)
 #endif
 
 /* sysfs.c */
+void mmapper_sysfs_init(void);
 extern const struct attribute_group *mmapper_class_groups[];
 extern const struct attribute_group *mmapper_dev_groups[];
 void mmapper_sysfs_changed(struct mmapper_dev *mdev);

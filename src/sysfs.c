@@ -54,12 +54,7 @@ static ssize_t backend_store(struct device *dev, struct device_attribute *attr,
 	if (!backend)
 		return -EINVAL;
 
-	mutex_lock(&mdev->lock);
-	ret = mmapper_dev_realloc(mdev, backend, mmapper_dev_buf(mdev)->size);
-	mutex_unlock(&mdev->lock);
-
-	if (!ret)
-		mmapper_sysfs_changed(mdev);
+	ret = mmapper_dev_set_backend(mdev, backend);
 	return ret ?: count;
 }
 static DEVICE_ATTR_RW(backend);
@@ -91,10 +86,7 @@ static ssize_t size_store(struct device *dev, struct device_attribute *attr,
 		return ret;
 	}
 
-	mutex_lock(&mdev->lock);
-	ret = mmapper_dev_realloc(mdev, mmapper_dev_buf(mdev)->backend, size);
-	mutex_unlock(&mdev->lock);
-
+	ret = mmapper_dev_set_size(mdev, size);
 	return ret ?: count;
 }
 static DEVICE_ATTR_RW(size);
@@ -191,94 +183,61 @@ void mmapper_sysfs_changed_all(void)
 	mutex_unlock(&mmapper_config_lock);
 }
 
-/* stats/: one read-only file per counter, and reset */
+/*
+ * stats/: one read-only file per statistic, made from the table of
+ * counters.c by mmapper_sysfs_init(), and reset.
+ */
 
 struct mmapper_stat_attr {
 	struct device_attribute attr;
-	size_t offset;		/* of the atomic64_t in struct mmapper_counters */
+	unsigned int idx;
 };
 
 static ssize_t mmapper_stat_show(struct device *dev,
 				 struct device_attribute *attr, char *buf)
 {
 	struct mmapper_stat_attr *sa = container_of(attr, struct mmapper_stat_attr, attr);
-	struct mmapper_dev *mdev = dev_get_drvdata(dev);
-	atomic64_t *counter = (void *)&mdev->stats + sa->offset;
 
-	return sysfs_emit(buf, "%llu\n", (u64)atomic64_read(counter));
+	return sysfs_emit(buf, "%llu\n", mmapper_stat_read(dev_get_drvdata(dev), sa->idx));
 }
 
-#define MMAPPER_STAT(_name) {						\
-	.attr = {							\
-		.attr = { .name = #_name, .mode = 0444 },		\
-		.show = mmapper_stat_show,				\
-	},								\
-	.offset = offsetof(struct mmapper_counters, _name),		\
-}
-
-static struct mmapper_stat_attr mmapper_stat_attrs[] = {
-	MMAPPER_STAT(opens),
-	MMAPPER_STAT(mmaps),
-	MMAPPER_STAT(faults),
-	MMAPPER_STAT(huge_faults),
-	MMAPPER_STAT(bytes_read),
-	MMAPPER_STAT(bytes_written),
-	MMAPPER_STAT(resizes),
-	MMAPPER_STAT(alloc_failures),
-	MMAPPER_STAT(exports_total),
-};
-
-static ssize_t active_mappings_show(struct device *dev,
-				    struct device_attribute *attr, char *buf)
-{
-	struct mmapper_dev *mdev = dev_get_drvdata(dev);
-
-	return sysfs_emit(buf, "%d\n", atomic_read(&mdev->nr_mappings));
-}
-static DEVICE_ATTR_RO(active_mappings);
-
-/* Live DMA-BUF exports: a level, like active_mappings. */
-static ssize_t exports_show(struct device *dev, struct device_attribute *attr,
-			    char *buf)
-{
-	struct mmapper_dev *mdev = dev_get_drvdata(dev);
-
-	return sysfs_emit(buf, "%d\n", atomic_read(&mdev->nr_exports));
-}
-static DEVICE_ATTR_RO(exports);
-
-/* Writing 1 zeroes every counter; active_mappings and exports are levels. */
+/* Writing 1 zeroes every count; a level (active_mappings) is a state. */
 static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
 			   const char *buf, size_t count)
 {
-	struct mmapper_dev *mdev = dev_get_drvdata(dev);
-	unsigned int i;
 	bool reset;
 
 	if (kstrtobool(buf, &reset) || !reset)
 		return -EINVAL;
-
-	for (i = 0; i < ARRAY_SIZE(mmapper_stat_attrs); i++)
-		atomic64_set((void *)&mdev->stats + mmapper_stat_attrs[i].offset, 0);
+	mmapper_stats_reset(dev_get_drvdata(dev));
 	return count;
 }
 static DEVICE_ATTR_WO(reset);
 
-static struct attribute *mmapper_stats_attrs[] = {
-	&mmapper_stat_attrs[0].attr.attr,
-	&mmapper_stat_attrs[1].attr.attr,
-	&mmapper_stat_attrs[2].attr.attr,
-	&mmapper_stat_attrs[3].attr.attr,
-	&mmapper_stat_attrs[4].attr.attr,
-	&mmapper_stat_attrs[5].attr.attr,
-	&mmapper_stat_attrs[6].attr.attr,
-	&mmapper_stat_attrs[7].attr.attr,
-	&mmapper_stat_attrs[8].attr.attr,
-	&dev_attr_active_mappings.attr,
-	&dev_attr_exports.attr,
-	&dev_attr_reset.attr,
-	NULL
-};
+static struct mmapper_stat_attr mmapper_stat_attrs[MMAPPER_NR_STATS];
+/* Each statistic, reset, and the terminating NULL. */
+static struct attribute *mmapper_stats_attrs[MMAPPER_NR_STATS + 2];
+
+/**
+ * mmapper_sysfs_init() - make stats/ from the statistics table
+ *
+ * Context: at load, before the first device is created.
+ */
+void mmapper_sysfs_init(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < MMAPPER_NR_STATS; i++) {
+		struct mmapper_stat_attr *sa = &mmapper_stat_attrs[i];
+
+		sa->attr.attr.name = mmapper_stat_descs[i].name;
+		sa->attr.attr.mode = 0444;
+		sa->attr.show = mmapper_stat_show;
+		sa->idx = i;
+		mmapper_stats_attrs[i] = &sa->attr.attr;
+	}
+	mmapper_stats_attrs[i] = &dev_attr_reset.attr;
+}
 
 static const struct attribute_group mmapper_stats_group = {
 	.name = "stats",

@@ -336,6 +336,7 @@ static int cmd_stats(const char *name, int argc, char **argv)
 	static const char *const keys[] = {
 		"opens", "mmaps", "active_mappings", "faults", "huge_faults",
 		"bytes_read", "bytes_written", "resizes", "alloc_failures",
+		"exports", "exports_total",
 	};
 	struct mmapper_stats st = { .size = sizeof(st) };
 	unsigned int i;

@@ -125,6 +125,10 @@ struct mmapper_range {
  * @bytes_written: bytes stored by write()
  * @resizes: successful changes of size or backend
  * @alloc_failures: changes refused because memory could not be allocated
+ * @exports: DMA-BUF exports of the buffer that live right now (a level,
+ *	like @active_mappings; since MMAPPER_STATS_SIZE_VER1)
+ * @exports_total: DMA-BUF exports made (MMAPPER_IOC_EXPORT_DMABUF calls
+ *	that succeeded; since MMAPPER_STATS_SIZE_VER1)
  *
  * Counters count since load (or since the last reset through sysfs).
  */
@@ -140,9 +144,12 @@ struct mmapper_stats {
 	__u64 bytes_written;
 	__u64 resizes;
 	__u64 alloc_failures;
+	__u64 exports;
+	__u64 exports_total;
 };
 
 #define MMAPPER_STATS_SIZE_VER0		80
+#define MMAPPER_STATS_SIZE_VER1		96
 
 /**
  * struct mmapper_put_user - argument of MMAPPER_IOC_PUT_USER

@@ -1,13 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Backend "pages": an array of individually allocated pages, mapped whole at
- * mmap() time with batched vm_insert_pages().
- *
- * The page tables point at normal refcounted pages, so get_user_pages()
- * works on the mapping: O_DIRECT into it, vmsplice() and io_uring fixed
- * buffers from it.  MAP_PRIVATE is copy-on-write: the pages are inserted
- * read-only into a private mapping and the first write to one copies it.
- * The page array allocator is shared with "vmalloc-user".
+ * Allocation helpers that more than one backend uses: arrays of
+ * independent order-0 pages ("pages", "vmalloc-user") and vmalloc() areas
+ * ("vmalloc", "vmalloc-fault", "vmalloc-user").
  */
 #include <linux/err.h>
 #include <linux/gfp.h>
@@ -15,9 +10,9 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 
-#include "compat.h"
-#include "mmapper.h"
+#include "../mmapper.h"
 
 /**
  * mmapper_free_page_array() - free the pages of mmapper_alloc_page_array()
@@ -95,44 +90,57 @@ struct page **mmapper_alloc_page_array(unsigned long nr_pages)
 	return pages;
 }
 
-static int mmapper_pages_alloc(struct mmapper_buf *buf)
+/**
+ * mmapper_vmalloc_area_alloc() - allocate a zeroed vmalloc() buffer
+ * @buf: buffer whose @size is set
+ * @gfp: MMAPPER_GFP, or MMAPPER_GFP_MAPPED for pages user space maps as
+ *	struct pages
+ *
+ * Buffers of 2 MiB or more ask for huge vmalloc: the memory then comes in
+ * physically contiguous 2 MiB runs where the allocator has them (split
+ * into order-0 pages, so each page maps on its own), and in single pages
+ * where it has not.  Runs of consecutive pages are what caches and TLBs,
+ * and an emulated CPU, walk fastest.  The kernel's own mapping of the
+ * buffer may then use 2 MiB entries; user mappings stay 4 KiB.
+ *
+ * vmalloc() passes the flags to the page allocator: the pages are charged
+ * to the caller's memory cgroup and never invoke the OOM killer (its page
+ * tables and page array are neither).  It stops at a fatal signal on its
+ * page-at-a-time path, the one accounted allocations take whenever memory
+ * cgroup accounting is on; the bulk allocator it uses otherwise for 4 KiB
+ * pages does not look.
+ *
+ * Return: 0, -ENOMEM, or -EINTR on a fatal signal; no warning in the log.
+ */
+int mmapper_vmalloc_area_alloc(struct mmapper_buf *buf, gfp_t gfp)
 {
-	struct page **pages = mmapper_alloc_page_array(buf->nr_pages);
-
-	if (IS_ERR(pages))
-		return PTR_ERR(pages);
-	buf->priv = pages;
-	return 0;
+	if (buf->size >= PMD_SIZE)
+		buf->vaddr = vmalloc_huge(buf->size, gfp);
+	else
+		buf->vaddr = __vmalloc(buf->size, gfp);
+	if (buf->vaddr)
+		return 0;
+	return fatal_signal_pending(current) ? -EINTR : -ENOMEM;
 }
 
-static void mmapper_pages_free(struct mmapper_buf *buf)
+/**
+ * mmapper_vmalloc_free() - free a buffer of mmapper_vmalloc_area_alloc()
+ * @buf: the buffer
+ */
+void mmapper_vmalloc_free(struct mmapper_buf *buf)
 {
-	mmapper_free_page_array(buf->priv, buf->nr_pages);
+	vfree(buf->vaddr);
 }
 
-static struct page *mmapper_pages_page_at(const struct mmapper_buf *buf,
-					  unsigned long idx)
+/**
+ * mmapper_vmalloc_page_at() - page @idx of a vmalloc()ed buffer
+ * @buf: the buffer
+ * @idx: page index, below @buf->nr_pages
+ *
+ * Return: the page.
+ */
+struct page *mmapper_vmalloc_page_at(const struct mmapper_buf *buf,
+				     unsigned long idx)
 {
-	struct page **pages = buf->priv;
-
-	return pages[idx];
+	return vmalloc_to_page(buf->vaddr + (idx << PAGE_SHIFT));
 }
-
-static int mmapper_pages_mmap(struct mmapper_buf *buf,
-			      struct vm_area_struct *vma)
-{
-	struct page **pages = buf->priv;
-	unsigned long num = vma_pages(vma);
-
-	/* One call maps them all, taking the page table lock per PMD. */
-	return vm_insert_pages(vma, vma->vm_start, pages + vma->vm_pgoff, &num);
-}
-
-const struct mmapper_backend mmapper_backend_pages = {
-	.name		= "pages",
-	.private_cow	= true,
-	.alloc		= mmapper_pages_alloc,
-	.free		= mmapper_pages_free,
-	.page_at	= mmapper_pages_page_at,
-	.mmap		= mmapper_pages_mmap,
-};

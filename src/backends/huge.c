@@ -17,7 +17,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
-#include "mmapper.h"
+#include "../mmapper.h"
 
 static unsigned long mmapper_huge_nr_chunks(const struct mmapper_buf *buf)
 {

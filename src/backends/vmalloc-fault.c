@@ -13,9 +13,37 @@
  * first write, and the copy never reaches the buffer.
  */
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/vmalloc.h>
 
-#include "mmapper.h"
+#include "../mmapper.h"
+
+/* Pages the vmalloc-fault backend maps per fault: 1 to 256. */
+static unsigned int mmapper_fault_around = 16;
+
+static int mmapper_param_fault_around_set(const char *val,
+					  const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret = kstrtouint(val, 0, &n);
+
+	if (ret)
+		return ret;
+	if (n < 1 || n > 256)
+		return -EINVAL;
+	WRITE_ONCE(mmapper_fault_around, n);
+	return 0;
+}
+
+static const struct kernel_param_ops mmapper_param_fault_around_ops = {
+	.set = mmapper_param_fault_around_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(fault_around, &mmapper_param_fault_around_ops,
+		&mmapper_fault_around, 0644);
+MODULE_PARM_DESC(fault_around,
+		 "pages the vmalloc-fault backend maps per fault, 1-256 (default 16; 1: one page per fault)");
 
 static int mmapper_vmalloc_fault_alloc(struct mmapper_buf *buf)
 {
@@ -79,9 +107,8 @@ static vm_fault_t mmapper_vmalloc_fault_around(struct mmapper_buf *buf,
 static vm_fault_t mmapper_vmalloc_fault_fault(struct mmapper_buf *buf,
 					      struct vm_fault *vmf)
 {
-	struct page *page;
-
 	unsigned int around = READ_ONCE(mmapper_fault_around);
+	struct page *page;
 
 	/* vmf->pgoff counts from the start of the buffer. */
 	if (vmf->pgoff >= buf->nr_pages)

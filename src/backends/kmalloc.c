@@ -10,7 +10,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 
-#include "mmapper.h"
+#include "../mmapper.h"
 
 static int mmapper_kmalloc_alloc(struct mmapper_buf *buf)
 {

@@ -22,7 +22,7 @@
 #include <linux/mm.h>
 #include <linux/vmalloc.h>
 
-#include "mmapper.h"
+#include "../mmapper.h"
 
 static int mmapper_vmalloc_user_alloc(struct mmapper_buf *buf)
 {
