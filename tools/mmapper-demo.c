@@ -357,6 +357,28 @@ static void show_control_plane(void)
 	sysfs_show(path);
 }
 
+/* Set the menu control named @ctrl to its item named @item: 0 or -1. */
+static int set_menu(int vfd, const char *ctrl, const char *item)
+{
+	struct v4l2_queryctrl q = { .id = V4L2_CTRL_FLAG_NEXT_CTRL };
+
+	while (!ioctl(vfd, VIDIOC_QUERYCTRL, &q)) {
+		struct v4l2_querymenu m = { .id = q.id };
+		struct v4l2_control c = { .id = q.id };
+
+		q.id |= V4L2_CTRL_FLAG_NEXT_CTRL;
+		if (q.type != V4L2_CTRL_TYPE_MENU || strcmp((char *)q.name, ctrl))
+			continue;
+		for (m.index = q.minimum; m.index <= (__u32)q.maximum; m.index++) {
+			if (ioctl(vfd, VIDIOC_QUERYMENU, &m) || strcmp((char *)m.name, item))
+				continue;
+			c.value = m.index;
+			return ioctl(vfd, VIDIOC_S_CTRL, &c);
+		}
+	}
+	return -1;
+}
+
 /* The first vivid video capture node, opened, or -1. */
 static int open_vivid(void)
 {
@@ -389,7 +411,6 @@ static int open_vivid(void)
 static void show_vivid(void)
 {
 	struct v4l2_format fmt = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
-	struct v4l2_control pattern = { .id = V4L2_CID_TEST_PATTERN, .value = 1 };
 	struct v4l2_requestbuffers rb = {
 		.count = 2, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
 		.memory = V4L2_MEMORY_DMABUF,
@@ -414,8 +435,11 @@ static void show_vivid(void)
 	fmt.fmt.pix.height = 180;
 	fmt.fmt.pix.pixelformat = V4L2_PIX_FMT_RGB24;
 	fmt.fmt.pix.field = V4L2_FIELD_NONE;
-	if (ioctl(vfd, VIDIOC_S_FMT, &fmt) || ioctl(vfd, VIDIOC_S_CTRL, &pattern))
+	if (ioctl(vfd, VIDIOC_S_FMT, &fmt))
 		die("vivid format");
+	if (set_menu(vfd, "Test Pattern", "100% Colorbar") ||
+	    set_menu(vfd, "OSD Text Mode", "None"))
+		die("vivid controls");
 	slot = (fmt.fmt.pix.sizeimage + page - 1) / page * page;
 	/* Physically contiguous, for an importer that wants it so (dma-contig). */
 	if (sysfs_write("backend", "kmalloc") || sysfs_write("size", "512K"))

@@ -60,6 +60,28 @@ static const char *find_vivid(void)
 	exit(1);
 }
 
+/* Set the menu control named @ctrl to its item named @item: 0 or -1. */
+static int set_menu(int vfd, const char *ctrl, const char *item)
+{
+	struct v4l2_queryctrl q = { .id = V4L2_CTRL_FLAG_NEXT_CTRL };
+
+	while (!ioctl(vfd, VIDIOC_QUERYCTRL, &q)) {
+		struct v4l2_querymenu m = { .id = q.id };
+		struct v4l2_control c = { .id = q.id };
+
+		q.id |= V4L2_CTRL_FLAG_NEXT_CTRL;
+		if (q.type != V4L2_CTRL_TYPE_MENU || strcmp((char *)q.name, ctrl))
+			continue;
+		for (m.index = q.minimum; m.index <= (__u32)q.maximum; m.index++) {
+			if (ioctl(vfd, VIDIOC_QUERYMENU, &m) || strcmp((char *)m.name, item))
+				continue;
+			c.value = m.index;
+			return ioctl(vfd, VIDIOC_S_CTRL, &c);
+		}
+	}
+	return -1;
+}
+
 static uint32_t fnv1a(const unsigned char *p, size_t n)
 {
 	uint32_t h = 2166136261u;
@@ -74,7 +96,6 @@ int main(int argc, char **argv)
 	const char *mdev = argc > 1 ? argv[1] : "/dev/mmapper0";
 	const char *vdev = argc > 2 ? argv[2] : find_vivid();
 	struct v4l2_format fmt = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
-	struct v4l2_control pattern = { .id = V4L2_CID_TEST_PATTERN, .value = 1 };
 	struct v4l2_requestbuffers rb = {
 		.count = NBUFS, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
 		.memory = V4L2_MEMORY_DMABUF,
@@ -95,15 +116,15 @@ int main(int argc, char **argv)
 		die("MMAPPER_IOC_GET_INFO");
 	page = info.page_size;
 
-	/* 320x180 RGB24; vivid's pattern 1 is its 100% colour bars. */
+	/* 320x180 RGB24, vivid's 100% colour bars. */
 	fmt.fmt.pix.width = 320;
 	fmt.fmt.pix.height = 180;
 	fmt.fmt.pix.pixelformat = V4L2_PIX_FMT_RGB24;
 	fmt.fmt.pix.field = V4L2_FIELD_NONE;
 	if (ioctl(vfd, VIDIOC_S_FMT, &fmt))
 		die("VIDIOC_S_FMT");
-	if (ioctl(vfd, VIDIOC_S_CTRL, &pattern))
-		perror("V4L2_CID_TEST_PATTERN (the default pattern it is)");
+	if (set_menu(vfd, "Test Pattern", "100% Colorbar"))
+		fprintf(stderr, "no 100%% Colorbar: vivid's default pattern it is\n");
 
 	/* One page-aligned range of the buffer per V4L2 buffer. */
 	slot = (fmt.fmt.pix.sizeimage + page - 1) / page * page;
