@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # trinity against mmapper's device nodes, bounded: MMAPPER_FUZZ_SYSCALLS
-# (default 12000) calls from two children, on five devices of five backends.
+# (default 12000) calls from two children, on one device per backend.
 # Passes when trinity ran, reached the devices (opens and mmaps counted),
 # and the module unloads afterwards; the caller judges the kernel log.
 # KTAP out.  Run as root in a throwaway VM: trinity runs with --dangerous.
@@ -12,20 +12,31 @@ KO=${1:-/lib/mmapper.ko}
 
 echo "TAP version 13"
 echo "1..1"
-if ! insmod "$KO" nr_devices=6 size=256K; then
+# The backends are the module's own list (its class attribute), not a
+# copy: load once to read it, then again with one device per backend.
+if ! insmod "$KO" nr_devices=1 size=256K; then
 	echo "not ok 1 trinity: cannot load the module"
 	exit 1
 fi
-# One device per backend, from the module's own list (the class
-# attribute), not a copy: six devices for the six backends.
+BACKENDS=$(tr -d '[]' < /sys/class/mmapper/backend)
+rmmod mmapper
+NR=$(echo $BACKENDS | wc -w)
+if [ "$NR" -lt 1 ]; then
+	echo "not ok 1 trinity: the module lists no backend"
+	exit 1
+fi
+if ! insmod "$KO" nr_devices="$NR" size=256K; then
+	echo "not ok 1 trinity: cannot load the module"
+	exit 1
+fi
 i=0
-for b in $(tr -d '[]' < /sys/class/mmapper/backend); do
-	[ -e /sys/class/mmapper/mmapper$i ] || break
+for b in $BACKENDS; do
 	echo "$b" > /sys/class/mmapper/mmapper$i/backend
 	i=$((i + 1))
 done
+DEVS=$(seq 0 $((NR - 1)))
 mkdir -p /tmp/victims /tmp/trinity
-for d in 0 1 2 3 4 5; do
+for d in $DEVS; do
 	cp -a /dev/mmapper$d /tmp/victims/
 done
 
@@ -41,7 +52,7 @@ end=$(date +%s)
 grep -A4 '^ioctl:\|^mmap:' /tmp/trinity.log | sed 's/^/# /'
 
 opens=0 mmaps=0
-for d in 0 1 2 3 4 5; do
+for d in $DEVS; do
 	opens=$((opens + $(cat /sys/class/mmapper/mmapper$d/stats/opens)))
 	mmaps=$((mmaps + $(cat /sys/class/mmapper/mmapper$d/stats/mmaps)))
 done

@@ -59,11 +59,32 @@
 #define BUF_SIZE	(256UL << 10)	/* per device; kmalloc can hold it */
 #define HALF		(BUF_SIZE / 2)
 
-static const char *const backends[] = {
-	"kmalloc", "vmalloc", "vmalloc-fault", "vmalloc-user", "pages", "huge",
-};
+/* The module's backends, from its class attribute ("a [b] c"): no copy here. */
+#define MAX_BACKENDS	16
+static char backend_names[MAX_BACKENDS][32];
+static const char *backends[MAX_BACKENDS];
+static unsigned int nr_backends;
 
-#define NR_BACKENDS	(sizeof(backends) / sizeof(backends[0]))
+static int load_backends(void)
+{
+	char line[512], *tok, *save;
+	FILE *f = fopen("/sys/class/mmapper/backend", "r");
+
+	if (!f)
+		return -1;
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	for (tok = strtok_r(line, " []\n", &save); tok && nr_backends < MAX_BACKENDS;
+	     tok = strtok_r(NULL, " []\n", &save)) {
+		snprintf(backend_names[nr_backends], sizeof(backend_names[0]), "%s", tok);
+		backends[nr_backends] = backend_names[nr_backends];
+		nr_backends++;
+	}
+	return nr_backends ? 0 : -1;
+}
 
 /* Shared with every process: a stop flag and a count of operations. */
 struct shared {
@@ -392,7 +413,7 @@ static void switcher(void)
 	unsigned int i = 0;
 
 	while (!sh->stop) {
-		const char *b = backends[rand() % NR_BACKENDS];
+		const char *b = backends[rand() % nr_backends];
 		int err;
 
 		switch (i++ % 3) {
@@ -610,6 +631,7 @@ FIXTURE_SETUP(stress)
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, sh);
 	memset(sh, 0, sizeof(*sh));
+	ASSERT_EQ(0, load_backends());
 	ASSERT_EQ(0, write_file("/sys/class/mmapper/backend", "vmalloc"));
 	for (i = 0; i < NR_DEVS; i++) {
 		snprintf(path, sizeof(path), "%zu", BUF_SIZE);

@@ -5,6 +5,7 @@
  * size first.  Run as root with the module loaded (see test_mmapper.sh).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <grp.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -2441,11 +2441,18 @@ TEST_F(mmapper, debugfs_mappings)
 TEST_F(mmapper, stats_one_table)
 {
 	size_t want = (sizeof(struct mmapper_stats) - 8) / sizeof(__u64);
+	unsigned char *map, buf[8] = {};
 	struct dirent *e;
 	size_t files = 0;
 	DIR *d;
 
-	/* Quiet: nothing counts between the reads below. */
+	/* Counts that differ from each other and from zero ... */
+	ASSERT_EQ(0, sysfs_write(STATSDIR "reset", "1"));
+	ASSERT_EQ(3, pread(self->fd, buf, 3, 0));
+	ASSERT_EQ(5, pwrite(self->fd, buf, 5, 0));
+	map = map_dev(self->fd, self->size, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	/* ... then quiet: nothing counts between the reads below. */
 	d = opendir(STATSDIR);
 	ASSERT_NE(NULL, d);
 	while ((e = readdir(d))) {
@@ -2464,6 +2471,10 @@ TEST_F(mmapper, stats_one_table)
 	}
 	closedir(d);
 	EXPECT_EQ(want, files);
+	EXPECT_EQ(3, debugfs_summary("bytes_read", NULL, 0));
+	EXPECT_EQ(5, debugfs_summary("bytes_written", NULL, 0));
+	EXPECT_EQ(1, debugfs_summary("active_mappings", NULL, 0));
+	munmap(map, self->size);
 }
 
 /* debugfs summary: the device at a glance. */

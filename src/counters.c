@@ -6,9 +6,9 @@
  * A new statistic is its field at the end of struct mmapper_stats (with
  * its MMAPPER_STATS_SIZE_VER<n>) and its line below.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
-#include <linux/printk.h>
+#include <linux/build_bug.h>
+#include <linux/bug.h>
+#include <linux/init.h>
 
 #include "mmapper.h"
 
@@ -29,7 +29,7 @@ static u64 mmapper_exports(const struct mmapper_dev *mdev)
 #define MMAPPER_LEVEL(field, fn) \
 	[MMAPPER_STAT_IDX(field)] = { .name = #field, .level = fn }
 
-const struct mmapper_stat_desc mmapper_stat_descs[MMAPPER_NR_STATS] = {
+const struct mmapper_stat_desc mmapper_stat_descs[] = {
 	MMAPPER_COUNT(opens),
 	MMAPPER_COUNT(mmaps),
 	MMAPPER_LEVEL(active_mappings, mmapper_active_mappings),
@@ -43,15 +43,20 @@ const struct mmapper_stat_desc mmapper_stat_descs[MMAPPER_NR_STATS] = {
 	MMAPPER_COUNT(exports_total),
 };
 
+/* A field added at the end of struct mmapper_stats without its line. */
+static_assert(ARRAY_SIZE(mmapper_stat_descs) == MMAPPER_NR_STATS);
+
 /**
  * mmapper_stats_check() - is every statistic of the UAPI in the table?
  *
- * The table has one slot per field by construction; a field without its
- * line leaves a slot without a name, which this finds at load.
+ * The build fails when the table has fewer slots than the struct has
+ * statistics (a new last field without its line); a field without its
+ * line in the middle leaves a slot without a name, which this finds at
+ * load.
  *
  * Return: 0, or -EINVAL (with a warning: a bug in this file).
  */
-int mmapper_stats_check(void)
+int __init mmapper_stats_check(void)
 {
 	unsigned int i;
 

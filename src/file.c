@@ -240,9 +240,9 @@ static void mmapper_vm_close(struct vm_area_struct *vma)
 }
 
 /* The task running MMAPPER_IOC_PUT_USER on @mdev counts its own faults. */
-static void mmapper_count_fault(struct mmapper_dev *mdev, unsigned int idx)
+/* A fault answered: for the put_user() experiment, if its task took it. */
+static void mmapper_experiment_fault(struct mmapper_dev *mdev)
 {
-	atomic64_inc(&mdev->stats.v[idx]);
 	if (READ_ONCE(mdev->experiment_task) == current)
 		mdev->experiment_faults++;
 }
@@ -278,8 +278,10 @@ static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 		ret = buf->backend->fault(buf, vmf);
 	else
 		ret = mmapper_refault(buf, vmf);
-	if (!(ret & VM_FAULT_ERROR))
-		mmapper_count_fault(mdev, MMAPPER_STAT_IDX(faults));
+	if (!(ret & VM_FAULT_ERROR)) {
+		mmapper_count(mdev, faults, 1);
+		mmapper_experiment_fault(mdev);
+	}
 	trace_mmapper_fault(mdev->index, vmf->address, vmf->pgoff, 0,
 			    (__force unsigned int)ret);
 	return ret;
@@ -295,8 +297,10 @@ static vm_fault_t mmapper_vm_huge_fault(struct vm_fault *vmf, unsigned int order
 	if (order != PMD_ORDER)
 		return VM_FAULT_FALLBACK;
 	ret = buf->backend->huge_fault(buf, vmf);
-	if (ret == VM_FAULT_NOPAGE)
-		mmapper_count_fault(mdev, MMAPPER_STAT_IDX(huge_faults));
+	if (ret == VM_FAULT_NOPAGE) {
+		mmapper_count(mdev, huge_faults, 1);
+		mmapper_experiment_fault(mdev);
+	}
 	trace_mmapper_fault(mdev->index, vmf->address, vmf->pgoff, order,
 			    (__force unsigned int)ret);
 	return ret;

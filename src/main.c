@@ -48,7 +48,7 @@ MODULE_PARM_DESC(size, "initial buffer size of each device, bytes, K/M/G/T suffi
 
 /*
  * The largest size a caller without CAP_SYS_ADMIN may give a buffer, through
- * sysfs or ioctl (buffer.c).  64 MiB, as udmabuf's size_limit_mb: a member
+ * sysfs or ioctl (device.c).  64 MiB, as udmabuf's size_limit_mb: a member
  * of the device group gets a useful buffer, not the machine's memory.
  */
 u64 mmapper_max_size = SZ_64M;

@@ -132,6 +132,10 @@ struct mmapper_buf {
 #define MMAPPER_STATS_FIRST	offsetof(struct mmapper_stats, opens)
 #define MMAPPER_NR_STATS	((sizeof(struct mmapper_stats) - MMAPPER_STATS_FIRST) / \
 				 sizeof(__u64))
+/*
+ * A field before @opens (size, flags) gives an index past the end, which
+ * fails the build in mmapper_count() and in the table of counters.c.
+ */
 #define MMAPPER_STAT_IDX(field)	((offsetof(struct mmapper_stats, field) - \
 				  MMAPPER_STATS_FIRST) / sizeof(__u64))
 
@@ -143,9 +147,19 @@ struct mmapper_counters {
 	atomic64_t v[MMAPPER_NR_STATS];
 };
 
-/* Add @n to the counter named by its field of struct mmapper_stats. */
+/*
+ * Add @n to the count named by its field of struct mmapper_stats; a level
+ * has no count (its slot stays zero, and counters.c reads the state).
+ */
 #define mmapper_count(mdev, field, n) \
-	atomic64_add(n, &(mdev)->stats.v[MMAPPER_STAT_IDX(field)])
+	mmapper_count_idx(&(mdev)->stats, MMAPPER_STAT_IDX(field), n)
+
+static __always_inline void mmapper_count_idx(struct mmapper_counters *c,
+					      size_t idx, s64 n)
+{
+	BUILD_BUG_ON(idx >= MMAPPER_NR_STATS);
+	atomic64_add(n, &c->v[idx]);
+}
 
 /**
  * struct mmapper_stat_desc - what counters.c knows of one statistic
@@ -306,8 +320,8 @@ ssize_t mmapper_backend_list(char *buf, const struct mmapper_backend *cur);
 int mmapper_parse_size(const char *s, u64 *size);
 
 /* counters.c */
-extern const struct mmapper_stat_desc mmapper_stat_descs[MMAPPER_NR_STATS];
-int mmapper_stats_check(void);
+extern const struct mmapper_stat_desc mmapper_stat_descs[];
+int __init mmapper_stats_check(void);
 u64 mmapper_stat_read(const struct mmapper_dev *mdev, unsigned int idx);
 void mmapper_stats_reset(struct mmapper_dev *mdev);
 
@@ -361,7 +375,7 @@ static inline u64 mmapper_dmabuf_vma_id(struct vm_area_struct *vma)
 #endif
 
 /* sysfs.c */
-void mmapper_sysfs_init(void);
+void __init mmapper_sysfs_init(void);
 extern const struct attribute_group *mmapper_class_groups[];
 extern const struct attribute_group *mmapper_dev_groups[];
 void mmapper_sysfs_changed(struct mmapper_dev *mdev);

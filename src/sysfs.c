@@ -214,16 +214,16 @@ static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_WO(reset);
 
-static struct mmapper_stat_attr mmapper_stat_attrs[MMAPPER_NR_STATS];
+static struct mmapper_stat_attr mmapper_stat_attrs[MMAPPER_NR_STATS] __ro_after_init;
 /* Each statistic, reset, and the terminating NULL. */
-static struct attribute *mmapper_stats_attrs[MMAPPER_NR_STATS + 2];
+static struct attribute *mmapper_stats_attrs[MMAPPER_NR_STATS + 2] __ro_after_init;
 
 /**
  * mmapper_sysfs_init() - make stats/ from the statistics table
  *
  * Context: at load, before the first device is created.
  */
-void mmapper_sysfs_init(void)
+void __init mmapper_sysfs_init(void)
 {
 	unsigned int i;
 

@@ -29,9 +29,32 @@
 #include <linux/mmapper.h>
 #include <linux/videodev2.h>
 
-static const char *const backends[] = {
-	"kmalloc", "vmalloc", "vmalloc-fault", "vmalloc-user", "pages", "huge",
-};
+/* The module's backends, from its class attribute ("a [b] c"): no copy here. */
+#define MAX_BACKENDS	16
+static char backend_names[MAX_BACKENDS][32];
+static const char *backends[MAX_BACKENDS];
+static unsigned int nr_backends;
+
+static int load_backends(void)
+{
+	char line[512], *tok, *save;
+	FILE *f = fopen("/sys/class/mmapper/backend", "r");
+
+	if (!f)
+		return -1;
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	for (tok = strtok_r(line, " []\n", &save); tok && nr_backends < MAX_BACKENDS;
+	     tok = strtok_r(NULL, " []\n", &save)) {
+		snprintf(backend_names[nr_backends], sizeof(backend_names[0]), "%s", tok);
+		backends[nr_backends] = backend_names[nr_backends];
+		nr_backends++;
+	}
+	return nr_backends ? 0 : -1;
+}
 
 static const char *dev = "/dev/mmapper0";
 static char sysdir[128];
@@ -233,7 +256,7 @@ static void show_switch_keeps_data(void)
 		die(dev);
 	sum = kernel_checksum(fd, 4096);
 	printf("\n[switching keeps the data] checksum of page 0: %08x\n", sum);
-	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+	for (i = 0; i < nr_backends; i++) {
 		int ret = sysfs_write("backend", backends[i]);
 
 		printf("  -> %-14s %s, checksum %08x\n", backends[i],
@@ -515,8 +538,10 @@ int main(int argc, char **argv)
 	snprintf(sysdir, sizeof(sysdir), "/sys/class/mmapper/%s",
 		 strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev);
 
+	if (load_backends())
+		die("/sys/class/mmapper/backend");
 	show_devmem();
-	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+	for (i = 0; i < nr_backends; i++)
 		show_backend(backends[i]);
 	show_huge();
 	show_busy();

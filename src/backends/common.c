@@ -2,7 +2,7 @@
 /*
  * Allocation helpers that more than one backend uses: arrays of
  * independent order-0 pages ("pages", "vmalloc-user") and vmalloc() areas
- * ("vmalloc", "vmalloc-fault", "vmalloc-user").
+ * ("vmalloc", "vmalloc-fault"; "vmalloc-user" uses the page lookup).
  */
 #include <linux/err.h>
 #include <linux/gfp.h>

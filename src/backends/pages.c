@@ -9,11 +9,7 @@
  * read-only into a private mapping and the first write to one copies it.
  */
 #include <linux/err.h>
-#include <linux/gfp.h>
 #include <linux/mm.h>
-#include <linux/sched.h>
-#include <linux/sched/signal.h>
-#include <linux/slab.h>
 
 #include "../mmapper.h"
 

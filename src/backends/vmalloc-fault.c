@@ -12,6 +12,7 @@
  * on it, and MAP_PRIVATE is copy-on-write: the core copies a page on the
  * first write, and the copy never reaches the buffer.
  */
+#include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/vmalloc.h>

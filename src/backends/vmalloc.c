@@ -8,7 +8,6 @@
  */
 #include <linux/mm.h>
 #include <linux/sched.h>
-#include <linux/sched/signal.h>
 #include <linux/vmalloc.h>
 
 #include "../mmapper.h"
