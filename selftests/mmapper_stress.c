@@ -454,8 +454,9 @@ static void observer(void)
 	static const char *const stats[] = {
 		"opens", "mmaps", "active_mappings", "faults", "huge_faults",
 		"bytes_read", "bytes_written", "resizes", "alloc_failures",
+		"exports", "exports_total",
 	};
-	static const char *const dbg[] = { "pages", "mappings", "summary" };
+	static const char *const dbg[] = { "pages", "mappings", "summary", "exports" };
 	char path[128], *buf = malloc(1 << 20);
 	unsigned int i;
 	int dev = 0;
@@ -510,6 +511,8 @@ static int ioctl_errno_ok(int err)
 	switch (err) {
 	case EINVAL: case EFAULT: case E2BIG: case ENOTTY: case EBADF:
 	case EBUSY: case ENOMEM:
+	/* EXPORT_DMABUF: no descriptor left; a kernel without DMA-BUF */
+	case EMFILE: case EOPNOTSUPP:
 		return 1;
 	}
 	return 0;
@@ -521,7 +524,7 @@ static void fuzzer(void)
 	static const unsigned int cmds[] = {
 		MMAPPER_IOC_GET_INFO, MMAPPER_IOC_SET_SIZE, MMAPPER_IOC_SET_BACKEND,
 		MMAPPER_IOC_FILL, MMAPPER_IOC_CHECKSUM, MMAPPER_IOC_GET_STATS,
-		MMAPPER_IOC_PUT_USER,
+		MMAPPER_IOC_PUT_USER, MMAPPER_IOC_EXPORT_DMABUF,
 	};
 	unsigned char *arena, *map = NULL;
 	char path[96];
@@ -539,7 +542,7 @@ static void fuzzer(void)
 	munmap(arena + page, page);
 
 	while (!sh->stop) {
-		unsigned int cmd = cmds[rand() % 7], i;
+		unsigned int cmd = cmds[rand() % 8], i;
 		unsigned int len = rand() % 128;
 		unsigned char *arg;
 		uint32_t size;
@@ -579,9 +582,15 @@ static void fuzzer(void)
 			arg = arena + page - 2;	/* straddles */
 			break;
 		}
-		if (ioctl(fd, cmd, arg) && !ioctl_errno_ok(errno)) {
-			fail("fuzzer: ioctl %#x gave %s", cmd, strerror(errno));
-			break;
+		if (ioctl(fd, cmd, arg)) {
+			if (!ioctl_errno_ok(errno)) {
+				fail("fuzzer: ioctl %#x gave %s", cmd, strerror(errno));
+				break;
+			}
+		} else if (_IOC_NR(cmd) == _IOC_NR(MMAPPER_IOC_EXPORT_DMABUF) &&
+			   _IOC_DIR(cmd) == _IOC_DIR(MMAPPER_IOC_EXPORT_DMABUF) && arg) {
+			/* Random bytes made an export: drop it, it holds the buffer. */
+			close(((struct mmapper_export *)arg)->fd);
 		}
 		/* A fresh mapping now and then, for put_user() to land in. */
 		if (rand() % 64 == 0) {
