@@ -16,9 +16,11 @@
  *    and reads it back (a write lost to a resize shows) and a reader
  *    reads the whole buffer.
  *  - switcher: switches the backend of every device (class attribute) and
- *    of each device; only EBUSY (mapped), E2BIG and ENOMEM may refuse.
+ *    of each device; only EBUSY (mapped or exported), E2BIG and ENOMEM may
+ *    refuse.
  *  - observer: reads every stats file, the debugfs files, GET_INFO,
- *    GET_STATS, and runs the put_user() experiment on its own mappings.
+ *    GET_STATS, runs the put_user() experiment on its own mappings, and
+ *    exports a page of each device read-only, maps and reads it.
  *  - ioctl fuzzer: owns mmapper4; every mmapper ioctl with random sizes in
  *    the command, random struct sizes and bytes, and arguments that are
  *    NULL, unmapped, straddle into an unmapped page, or point into its own
@@ -464,6 +466,9 @@ static void observer(void)
 	while (!sh->stop && buf) {
 		struct mmapper_stats st = { .size = sizeof(st) };
 		struct mmapper_put_user pu = { .size = sizeof(pu) };
+		struct mmapper_export ex = {
+			.size = sizeof(ex), .flags = O_RDONLY | O_CLOEXEC, .length = page,
+		};
 		unsigned char *map;
 		int fd;
 
@@ -498,6 +503,23 @@ static void observer(void)
 			if (ioctl(fd, MMAPPER_IOC_PUT_USER, &pu) || pu.result != -EFAULT)
 				fail("observer: put_user into a read-only mapping: %d", pu.result);
 			munmap(map, page);
+		}
+		/*
+		 * A read-only DMA-BUF of the first page, mapped and read, racing
+		 * the owners, the resizer and the switcher: while it lives, they
+		 * get EBUSY, which they take.
+		 */
+		if (ioctl(fd, MMAPPER_IOC_EXPORT_DMABUF, &ex) == 0) {
+			map = mmap(NULL, page, PROT_READ, MAP_SHARED, ex.fd, 0);
+			if (map == MAP_FAILED) {
+				fail("observer: mmap of an export: %s", strerror(errno));
+			} else {
+				*(volatile unsigned char *)map;
+				munmap(map, page);
+			}
+			close(ex.fd);
+		} else if (errno != EOPNOTSUPP) {
+			fail("observer: export: %s", strerror(errno));
 		}
 		close(fd);
 		__atomic_fetch_add(&sh->ops[4], 1, __ATOMIC_RELAXED);
