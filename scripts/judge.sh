@@ -15,7 +15,9 @@ RESULTS=$3
 # Kernel log lines that fail a run, whatever the tests said.
 # (Not the bare word "lockdep": a debug kernel says "RCU lockdep checking is
 # enabled" at boot.  Lockdep's reports all carry one of the phrases below.)
-BAD='BUG:|WARNING:|Oops|Call Trace|kernel BUG|general protection|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|possible irq lock inversion|bad unlock balance|held lock freed|lock held when returning to user|DEBUG_LOCKS_WARN_ON|unreferenced object|suspected memory leak|Kernel panic|refcount_t:|list_add corruption|list_del corruption'
+# The x86/PAT lines are the kernel refusing or correcting a mapping that
+# asked for a second memory type of a page (Documentation/cache-modes.rst).
+BAD='BUG:|WARNING:|Oops|Call Trace|kernel BUG|general protection|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|possible irq lock inversion|bad unlock balance|held lock freed|lock held when returning to user|DEBUG_LOCKS_WARN_ON|unreferenced object|suspected memory leak|Kernel panic|refcount_t:|list_add corruption|list_del corruption|map pfn RAM range req|map pfn expected mapping type|reserve_ram_pages_type failed|freeing invalid memtype|conflicting memory types'
 
 result() {
 	echo "$1 $LABEL: $2" | tee -a "$RESULTS"

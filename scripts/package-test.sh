@@ -193,6 +193,18 @@ if /lib/systemd/systemd-udevd --daemon && insmod /lib/mmapper.ko nr_devices=2 &&
 	echo "# nobody: exit $st: $out"
 	[ $st = 1 ] && echo "$out" | grep -q 'Permission denied'
 	udev_result $? "anyone else gets EACCES from /dev/mmapper1"
+	# A device added at run time gets the same, from its own uevent.
+	n=$(cat /sys/class/mmapper/hot_add) && udevadm settle --timeout=60
+	mode=$(stat -c '%U:%G %a' "/dev/mmapper$n")
+	echo "# hot_add: mmapper$n, /dev/mmapper$n: $mode"
+	[ "$n" = 2 ] && [ "$mode" = "root:mmapper 660" ]
+	udev_result $? "/dev/mmapper2 of hot_add is root:mmapper 0660"
+	su -s /bin/sh tester -c '/usr/sbin/mmapperctl fill 2 --pattern 0x5c &&
+		/usr/sbin/mmapperctl verify 2 --pattern 0x5c'
+	udev_result $? "a member of group mmapper fills and verifies the added /dev/mmapper2"
+	echo 2 > /sys/class/mmapper/hot_remove && udevadm settle --timeout=60 &&
+		[ ! -e /dev/mmapper2 ]
+	udev_result $? "hot_remove takes /dev/mmapper2 away"
 	rmmod mmapper
 	udevadm control --exit
 else

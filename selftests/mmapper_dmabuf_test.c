@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
@@ -460,6 +461,9 @@ FIXTURE_SETUP(export)
 	if (access(DEV, F_OK))
 		SKIP(return, DEV " missing: is the mmapper module loaded?");
 	ASSERT_EQ(0, live_exports()) TH_LOG("an earlier test left an export");
+	/* Cached (where there are cache modes), whatever an earlier test left. */
+	if (!access(SYSDIR "/cache", F_OK))
+		ASSERT_EQ(0, file_write(SYSDIR "/cache", "cached"));
 	ASSERT_EQ(0, set_size(self->size));
 	ASSERT_EQ(0, file_write(SYSDIR "/backend", variant->backend));
 	self->fd = open(DEV, O_RDWR);
@@ -1652,6 +1656,110 @@ TEST_F_TIMEOUT(export, vivid_dma_contig, 120)
 {
 	vivid_capture(_metadata, self->fd, self->page, 1, O_RDWR, 6, "vivid.",
 		      !variant->contiguous);
+}
+
+/* Cache modes (x86 PAT): the export's mappings have the buffer's type. */
+
+#define PAT_LIST	"/sys/kernel/debug/x86/pat_memtype_list"
+
+/* How many of the first @n pages of mmapper0 are mapped in user space with @type. */
+static int user_pages_typed(int n, const char *type)
+{
+	char *buf = file_slurp(DBGDIR "pages"), *line, *save;
+	int found = 0, i = 0;
+
+	if (!buf)
+		return -1;
+	line = strtok_r(buf, "\n", &save);	/* header */
+	while (i < n && (line = strtok_r(NULL, "\n", &save))) {
+		char ktype[32], utype[32];
+		unsigned long idx, pfn;
+		unsigned int mapped;
+		int ref, mapcount;
+
+		if (sscanf(line, "%lu %lx %d %d %u %31s %31s", &idx, &pfn, &ref,
+			   &mapcount, &mapped, ktype, utype) == 7 && mapped &&
+		    !strcmp(utype, type))
+			found++;
+		i++;
+	}
+	free(buf);
+	return found;
+}
+
+/* Does the kernel log say PAT met a page with two types? */
+static const char *pat_complaint(void)
+{
+	static const char *const complaints[] = {
+		"map pfn RAM range req", "map pfn expected mapping type",
+		"reserve_ram_pages_type failed", "freeing invalid memtype",
+		"conflicting memory types",
+	};
+	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	const char *found = NULL;
+	unsigned int i;
+	char *log;
+
+	if (n <= 0 || !(log = calloc(1, n + 1)))
+		return NULL;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, n);
+	for (i = 0; n > 0 && !found && i < sizeof(complaints) / sizeof(complaints[0]); i++)
+		if (strstr(log, complaints[i]))
+			found = complaints[i];
+	free(log);
+	return found;
+}
+
+/*
+ * A write-combine buffer exported: its DMA-BUF maps write-combining (the
+ * mapping's entries have the buffer's type, never a second one), private
+ * mappings are refused as for the device, the cache mode cannot change
+ * while the export lives, and PAT never complains.
+ */
+TEST_F(export, write_combine)
+{
+	struct mmapper_set_cache sc = { .size = sizeof(sc), .cache = MMAPPER_CACHE_CACHED };
+	unsigned char *map, c;
+	int fd;
+
+	if (access(PAT_LIST, F_OK))
+		SKIP(return, "no PAT: cached is the only cache mode");
+	ASSERT_EQ(0, file_write(SYSDIR "/cache", "write-combine"));
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, self->size, 0x6c));
+	fd = export_range(self->fd, O_RDWR, 2 * self->page, 4 * self->page, NULL);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EBUSY, file_write(SYSDIR "/cache", "cached"));
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_CACHE, &sc));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(NULL, map_fd(fd, 4 * self->page, 0, PROT_READ | PROT_WRITE, MAP_PRIVATE));
+	EXPECT_EQ(EINVAL, errno);
+
+	map = map_fd(fd, 4 * self->page, 0, PROT_READ | PROT_WRITE, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	EXPECT_EQ(0x6c, map[0]);
+	map[self->page] = 0x7d;
+	ASSERT_EQ(1, pread(self->fd, &c, 1, 3 * self->page));
+	EXPECT_EQ(0x7d, c);
+	for (c = 0; c < 4; c++)
+		(void)*(volatile unsigned char *)(map + c * self->page);
+	/* Every page the DMA-BUF maps is mapped write-combining, none otherwise. */
+	EXPECT_EQ(4, user_pages_typed(NPAGES, "write-combining"));
+	EXPECT_EQ(0, user_pages_typed(NPAGES, "write-back"));
+	munmap(map, 4 * self->page);
+	close(fd);
+	EXPECT_EQ(NULL, pat_complaint());
+	EXPECT_EQ(0, file_write(SYSDIR "/cache", "cached"));
+}
+
+/* vivid captures into exports of a write-combine buffer (its vmap has that type). */
+TEST_F_TIMEOUT(export, vivid_write_combine, 120)
+{
+	if (access(PAT_LIST, F_OK))
+		SKIP(return, "no PAT: cached is the only cache mode");
+	ASSERT_EQ(0, file_write(SYSDIR "/cache", "write-combine"));
+	vivid_capture(_metadata, self->fd, self->page, 0, O_RDWR, 3, NULL, false);
+	EXPECT_EQ(NULL, pat_complaint());
+	EXPECT_EQ(0, file_write(SYSDIR "/cache", "cached"));
 }
 
 /*

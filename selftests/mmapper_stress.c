@@ -16,8 +16,9 @@
  *    and reads it back (a write lost to a resize shows) and a reader
  *    reads the whole buffer.
  *  - switcher: switches the backend of every device (class attribute) and
- *    of each device; only EBUSY (mapped or exported), E2BIG and ENOMEM may
- *    refuse.
+ *    of each device, and the cache mode of the owners' devices (sysfs and
+ *    ioctl, among the modes the machine offers); only EBUSY (mapped or
+ *    exported), E2BIG and ENOMEM may refuse.
  *  - observer: reads every stats file, the debugfs files, GET_INFO,
  *    GET_STATS, runs the put_user() experiment on its own mappings, and
  *    exports a page of each device read-only, maps and reads it.
@@ -27,6 +28,12 @@
  *    mappings; only the documented errnos may come back.
  *  - rmmod: delete_module() must fail with EWOULDBLOCK every time: this
  *    process holds mmapper0 open throughout.
+ *
+ * Then stress.hotplug, for as long: devices come and go (hot_add,
+ * hot_remove) while other processes open them, map, write and read them,
+ * read their debugfs files, write their sysfs attributes and the class's,
+ * and try rmmod.  A device open here must refuse its removal (EBUSY); an
+ * open that loses the race must fail with ENODEV, ENXIO or ENOENT.
  *
  * Every refused operation must return one of the errnos documented for it.
  * Needs root and the module loaded with at least 5 devices (test_mmapper.sh).
@@ -92,6 +99,7 @@ static int load_backends(void)
 struct shared {
 	volatile int stop;
 	unsigned long ops[8];
+	unsigned long hp[8];	/* stress.hotplug's */
 	char why[256];
 };
 
@@ -408,17 +416,61 @@ static void resizer(void)
 	close(fd);
 }
 
-/* Switcher: every device at once, and one at a time. */
+/*
+ * The cache modes the machine offers: all three where PAT is on (x86 lists
+ * its memory types in debugfs only then), else cached.
+ */
+static const char *const caches[] = { "cached", "write-combine", "uncached" };
+
+static int nr_caches(void)
+{
+	return access("/sys/kernel/debug/x86/pat_memtype_list", F_OK) ? 1 : 3;
+}
+
+/* A new cache mode for an owner's device (1 MiB: every backend takes it). */
+static int switch_cache(unsigned int cache)
+{
+	char path[96];
+	int dev = rand() % NR_OWNERS, fd, err;
+	struct mmapper_set_cache sc = { .size = sizeof(sc), .cache = cache };
+
+	if (rand() % 2) {
+		dev_path(path, sizeof(path), dev, "cache");
+		return write_file(path, caches[cache]);
+	}
+	dev_path(path, sizeof(path), dev, NULL);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	err = ioctl(fd, MMAPPER_IOC_SET_CACHE, &sc) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+/* Switcher: every device at once, one at a time, and cache modes. */
 static void switcher(void)
 {
 	char path[96];
 	unsigned int i = 0;
+	int n = nr_caches();
 
 	while (!sh->stop) {
 		const char *b = backends[rand() % nr_backends];
 		int err;
 
-		switch (i++ % 3) {
+		if (i++ % 4 == 3) {
+			unsigned int c = rand() % n;
+
+			err = switch_cache(c);
+			if (!change_ok(err)) {
+				fail("cache mode %s: %s", caches[c], strerror(-err));
+				break;
+			}
+			__atomic_fetch_add(&sh->ops[3], 1, __ATOMIC_RELAXED);
+			usleep(1000);
+			continue;
+		}
+		switch (i % 3) {
 		case 0:
 			err = write_file("/sys/class/mmapper/backend", b);
 			break;
@@ -546,7 +598,7 @@ static void fuzzer(void)
 	static const unsigned int cmds[] = {
 		MMAPPER_IOC_GET_INFO, MMAPPER_IOC_SET_SIZE, MMAPPER_IOC_SET_BACKEND,
 		MMAPPER_IOC_FILL, MMAPPER_IOC_CHECKSUM, MMAPPER_IOC_GET_STATS,
-		MMAPPER_IOC_PUT_USER, MMAPPER_IOC_EXPORT_DMABUF,
+		MMAPPER_IOC_PUT_USER, MMAPPER_IOC_SET_CACHE, MMAPPER_IOC_EXPORT_DMABUF,
 	};
 	unsigned char *arena, *map = NULL;
 	char path[96];
@@ -564,7 +616,7 @@ static void fuzzer(void)
 	munmap(arena + page, page);
 
 	while (!sh->stop) {
-		unsigned int cmd = cmds[rand() % 8], i;
+		unsigned int cmd = cmds[rand() % (sizeof(cmds) / sizeof(cmds[0]))], i;
 		unsigned int len = rand() % 128;
 		unsigned char *arg;
 		uint32_t size;
@@ -676,8 +728,15 @@ FIXTURE_SETUP(stress)
 
 FIXTURE_TEARDOWN(stress)
 {
+	char path[96];
+	int i;
+
 	if (self->hold >= 0)
 		close(self->hold);
+	for (i = 0; i < NR_OWNERS; i++) {
+		dev_path(path, sizeof(path), i, "cache");
+		write_file(path, "cached");
+	}
 }
 
 TEST_F_TIMEOUT(stress, everything_at_once, 900)
@@ -723,6 +782,229 @@ TEST_F_TIMEOUT(stress, everything_at_once, 900)
 	/* Every actor got work done. */
 	for (i = 0; i < 7; i++)
 		EXPECT_LT(0, sh->ops[i]) TH_LOG("actor %d did nothing", i);
+}
+
+/*
+ * stress.hotplug: the devices from NR_DEVS on come and go; mmapper0 (held
+ * open by the fixture) keeps the module in use.
+ */
+#define HP_FIRST	NR_DEVS
+#define HP_SPAN		8
+
+static int hp_pick(void)
+{
+	return HP_FIRST + rand() % HP_SPAN;
+}
+
+static int hot_add(void)
+{
+	char buf[32];
+	ssize_t n = read_file("/sys/class/mmapper/hot_add", buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	return atoi(buf);
+}
+
+static int hot_remove(int dev)
+{
+	char val[16];
+
+	snprintf(val, sizeof(val), "%d", dev);
+	return write_file("/sys/class/mmapper/hot_remove", val);
+}
+
+/* Add and remove devices; keep the numbers within HP_SPAN of HP_FIRST. */
+static void hotplugger(void)
+{
+	while (!sh->stop) {
+		int err;
+
+		if (rand() % 2) {
+			err = hot_add();
+			if (err >= HP_FIRST + HP_SPAN)
+				err = hot_remove(err);
+			else if (err >= 0 && err < HP_FIRST)
+				fail("hot_add gave mmapper%d, which exists", err);
+		} else {
+			err = hot_remove(hp_pick());
+			if (err == -EBUSY || err == -ENODEV)
+				err = 0;
+		}
+		if (err < 0) {
+			fail("hotplug: %s", strerror(-err));
+			break;
+		}
+		__atomic_fetch_add(&sh->hp[0], 1, __ATOMIC_RELAXED);
+	}
+}
+
+/* An open of a device that may be going: it is there and works, or gone. */
+static void *hp_opener(void *arg)
+{
+	long k = (long)arg;	/* page k of a mapping is this thread's */
+
+	while (!sh->stop) {
+		struct mmapper_info info = { .size = sizeof(info) };
+		unsigned char *map, *back = NULL;
+		int dev = hp_pick(), fd, err;
+		char path[64];
+		long i;
+
+		dev_path(path, sizeof(path), dev, NULL);
+		fd = open(path, O_RDWR);
+		if (fd < 0) {
+			if (errno != ENOENT && errno != ENODEV && errno != ENXIO)
+				fail("%s: open: %s", path, strerror(errno));
+			continue;
+		}
+		if (ioctl(fd, MMAPPER_IOC_GET_INFO, &info))
+			fail("%s: GET_INFO: %s", path, strerror(errno));
+		map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED) {
+			fail("%s: mmap: %s", path, strerror(errno));
+			close(fd);
+			break;
+		}
+		back = malloc(page);
+		for (i = 0; i < page; i++)
+			map[k * page + i] = pat(i, dev + k);
+		if (!back || pread(fd, back, page, k * page) != page ||
+		    memcmp(back, map + k * page, page))
+			fail("%s: read() differs from the mapping", path);
+		err = hot_remove(dev);
+		if (err != -EBUSY)
+			fail("%s: hot_remove while mapped here: %s", path, strerror(-err));
+		munmap(map, 2 * page);
+		err = hot_remove(dev);
+		if (err != -EBUSY)
+			fail("%s: hot_remove while open here: %s", path, strerror(-err));
+		free(back);
+		close(fd);
+		__atomic_fetch_add(&sh->hp[1], 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void hp_openers(void)
+{
+	pthread_t t[2];
+	long k;
+
+	for (k = 0; k < 2; k++)
+		pthread_create(&t[k], NULL, hp_opener, (void *)k);
+	for (k = 0; k < 2; k++)
+		pthread_join(t[k], NULL);
+}
+
+/* debugfs of devices that may be going: there, or ENOENT (EIO once open). */
+static void hp_debugfs(void)
+{
+	static const char *const dbg[] = { "pages", "mappings", "summary" };
+	char path[128], *buf = malloc(1 << 20);
+
+	while (!sh->stop && buf) {
+		int dev = rand() % (HP_FIRST + HP_SPAN);
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/sys/kernel/debug/mmapper/mmapper%d/%s",
+			 dev, dbg[rand() % 3]);
+		n = read_file(path, buf, 1 << 20);
+		if (n <= 0 && n != -ENOENT && n != -EIO) {
+			fail("%s: %s", path, n ? strerror(-n) : "empty");
+			break;
+		}
+		__atomic_fetch_add(&sh->hp[2], 1, __ATOMIC_RELAXED);
+	}
+	free(buf);
+}
+
+/* sysfs of devices that may be going, and the class's backend. */
+static void hp_sysfs(void)
+{
+	static const char *const sizes[] = { "8K", "16K", "64K", "1M" };
+	char path[96], buf[64];
+
+	while (!sh->stop) {
+		int dev = hp_pick(), err;
+		ssize_t n;
+
+		switch (rand() % 4) {
+		case 0:
+			dev_path(path, sizeof(path), dev, "size");
+			err = write_file(path, sizes[rand() % 4]);
+			break;
+		case 1:
+			dev_path(path, sizeof(path), dev, "backend");
+			err = write_file(path, backends[rand() % nr_backends]);
+			break;
+		case 2:
+			dev_path(path, sizeof(path), dev, "stats/opens");
+			n = read_file(path, buf, sizeof(buf));
+			err = n > 0 ? 0 : n ? n : -ENODATA;
+			break;
+		default:
+			strcpy(path, "/sys/class/mmapper/backend");
+			err = write_file(path, backends[rand() % nr_backends]);
+			usleep(2000);
+		}
+		if (!change_ok(err) && err != -ENOENT && err != -ENODEV) {
+			fail("%s: %s", path, strerror(-err));
+			break;
+		}
+		__atomic_fetch_add(&sh->hp[3], 1, __ATOMIC_RELAXED);
+	}
+}
+
+TEST_F_TIMEOUT(stress, hotplug, 900)
+{
+	const char *env = getenv("MMAPPER_STRESS_SECONDS");
+	int seconds = env ? atoi(env) : 20;
+	pid_t pids[6];
+	int n = 0, i, status, err;
+
+	if (access("/sys/class/mmapper/hot_add", F_OK))
+		SKIP(return, "no hot_add");
+	for (i = 0; i < 6; i++) {
+		pid_t pid = fork();
+
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			srand(getpid());
+			if (i < 2)
+				hotplugger();
+			else if (i == 2)
+				hp_openers();
+			else if (i == 3)
+				hp_debugfs();
+			else if (i == 4)
+				hp_sysfs();
+			else
+				remover();
+			_exit(0);
+		}
+		pids[n++] = pid;
+	}
+	for (i = 0; i < seconds && !sh->stop; i++)
+		sleep(1);
+	sh->stop = 1;
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		EXPECT_EQ(0, status) TH_LOG("process %d", i);
+	}
+	EXPECT_STREQ("", sh->why);
+	/* Nothing is open now: every device added goes. */
+	for (i = HP_FIRST; i < HP_FIRST + HP_SPAN; i++) {
+		err = hot_remove(i);
+		EXPECT_TRUE(!err || err == -ENODEV) TH_LOG("mmapper%d: %s", i, strerror(-err));
+	}
+	EXPECT_EQ(-1, access("/dev/mmapper" "5", F_OK));
+	TH_LOG("%d s: %lu adds and removes, %lu opens of a device, %lu debugfs reads, %lu sysfs accesses, %lu refused rmmods",
+	       seconds, sh->hp[0], sh->hp[1], sh->hp[2], sh->hp[3], sh->ops[5]);
+	for (i = 0; i < 4; i++)
+		EXPECT_LT(0, sh->hp[i]) TH_LOG("actor %d did nothing", i);
+	EXPECT_LT(0, sh->ops[5]);
 }
 
 TEST_HARNESS_MAIN

@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -274,6 +275,7 @@ FIXTURE_SETUP(mmapper)
 
 	/* One page per fault: these tests count faults and mapped pages. */
 	ASSERT_EQ(0, sysfs_write(FAULT_AROUND, "1"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/cache", "cached"));
 	ASSERT_EQ(0, set_size(self->size));
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", variant->backend));
 	ASSERT_EQ(0, sysfs_read(SYSDIR "/backend", cur, sizeof(cur)));
@@ -824,6 +826,8 @@ TEST_F(mmapper, info)
 	EXPECT_EQ((MMAPPER_VERSION_MAJOR << 16) | MMAPPER_VERSION_MINOR, info.version);
 	EXPECT_EQ(0, info.caps & ~MMAPPER_CAP_HUGE_PMD);
 	EXPECT_STREQ(variant->backend, info.backend);
+	EXPECT_EQ(MMAPPER_CACHE_CACHED, info.cache);
+	EXPECT_EQ(1, info.caches & 1);
 }
 
 /* Growing the buffer: the new bytes read zero, whatever was there before. */
@@ -2122,6 +2126,8 @@ struct page_row {
 	unsigned long idx, pfn;
 	int refcount, mapcount;
 	unsigned int mapped;
+	/* memory types: "write-back", "write-combining", ..., "-" for none */
+	char kernel_type[32], user_type[32];
 };
 
 /* Rows of mmapper0's debugfs pages into @rows (at most @max): the count, or -1. */
@@ -2133,15 +2139,16 @@ static int debugfs_pages(struct page_row *rows, int max)
 
 	if (!f)
 		return -1;
-	if (!fgets(line, sizeof(line), f) || !strstr(line, "index")) {
+	if (!fgets(line, sizeof(line), f) || !strstr(line, "index") ||
+	    !strstr(line, "mapped kernel_type") || !strstr(line, "user_type")) {
 		fclose(f);
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
 		struct page_row r;
 
-		if (sscanf(line, "%lu %lx %d %d %u", &r.idx, &r.pfn, &r.refcount,
-			   &r.mapcount, &r.mapped) != 5) {
+		if (sscanf(line, "%lu %lx %d %d %u %31s %31s", &r.idx, &r.pfn, &r.refcount,
+			   &r.mapcount, &r.mapped, r.kernel_type, r.user_type) != 7) {
 			n = -1;
 			break;
 		}
@@ -2489,6 +2496,8 @@ TEST_F(mmapper, debugfs_summary)
 
 	EXPECT_EQ(0, debugfs_summary("backend", backend, sizeof(backend)));
 	EXPECT_STREQ(variant->backend, backend);
+	EXPECT_EQ(0, debugfs_summary("cache", backend, sizeof(backend)));
+	EXPECT_STREQ("cached", backend);
 	EXPECT_EQ((long long)self->size, debugfs_summary("size", NULL, 0));
 	EXPECT_EQ(NPAGES, debugfs_summary("pages", NULL, 0));
 	EXPECT_EQ(variant->lazy ? 3 : NPAGES, debugfs_summary("pages_mapped", NULL, 0));
@@ -2681,7 +2690,9 @@ static int file_write_trunc(const char *path, const char *val)
 	return n < 0 ? -errno : 0;
 }
 
-/* The tracepoints fire for mmap, fault, resize and backend switch. */
+static bool have_pat(void);
+
+/* The tracepoints fire for mmap, fault, resize, backend switch and cache mode. */
 TEST(tracepoints)
 {
 	char *trace, want[128];
@@ -2711,6 +2722,9 @@ TEST(tracepoints)
 	EXPECT_EQ(-EBUSY, set_size(16 * page));
 	munmap(map, 8 * page);
 	close(fd);
+	/* A change of cache mode, refused where there is no PAT. */
+	sysfs_write(SYSDIR "/cache", "write-combine");
+	sysfs_write(SYSDIR "/cache", "cached");
 
 	ASSERT_EQ(0, sysfs_write(TRACEDIR "events/mmapper/enable", "0"));
 	trace = calloc(1, 1 << 20);
@@ -2734,6 +2748,11 @@ TEST(tracepoints)
 	snprintf(want, sizeof(want), "mmapper_fault: mmapper0 address=%p pgoff=2 order=0",
 		 map + 2 * page);
 	EXPECT_NE(NULL, strstr(trace, want)) TH_LOG("want '%s'", want);
+	snprintf(want, sizeof(want), "mmapper_cache: mmapper0 old=cached new=write-combine ret=%d",
+		 have_pat() ? 0 : -EINVAL);
+	EXPECT_NE(NULL, strstr(trace, want)) TH_LOG("want '%s'", want);
+	if (have_pat())
+		EXPECT_NE(NULL, strstr(trace, "mmapper_cache: mmapper0 old=write-combine new=cached ret=0"));
 	free(trace);
 }
 
@@ -3815,6 +3834,507 @@ TEST_F(max_size, unprivileged_callers)
 	EXPECT_EQ(1 << 20, sysfs_read_ll(SYSDIR "/size"));
 }
 
+/*
+ * Cache modes (Documentation/cache-modes.rst): a buffer's pages have one
+ * memory type in every mapping, the kernel's direct map included, and go
+ * back to write-back before they are freed.  Without PAT (the debug
+ * kernel has none) only cached is offered.
+ */
+
+#define PAT_LIST	"/sys/kernel/debug/x86/pat_memtype_list"
+#define MEMTYPE		"/sys/kernel/debug/mmapper/memtype"
+
+static const char *const cache_names[] = { "cached", "write-combine", "uncached" };
+/* The memory type each mode gives every mapping, as debugfs names it. */
+static const char *const cache_types[] = {
+	"write-back", "write-combining", "uncached-minus",
+};
+
+/* PAT is on: x86 lists its memory types in debugfs only then. */
+static bool have_pat(void)
+{
+	return !access(PAT_LIST, F_OK);
+}
+
+/* The modes this machine offers are the first nr_caches() of cache_names[]. */
+static int nr_caches(void)
+{
+	return have_pat() ? 3 : 1;
+}
+
+/* What a cache attribute reads with mode @cur in brackets. */
+static const char *cache_list(int cur)
+{
+	static char buf[128];
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < nr_caches(); i++)
+		len += snprintf(buf + len, sizeof(buf) - len, i == cur ? "%s[%s]" : "%s%s",
+				i ? " " : "", cache_names[i]);
+	return buf;
+}
+
+static int set_cache(int cache)
+{
+	return sysfs_write(SYSDIR "/cache", cache_names[cache]);
+}
+
+static int ioctl_set_cache(int fd, unsigned int cache)
+{
+	struct mmapper_set_cache sc = { .size = sizeof(sc), .cache = cache };
+
+	return ioctl(fd, MMAPPER_IOC_SET_CACHE, &sc) ? -errno : 0;
+}
+
+/* The memory type of page frame @pfn in the direct map (debugfs memtype). */
+static int pfn_memtype(unsigned long pfn, char *type, size_t len)
+{
+	char val[32], line[96], name[32];
+	unsigned long got;
+
+	snprintf(val, sizeof(val), "%#lx", pfn);
+	if (sysfs_write(MEMTYPE, val) || sysfs_read(MEMTYPE, line, sizeof(line)))
+		return -1;
+	if (sscanf(line, "%lx %31s", &got, name) != 2 || got != pfn)
+		return -1;
+	snprintf(type, len, "%s", name);
+	return 0;
+}
+
+/* What the kernel's PAT code logs when a mapping asks for a second type. */
+static const char *pat_complaint(void)
+{
+	static const char *const complaints[] = {
+		"map pfn RAM range req", "map pfn expected mapping type",
+		"reserve_ram_pages_type failed", "freeing invalid memtype",
+		"conflicting memory types", "ioremap_change_attr failed",
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(complaints); i++)
+		if (log_contains(complaints[i]))
+			return complaints[i];
+	return NULL;
+}
+
+/* Every page of mmapper0 mapped (or not) with the types given ("-": none). */
+static int pages_typed(struct __test_metadata *_metadata, struct page_row *rows,
+		       const char *kernel_type, const char *user_type)
+{
+	int i, n = debugfs_pages(rows, NPAGES);
+
+	EXPECT_EQ(NPAGES, n);
+	for (i = 0; i < n && i < NPAGES; i++) {
+		EXPECT_STREQ(kernel_type, rows[i].kernel_type) TH_LOG("page %d", i);
+		EXPECT_STREQ(user_type, rows[i].user_type) TH_LOG("page %d", i);
+		EXPECT_EQ(strcmp(user_type, "-") ? 1 : 0, !!rows[i].mapped) TH_LOG("page %d", i);
+	}
+	return n;
+}
+
+/*
+ * sysfs cache: the kernel's bracket format, the same through the ioctl and
+ * GET_INFO; a change keeps the data; refused while mapped, the mode in
+ * force accepted then; kept through backend switches and resizes.
+ */
+TEST_F(mmapper, cache_attribute)
+{
+	struct mmapper_info info = { .size = sizeof(info) };
+	const char *other = strcmp(variant->backend, "pages") ? "pages" : "vmalloc";
+	unsigned char *map;
+	char cur[128];
+	int64_t sum;
+	int c, next;
+
+	ASSERT_EQ(0, sysfs_read(SYSDIR "/cache", cur, sizeof(cur)));
+	EXPECT_STREQ(cache_list(0), cur);
+	ASSERT_EQ(0, ioctl(self->fd, MMAPPER_IOC_GET_INFO, &info));
+	EXPECT_EQ(MMAPPER_INFO_SIZE_VER1, info.size);
+	EXPECT_EQ(MMAPPER_CACHE_CACHED, info.cache);
+	EXPECT_EQ((1U << nr_caches()) - 1, info.caches);
+
+	ASSERT_EQ(0, kernel_fill(self->fd, 0, self->size, 0x3c));
+	ASSERT_EQ(0, kernel_fill(self->fd, 5 * self->page + 7, 100, 0xc3));
+	sum = kernel_checksum(self->fd, 0, self->size);
+	for (c = 0; c < nr_caches(); c++) {
+		next = (c + 1) % nr_caches();
+		/* Through sysfs, then again through the ioctl. */
+		EXPECT_EQ(0, set_cache(c)) TH_LOG("%s", cache_names[c]);
+		EXPECT_EQ(0, ioctl_set_cache(self->fd, c));
+		ASSERT_EQ(0, sysfs_read(SYSDIR "/cache", cur, sizeof(cur)));
+		EXPECT_STREQ(cache_list(c), cur);
+		ASSERT_EQ(0, ioctl(self->fd, MMAPPER_IOC_GET_INFO, &info));
+		EXPECT_EQ(c, info.cache);
+		EXPECT_EQ(sum, kernel_checksum(self->fd, 0, self->size)) TH_LOG("%s", cache_names[c]);
+
+		/* Mapped: the mode in force is fine, another is EBUSY, nothing lost. */
+		map = map_dev(self->fd, self->size, 0, MAP_SHARED);
+		ASSERT_NE(NULL, map) TH_LOG("%s: %s", cache_names[c], strerror(errno));
+		EXPECT_EQ(0, set_cache(c));
+		if (next != c) {
+			EXPECT_EQ(-EBUSY, set_cache(next));
+			EXPECT_EQ(-EBUSY, ioctl_set_cache(self->fd, next));
+		}
+		EXPECT_EQ(0xc3, map[5 * self->page + 7]);
+		munmap(map, self->size);
+		ASSERT_EQ(0, sysfs_read(SYSDIR "/cache", cur, sizeof(cur)));
+		EXPECT_STREQ(cache_list(c), cur);
+
+		/* A backend switch and a resize keep the mode and the data. */
+		ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", other));
+		ASSERT_EQ(0, set_size(2 * self->size));
+		ASSERT_EQ(0, set_size(self->size));
+		ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", variant->backend));
+		ASSERT_EQ(0, sysfs_read(SYSDIR "/cache", cur, sizeof(cur)));
+		EXPECT_STREQ(cache_list(c), cur);
+		EXPECT_EQ(sum, kernel_checksum(self->fd, 0, self->size));
+	}
+
+	/* Names are exact (a trailing newline aside); unknown ones are EINVAL. */
+	EXPECT_EQ(0, sysfs_write(SYSDIR "/cache", "cached\n"));
+	EXPECT_EQ(-EINVAL, sysfs_write(SYSDIR "/cache", "bogus"));
+	EXPECT_EQ(-EINVAL, sysfs_write(SYSDIR "/cache", "write-combined"));
+	EXPECT_EQ(-EINVAL, sysfs_write(SYSDIR "/cache", "Cached"));
+	EXPECT_EQ(-EINVAL, sysfs_write(SYSDIR "/cache", "\n"));
+	if (!have_pat()) {
+		/* The modes this machine lacks: not listed, and refused. */
+		EXPECT_EQ(-EINVAL, set_cache(MMAPPER_CACHE_WRITE_COMBINE));
+		EXPECT_EQ(-EINVAL, ioctl_set_cache(self->fd, MMAPPER_CACHE_UNCACHED));
+		EXPECT_TRUE(log_contains("this machine has no PAT"));
+	}
+	ASSERT_EQ(0, sysfs_read(SYSDIR "/cache", cur, sizeof(cur)));
+	EXPECT_STREQ(cache_list(0), cur);
+	EXPECT_EQ(sum, kernel_checksum(self->fd, 0, self->size));
+}
+
+/* MMAPPER_IOC_SET_CACHE and GET_INFO's new fields: the extensible ABI. */
+TEST_F(mmapper, cache_ioctl_abi)
+{
+	struct mmapper_set_cache sc = { .size = sizeof(sc), .cache = MMAPPER_CACHE_CACHED };
+	struct {
+		struct mmapper_set_cache sc;
+		unsigned char tail[8];
+	} big;
+	struct mmapper_info info;
+	char cur[128];
+	int rfd;
+
+	EXPECT_EQ(0, ioctl(self->fd, MMAPPER_IOC_SET_CACHE, &sc));
+	sc.cache = MMAPPER_CACHE_UNCACHED + 1;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_CACHE, &sc));
+	EXPECT_EQ(EINVAL, errno);
+	sc.cache = ~0U;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_CACHE, &sc));
+	EXPECT_EQ(EINVAL, errno);
+	sc.cache = MMAPPER_CACHE_CACHED;
+	sc.flags = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_CACHE, &sc));
+	EXPECT_EQ(EINVAL, errno);
+	sc.flags = 0;
+	sc.reserved = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_CACHE, &sc));
+	EXPECT_EQ(EINVAL, errno);
+	sc.reserved = 0;
+	sc.size = MMAPPER_SET_CACHE_SIZE_VER0 - 1;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_CACHE, &sc));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* A larger struct: a zero tail is fine, a non-zero one is E2BIG. */
+	memset(&big, 0, sizeof(big));
+	big.sc.size = sizeof(big);
+	EXPECT_EQ(0, ioctl(self->fd, MMAPPER_IOC_SET_CACHE, &big));
+	big.tail[5] = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_CACHE, &big));
+	EXPECT_EQ(E2BIG, errno);
+
+	EXPECT_EQ(-1, ioctl(self->fd, MMAPPER_IOC_SET_CACHE, bad_ptr));
+	EXPECT_EQ(EFAULT, errno);
+	rfd = open(DEV, O_RDONLY);
+	ASSERT_LE(0, rfd);
+	sc.size = sizeof(sc);
+	EXPECT_EQ(-1, ioctl(rfd, MMAPPER_IOC_SET_CACHE, &sc));
+	EXPECT_EQ(EBADF, errno);
+	close(rfd);
+
+	/* A binary of the first version: nothing written past its struct. */
+	memset(&info, 0xab, sizeof(info));
+	info.size = MMAPPER_INFO_SIZE_VER0;
+	info.flags = 0;
+	ASSERT_EQ(0, ioctl(self->fd, MMAPPER_IOC_GET_INFO, &info));
+	EXPECT_EQ(MMAPPER_INFO_SIZE_VER0, info.size);
+	EXPECT_EQ(0xababababU, info.cache);
+	EXPECT_EQ(self->size, info.buf_size);
+
+	ASSERT_EQ(0, sysfs_read(SYSDIR "/cache", cur, sizeof(cur)));
+	EXPECT_STREQ(cache_list(0), cur);
+}
+
+/*
+ * Each mode on each backend: data written through the mapping is what
+ * read() and the kernel's checksum see; while mapped, every page has the
+ * mode's memory type in the kernel's mappings and in the user entries;
+ * back to cached (and so the old pages freed), every page of the new
+ * buffer and every page given back is write-back in the direct map.
+ */
+TEST_F(mmapper, cache_modes_types)
+{
+	struct page_row rows[NPAGES];
+	unsigned long pfns[NPAGES];
+	unsigned char *buf = malloc(self->size), *map;
+	const char *complaint;
+	char type[32];
+	int c, i;
+	void *p;
+
+	ASSERT_NE(NULL, buf);
+	for (c = 0; c < nr_caches(); c++) {
+		ASSERT_EQ(0, set_cache(c)) TH_LOG("%s", cache_names[c]);
+		pages_typed(_metadata, rows, cache_types[c], "-");
+
+		/* write() before the mapping; the mapping sees it. */
+		fill_pattern(buf, 0, self->size, c + 10);
+		ASSERT_EQ((ssize_t)self->size, pwrite(self->fd, buf, self->size, 0));
+		map = map_dev(self->fd, self->size, 0, MAP_SHARED);
+		ASSERT_NE(NULL, map) TH_LOG("%s: %s", cache_names[c], strerror(errno));
+		EXPECT_EQ(-1, check_pattern(map, 0, self->size, c + 10)) TH_LOG("%s", cache_names[c]);
+
+		/* Stores through the mapping: read() and the kernel see them. */
+		fill_pattern(map, 0, self->size, c + 20);
+		ASSERT_EQ((ssize_t)self->size, pread(self->fd, buf, self->size, 0));
+		EXPECT_EQ(-1, check_pattern(buf, 0, self->size, c + 20)) TH_LOG("%s", cache_names[c]);
+		EXPECT_EQ(fnv1a(map, self->size), kernel_checksum(self->fd, 0, self->size));
+
+		/* One memory type for every alias of every page. */
+		pages_typed(_metadata, rows, cache_types[c], cache_types[c]);
+		for (i = 0; i < NPAGES; i++) {
+			pfns[i] = rows[i].pfn;
+			ASSERT_EQ(0, pfn_memtype(pfns[i], type, sizeof(type)));
+			EXPECT_STREQ(cache_types[c], type) TH_LOG("pfn %#lx", pfns[i]);
+		}
+		munmap(map, self->size);
+		pages_typed(_metadata, rows, cache_types[c], "-");
+
+		/* A private mapping: only of a cached buffer, where copy-on-write. */
+		p = mmap(NULL, self->size, PROT_READ, MAP_PRIVATE, self->fd, 0);
+		if (!c && variant->private_cow) {
+			EXPECT_NE(MAP_FAILED, p);
+		} else {
+			EXPECT_EQ(MAP_FAILED, p) TH_LOG("%s", cache_names[c]);
+			EXPECT_EQ(EINVAL, errno);
+		}
+		if (p != MAP_FAILED)
+			munmap(p, self->size);
+
+		/* Back to cached: data kept, new pages and old ones write-back. */
+		ASSERT_EQ(0, set_cache(MMAPPER_CACHE_CACHED));
+		ASSERT_EQ((ssize_t)self->size, pread(self->fd, buf, self->size, 0));
+		EXPECT_EQ(-1, check_pattern(buf, 0, self->size, c + 20)) TH_LOG("%s", cache_names[c]);
+		pages_typed(_metadata, rows, "write-back", "-");
+		for (i = 0; i < NPAGES; i++) {
+			ASSERT_EQ(0, pfn_memtype(pfns[i], type, sizeof(type)));
+			EXPECT_STREQ("write-back", type)
+				TH_LOG("pfn %#lx, given back by %s", pfns[i], cache_names[c]);
+		}
+	}
+	complaint = pat_complaint();
+	EXPECT_EQ(NULL, complaint) TH_LOG("the kernel log says '%s'", complaint);
+	free(buf);
+}
+
+/*
+ * O_SYNC, the /dev/mem habit of asking for an uncached mapping: honoured
+ * where the device is uncached, refused elsewhere with a log line that
+ * names the cache attribute; never a second memory type.
+ */
+TEST_F(mmapper, cache_o_sync)
+{
+	struct page_row rows[NPAGES];
+	unsigned char *map;
+	int sfd, c;
+	char b = 7;
+
+	sfd = open(DEV, O_RDWR | O_SYNC);
+	ASSERT_LE(0, sfd);
+	/* The copy path does not care. */
+	EXPECT_EQ(1, pwrite(sfd, &b, 1, 3));
+	b = 0;
+	EXPECT_EQ(1, pread(sfd, &b, 1, 3));
+	EXPECT_EQ(7, b);
+
+	for (c = 0; c < nr_caches(); c++) {
+		ASSERT_EQ(0, set_cache(c));
+		map = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+		if (c != MMAPPER_CACHE_UNCACHED) {
+			EXPECT_EQ(MAP_FAILED, (void *)map) TH_LOG("%s", cache_names[c]);
+			EXPECT_EQ(EINVAL, errno);
+			EXPECT_TRUE(log_contains("O_SYNC mapping refused"));
+			EXPECT_TRUE(log_contains("/sys/class/mmapper/mmapper0/cache"));
+			if (map != MAP_FAILED)
+				munmap(map, self->size);
+			continue;
+		}
+		ASSERT_NE(MAP_FAILED, (void *)map) TH_LOG("%s", strerror(errno));
+		memset(map, 0x77, self->size);
+		EXPECT_EQ(fnv1a(map, self->size), kernel_checksum(self->fd, 0, self->size));
+		pages_typed(_metadata, rows, "uncached-minus", "uncached-minus");
+		munmap(map, self->size);
+	}
+	ASSERT_EQ(0, set_cache(MMAPPER_CACHE_CACHED));
+	close(sfd);
+}
+
+/*
+ * kmalloc: a buffer of slab size shares its pages with other objects, so
+ * it stays cached (EINVAL and a log line); a larger one has pages of its
+ * own.  A resize or switch that would make a buffer of the current mode
+ * such a one is refused the same way, and changes nothing.
+ */
+TEST(cache_kmalloc_slab_sizes)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char cur[128];
+
+	if (!have_pat())
+		SKIP(return, "no PAT: cached only");
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/cache", "cached"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "kmalloc"));
+	ASSERT_EQ(0, set_size(2 * page));
+	EXPECT_EQ(-EINVAL, sysfs_write(SYSDIR "/cache", "write-combine"));
+	EXPECT_TRUE(log_contains("shares its pages with other kernel objects"));
+	ASSERT_EQ(0, sysfs_read(SYSDIR "/cache", cur, sizeof(cur)));
+	EXPECT_STREQ(cache_list(0), cur);
+
+	ASSERT_EQ(0, set_size(3 * page));
+	EXPECT_EQ(0, sysfs_write(SYSDIR "/cache", "uncached"));
+	EXPECT_EQ(-EINVAL, set_size(2 * page));
+	EXPECT_EQ(3 * page, sysfs_read_ll(SYSDIR "/size"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+	ASSERT_EQ(0, set_size(2 * page));
+	EXPECT_EQ(-EINVAL, sysfs_write(SYSDIR "/backend", "kmalloc"));
+	EXPECT_EQ(-EINVAL, sysfs_write(CLASS_BACKEND, "kmalloc"));
+	ASSERT_EQ(0, sysfs_read(SYSDIR "/backend", cur, sizeof(cur)));
+	EXPECT_NE(NULL, strstr(cur, "[vmalloc]"));
+
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/cache", "cached"));
+	ASSERT_EQ(0, set_size(64 << 10));
+}
+
+/*
+ * huge with 2 MiB entries (6.12+): PAT checks the 512 pages of an entry
+ * together, and debugfs reads the type of the entry itself.
+ */
+TEST(cache_huge_pmd)
+{
+	int pmd_expected = !kernel_older_than(6, 12) && thp_configured();
+	struct mmapper_stats a, b;
+	unsigned char *map;
+	const size_t len = 4 << 20;
+	size_t i;
+	int c, fd;
+
+	if (!have_pat())
+		SKIP(return, "no PAT: cached only");
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/cache", "cached"));
+	ASSERT_EQ(0, set_size(64 << 10));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "huge"));
+	ASSERT_EQ(0, set_size(len));
+	fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	for (c = 0; c < nr_caches(); c++) {
+		FILE *f;
+		char line[256], kt[32], ut[32];
+		unsigned long idx, pfn, n = 0;
+		int ref, mc;
+		unsigned int mapped;
+
+		ASSERT_EQ(0, set_cache(c));
+		map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		ASSERT_NE(MAP_FAILED, (void *)map);
+		ASSERT_EQ(0, get_stats(fd, &a));
+		for (i = 0; i < len; i += 4096)
+			map[i] = (unsigned char)(i >> 12);
+		ASSERT_EQ(0, get_stats(fd, &b));
+		if (pmd_expected && thp_eligible(map) == 1)
+			EXPECT_EQ(2, b.huge_faults - a.huge_faults) TH_LOG("%s", cache_names[c]);
+		EXPECT_EQ(fnv1a(map, len), kernel_checksum(fd, 0, len));
+
+		f = fopen(DBGDIR "pages", "r");
+		ASSERT_NE(NULL, f);
+		ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+		while (fgets(line, sizeof(line), f)) {
+			ASSERT_EQ(7, sscanf(line, "%lu %lx %d %d %u %31s %31s", &idx, &pfn,
+					    &ref, &mc, &mapped, kt, ut));
+			if (strcmp(kt, cache_types[c]) || strcmp(ut, cache_types[c]))
+				break;
+			n++;
+		}
+		fclose(f);
+		EXPECT_EQ(len / 4096, n) TH_LOG("%s: page %lu is %s in the kernel, %s in user space",
+						cache_names[c], n, kt, ut);
+		munmap(map, len);
+	}
+	close(fd);
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/cache", "cached"));
+	ASSERT_EQ(0, set_size(64 << 10));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+}
+
+/* What a nobody who may open the device may do with the cache mode. */
+static int nobody_want_cache;
+
+static int nobody_cache(void)
+{
+	char buf[128];
+	int fd = open(DEV, O_RDWR);
+
+	if (fd < 0)
+		return 1;
+	/* The attribute is root's to write, everyone's to read. */
+	if (sysfs_write(SYSDIR "/cache", "cached") != -EACCES)
+		return 2;
+	if (sysfs_read(SYSDIR "/cache", buf, sizeof(buf)))
+		return 3;
+	/* The ioctl follows the rule of every change: max_size. */
+	if (ioctl_set_cache(fd, nobody_want_cache))
+		return 4;
+	close(fd);
+	return 0;
+}
+
+static int nobody_cache_big(void)
+{
+	int fd = open(DEV, O_RDWR);
+
+	if (fd < 0)
+		return 1;
+	if (ioctl_set_cache(fd, MMAPPER_CACHE_CACHED) != -EPERM)
+		return 2;
+	close(fd);
+	return 0;
+}
+
+/*
+ * A change of cache mode allocates a new buffer: for a caller without
+ * CAP_SYS_ADMIN, through the ioctl, up to max_size; sysfs is root's.
+ */
+TEST_F(max_size, cache_unprivileged)
+{
+	char cur[128];
+
+	nobody_want_cache = nr_caches() - 1;
+	EXPECT_EQ(0, as_nobody(nobody_cache));
+	ASSERT_EQ(0, sysfs_read(SYSDIR "/cache", cur, sizeof(cur)));
+	EXPECT_STREQ(cache_list(nobody_want_cache), cur);
+
+	ASSERT_EQ(0, sysfs_write(MAX_SIZE, "32K"));
+	if (nobody_want_cache)
+		EXPECT_EQ(0, as_nobody(nobody_cache_big));
+	ASSERT_EQ(0, sysfs_read(SYSDIR "/cache", cur, sizeof(cur)));
+	EXPECT_STREQ(cache_list(nobody_want_cache), cur);
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/cache", "cached"));
+}
+
 #define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
 
 /* The THP mode in force: "always", "madvise" or "never" into @mode. */
@@ -4385,6 +4905,419 @@ TEST_F(mmapper, io_uring_read_write)
 	close(u.fd);
 	free(buf);
 	free(back);
+}
+
+/*
+ * Devices at run time: hot_add and hot_remove.  Each test removes what it
+ * added; the devices of the load (mmapper0..) are never touched.
+ */
+#define HOT_ADD		"/sys/class/mmapper/hot_add"
+#define HOT_REMOVE	"/sys/class/mmapper/hot_remove"
+#define PARAMS		"/sys/module/mmapper/parameters/"
+
+/* Read hot_add: the new device's number, or -errno. */
+static int hot_add(void)
+{
+	char buf[32], *end;
+	long n;
+	int ret = sysfs_read(HOT_ADD, buf, sizeof(buf));
+
+	if (ret)
+		return ret;
+	n = strtol(buf, &end, 10);
+	return *buf && !*end && n >= 0 ? (int)n : -EPROTO;
+}
+
+static int hot_remove(int n)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", n);
+	return sysfs_write(HOT_REMOVE, buf);
+}
+
+static void dev_file(char *path, size_t len, const char *dir, int n,
+		     const char *file)
+{
+	snprintf(path, len, "%s/mmapper%d%s%s", dir, n, file ? "/" : "",
+		 file ? file : "");
+}
+
+/* How many mmapperN directories /sys/class/mmapper has. */
+static int count_devices(void)
+{
+	char path[64];
+	int i, n = 0;
+
+	for (i = 0; i < 1024; i++) {
+		dev_file(path, sizeof(path), "/sys/class/mmapper", i, NULL);
+		n += !access(path, F_OK);
+	}
+	return n;
+}
+
+/* The devices there were before the test: the teardown removes the others. */
+FIXTURE(hotplug) {
+	bool existed[1024];
+};
+
+FIXTURE_SETUP(hotplug)
+{
+	char path[64];
+	int i;
+
+	if (access(HOT_ADD, F_OK))
+		SKIP(return, "no %s", HOT_ADD);
+	for (i = 0; i < 1024; i++) {
+		dev_file(path, sizeof(path), "/sys/class/mmapper", i, NULL);
+		self->existed[i] = !access(path, F_OK);
+	}
+}
+
+FIXTURE_TEARDOWN(hotplug)
+{
+	char path[64];
+	int i;
+
+	for (i = 0; i < 1024; i++) {
+		dev_file(path, sizeof(path), "/sys/class/mmapper", i, NULL);
+		if (!self->existed[i] && !access(path, F_OK))
+			hot_remove(i);
+	}
+}
+
+/*
+ * A new device is complete when hot_add returns: its node (the class's
+ * major, minor N), its attributes and its debugfs files, with the module's
+ * default size and backend and a zeroed buffer.  Removal is refused while
+ * it is open or mapped, then takes all of it away; a second removal finds
+ * nothing.
+ */
+TEST_F(hotplug, hot_add_and_remove)
+{
+	char path[128], want[256], cur[256], backend[64];
+	static const char *const files[] = {
+		"backend", "size", "stats/opens", "stats/active_mappings",
+		"stats/reset",
+	};
+	static const char *const dbg[] = { "pages", "mappings", "summary" };
+	long page = sysconf(_SC_PAGESIZE);
+	struct mmapper_info info = { .size = sizeof(info) };
+	struct stat st, st0;
+	unsigned char *buf;
+	long long size;
+	unsigned int i;
+	void *map;
+	int n, fd;
+
+	n = hot_add();
+	ASSERT_LE(0, n) TH_LOG("hot_add: %s", strerror(-n));
+
+	dev_file(path, sizeof(path), "/dev", n, NULL);
+	ASSERT_EQ(0, stat(path, &st)) TH_LOG("%s: %s", path, strerror(errno));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	if (!stat(DEV, &st0))
+		EXPECT_EQ(major(st0.st_rdev), major(st.st_rdev));
+	EXPECT_EQ(n, (int)minor(st.st_rdev));
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		dev_file(path, sizeof(path), "/sys/class/mmapper", n, files[i]);
+		EXPECT_EQ(0, access(path, F_OK)) TH_LOG("%s", path);
+	}
+	for (i = 0; i < sizeof(dbg) / sizeof(dbg[0]); i++) {
+		dev_file(path, sizeof(path), "/sys/kernel/debug/mmapper", n, dbg[i]);
+		EXPECT_EQ(0, access(path, R_OK)) TH_LOG("%s", path);
+	}
+
+	/* The module's defaults, whatever the other devices use now. */
+	size = sysfs_read_ll(PARAMS "size");
+	ASSERT_LT(0, size);
+	size = (size + page - 1) / page * page;
+	dev_file(path, sizeof(path), "/sys/class/mmapper", n, "size");
+	EXPECT_EQ(size, sysfs_read_ll(path));
+	ASSERT_EQ(0, sysfs_read(PARAMS "backend", backend, sizeof(backend)));
+	snprintf(want, sizeof(want), "%s", backend_list(backend));
+	dev_file(path, sizeof(path), "/sys/class/mmapper", n, "backend");
+	ASSERT_EQ(0, sysfs_read(path, cur, sizeof(cur)));
+	EXPECT_STREQ(want, cur);
+
+	dev_file(path, sizeof(path), "/dev", n, NULL);
+	fd = open(path, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, MMAPPER_IOC_GET_INFO, &info));
+	EXPECT_EQ((uint64_t)size, info.buf_size);
+	buf = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(size, pread(fd, buf, size, 0));
+	EXPECT_EQ(-1, check_zero(buf, size));
+	free(buf);
+
+	EXPECT_EQ(-EBUSY, hot_remove(n));
+	map = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	close(fd);
+	/* The mapping holds it: still busy. */
+	EXPECT_EQ(-EBUSY, hot_remove(n));
+	munmap(map, page);
+
+	ASSERT_EQ(0, hot_remove(n));
+	dev_file(path, sizeof(path), "/dev", n, NULL);
+	EXPECT_EQ(-1, access(path, F_OK));
+	dev_file(path, sizeof(path), "/sys/class/mmapper", n, NULL);
+	EXPECT_EQ(-1, access(path, F_OK));
+	dev_file(path, sizeof(path), "/sys/kernel/debug/mmapper", n, NULL);
+	EXPECT_EQ(-1, access(path, F_OK));
+	EXPECT_EQ(-ENODEV, hot_remove(n));
+}
+
+/* Numbers are given lowest first: a removed one is the next given. */
+TEST_F(hotplug, hot_add_numbers_lowest_first)
+{
+	int a, b, c;
+
+	a = hot_add();
+	ASSERT_LE(0, a);
+	b = hot_add();
+	ASSERT_LE(0, b);
+	EXPECT_LT(a, b);
+	ASSERT_EQ(0, hot_remove(a));
+	c = hot_add();
+	EXPECT_EQ(a, c);
+	EXPECT_EQ(0, hot_remove(b));
+	if (c >= 0)
+		EXPECT_EQ(0, hot_remove(c));
+}
+
+static int nobody_hotplug(void)
+{
+	char buf[32];
+
+	return sysfs_read(HOT_ADD, buf, sizeof(buf)) == -EACCES &&
+	       sysfs_write(HOT_REMOVE, "0") == -EACCES ? 0 : 1;
+}
+
+static int root_without_sys_admin_hotplug(void)
+{
+	char buf[32];
+
+	if (drop_sys_admin())
+		return 1;
+	if (sysfs_read(HOT_ADD, buf, sizeof(buf)) != -EPERM)
+		return 2;
+	if (sysfs_write(HOT_REMOVE, "0") != -EPERM)
+		return 3;
+	return 0;
+}
+
+/*
+ * Root only: the modes (0400, 0200) keep other users out, and root
+ * without CAP_SYS_ADMIN gets EPERM.  A number that is not one is EINVAL,
+ * a device that does not exist ENODEV; nothing is added or removed.
+ */
+TEST_F(hotplug, hot_remove_bad_input)
+{
+	static const char *const bad[] = {
+		"abc", "-1", "1x", "0x", "4294967296", " 1", "1 2",
+	};
+	struct stat st;
+	unsigned int i;
+	int before = count_devices();
+
+	if (getuid())
+		SKIP(return, "must run as root");
+	ASSERT_EQ(0, stat(HOT_ADD, &st));
+	EXPECT_EQ(0400, st.st_mode & 0777);
+	ASSERT_EQ(0, stat(HOT_REMOVE, &st));
+	EXPECT_EQ(0200, st.st_mode & 0777);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_EQ(-EINVAL, sysfs_write(HOT_REMOVE, bad[i]))
+			TH_LOG("bad input %u", i);
+	EXPECT_EQ(-ENODEV, sysfs_write(HOT_REMOVE, "1023"));
+	EXPECT_EQ(-ENODEV, sysfs_write(HOT_REMOVE, "4294967295"));
+	EXPECT_EQ(0, as_nobody(nobody_hotplug));
+	EXPECT_EQ(0, as_root_without_sys_admin(root_without_sys_admin_hotplug));
+	EXPECT_EQ(before, count_devices());
+}
+
+/*
+ * max_devices bounds the devices: hot_add gives ENOSPC, with a line in the
+ * log, once that many exist.
+ */
+TEST_F_TIMEOUT(hotplug, hot_add_limit, 300)
+{
+	int added[1024], n = 0, max, ret, i;
+
+	max = sysfs_read_ll(PARAMS "max_devices");
+	ASSERT_LT(0, max);
+	ASSERT_GE(1024, max);
+	for (;;) {
+		ret = hot_add();
+		if (ret < 0 || n == max)
+			break;
+		added[n++] = ret;
+	}
+	EXPECT_EQ(-ENOSPC, ret);
+	EXPECT_EQ(max, count_devices());
+	EXPECT_TRUE(log_contains("as many as max_devices allows"));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(0, hot_remove(added[i])) TH_LOG("mmapper%d", added[i]);
+}
+
+/*
+ * The class-wide backend covers every device there is, the hot-added
+ * ones too, all or none.
+ */
+TEST_F(hotplug, class_backend_covers_hot_added)
+{
+	char path[64], cur[256];
+	void *map;
+	int n, fd;
+
+	ASSERT_EQ(0, sysfs_write(CLASS_BACKEND, "vmalloc"));
+	n = hot_add();
+	ASSERT_LE(0, n);
+	dev_file(path, sizeof(path), "/sys/class/mmapper", n, "backend");
+
+	EXPECT_EQ(0, sysfs_write(CLASS_BACKEND, "pages"));
+	ASSERT_EQ(0, sysfs_read(path, cur, sizeof(cur)));
+	EXPECT_STREQ(backend_list("pages"), cur);
+	ASSERT_EQ(0, sysfs_read(CLASS_BACKEND, cur, sizeof(cur)));
+	EXPECT_STREQ(backend_list("pages"), cur);
+
+	/* Mapping only the new device stops the switch of all. */
+	dev_file(path, sizeof(path), "/dev", n, NULL);
+	fd = open(path, O_RDWR);
+	ASSERT_LE(0, fd);
+	map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	EXPECT_EQ(-EBUSY, sysfs_write(CLASS_BACKEND, "vmalloc"));
+	ASSERT_EQ(0, sysfs_read(SYSDIR "/backend", cur, sizeof(cur)));
+	EXPECT_STREQ(backend_list("pages"), cur);
+	munmap(map, 4096);
+	close(fd);
+
+	EXPECT_EQ(0, sysfs_write(CLASS_BACKEND, "vmalloc"));
+	EXPECT_EQ(0, hot_remove(n));
+}
+
+/*
+ * Files of a device left open across its removal: a sysfs write says
+ * ENODEV, a debugfs read EIO; neither reaches the device, which is gone
+ * (on the debug kernel KASAN would see a use after free).
+ */
+TEST_F(hotplug, files_open_across_remove)
+{
+	char path[128], buf[4096];
+	int n, sfd, dfd;
+
+	n = hot_add();
+	ASSERT_LE(0, n);
+	dev_file(path, sizeof(path), "/sys/class/mmapper", n, "size");
+	sfd = open(path, O_RDWR);
+	ASSERT_LE(0, sfd);
+	dev_file(path, sizeof(path), "/sys/kernel/debug/mmapper", n, "pages");
+	dfd = open(path, O_RDONLY);
+	ASSERT_LE(0, dfd);
+	ASSERT_LT(0, read(dfd, buf, 64));
+
+	ASSERT_EQ(0, hot_remove(n));
+	EXPECT_EQ(-1, write(sfd, "8K", 2));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, read(dfd, buf, sizeof(buf)));
+	EXPECT_EQ(EIO, errno);
+	close(sfd);
+	close(dfd);
+}
+
+/* Shared by the opener and the remover of open_racing_remove. */
+struct race {
+	volatile int stop;
+	int failed;
+	char why[128];
+	unsigned long opened, enodev, enoent, enxio, busy;
+};
+
+/*
+ * Open the device in a loop until told to stop.  Each open gets the
+ * device, which then works and cannot be removed (EBUSY, even for this
+ * very process), or finds it gone: ENODEV from mmapper, ENXIO from the
+ * char-device layer once the number is released, ENOENT once the node is.
+ */
+static void race_opener(struct race *r, int n)
+{
+	struct mmapper_info info = { .size = sizeof(info) };
+	char path[64];
+	int fd, ret;
+
+	dev_file(path, sizeof(path), "/dev", n, NULL);
+	while (!r->stop && !r->failed) {
+		fd = open(path, O_RDWR);
+		if (fd < 0) {
+			if (errno == ENODEV)
+				r->enodev++;
+			else if (errno == ENOENT)
+				r->enoent++;
+			else if (errno == ENXIO)
+				r->enxio++;
+			else
+				snprintf(r->why, sizeof(r->why), "open: %s", strerror(errno)),
+				r->failed = 1;
+			continue;
+		}
+		r->opened++;
+		if (ioctl(fd, MMAPPER_IOC_GET_INFO, &info)) {
+			snprintf(r->why, sizeof(r->why), "GET_INFO on an open device: %s",
+				 strerror(errno));
+			r->failed = 1;
+		}
+		ret = hot_remove(n);
+		if (ret != -EBUSY) {
+			snprintf(r->why, sizeof(r->why),
+				 "hot_remove of a device open here: %s", strerror(-ret));
+			r->failed = 1;
+		}
+		close(fd);
+	}
+}
+
+/*
+ * An open() racing a removal either gets the device, and the removal
+ * EBUSY, or does not get it: never a device half removed.
+ */
+TEST_F_TIMEOUT(hotplug, open_racing_remove, 300)
+{
+	struct race *r;
+	int round, n, ret, status;
+	pid_t pid;
+
+	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	memset(r, 0, sizeof(*r));
+
+	for (round = 0; round < 100 && !r->failed; round++) {
+		n = hot_add();
+		ASSERT_LE(0, n);
+		r->stop = 0;
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			race_opener(r, n);
+			_exit(0);
+		}
+		/* Let the opener start, then remove as soon as it allows. */
+		usleep(round % 10 * 100);
+		while ((ret = hot_remove(n)) == -EBUSY)
+			r->busy++;
+		r->stop = 1;
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_EQ(0, status);
+		ASSERT_EQ(0, ret) TH_LOG("hot_remove: %s", strerror(-ret));
+	}
+	EXPECT_STREQ("", r->why);
+	TH_LOG("%d rounds: %lu opens got the device, %lu removals refused; ENODEV %lu, ENXIO %lu, ENOENT %lu",
+	       round, r->opened, r->busy, r->enodev, r->enxio, r->enoent);
+	munmap(r, sizeof(*r));
 }
 
 TEST_HARNESS_MAIN

@@ -57,6 +57,20 @@ t() {
 
 t "list" 0 "mmapper1 *vmalloc *65536" $CTL list
 t "list --json" 0 '"common_backend": "vmalloc", "devices": \[{"name": "mmapper0"' $CTL --json list
+# Devices at run time: create (hot_add, then backend and size), remove.
+t "create" 0 "device: *mmapper2" $CTL create
+t "create backend= size= --json" 0 '"device": "mmapper3", "backend": "pages", "size": 131072' \
+	$CTL --json create backend=pages size=128K
+t "list shows the created devices" 0 "mmapper3 *pages *131072" $CTL list
+t "create, unknown backend: removed again (exit 1)" 1 \
+	"unknown backend; see mmapperctl list); mmapper4 removed again" $CTL create backend=bogus
+t "a failed create leaves no device" 0 "" sh -c '! test -e /sys/class/mmapper/mmapper4'
+t "create, bad size (exit 2)" 2 "create: '0' is not a size" $CTL create size=0
+t "remove" 0 "mmapper2: removed" $CTL remove 2
+t "remove --json" 0 '{"device": "mmapper3", "removed": true}' $CTL --json remove /dev/mmapper3
+t "remove, no such device (exit 1)" 1 "No such device (no such device)" $CTL remove mmapper3
+t "remove, no device given (exit 2)" 2 "remove: which device?" $CTL remove
+t "create as nobody: needs root (exit 1)" 1 "Permission denied (needs root)" su_nobody $CTL create
 t "info" 0 "size: *65536 bytes (16 pages)" $CTL info mmapper0
 t "info /dev path, --json last" 0 '"backend": "vmalloc", "size": 65536' $CTL info /dev/mmapper0 --json
 t "set backend and size" 0 "backend: *vmalloc-fault" $CTL set 0 backend=vmalloc-fault size=128K
@@ -88,6 +102,7 @@ holder=$!
 sleep 2
 t "mappings --json of a holder" 0 '"comm": "mmapperctl"' $CTL --json mappings 0
 t "set while mapped: EBUSY (exit 1)" 1 "Device or resource busy (a process maps the buffer" $CTL set 0 size=4K
+t "remove while mapped: EBUSY (exit 1)" 1 "Device or resource busy (a process has it open, mapped or exported: close it first)" $CTL remove 0
 kill $holder
 wait $holder 2>/dev/null
 t "export" 0 "mmapper0: DMA-BUF fd [0-9]*, inode [0-9]*: offset 4096, length 8192, read-write, exporter mmapper, size 8192" \
@@ -103,12 +118,24 @@ sleep 2
 t "exports of a holder" 0 "export [0-9]*: offset 0 length 4096 rw" $CTL exports 0
 t "exports --json" 0 '"exports": \["export [0-9]*: offset 0 length 4096 rw' $CTL --json exports 0
 t "set while exported: EBUSY (exit 1)" 1 "a DMA-BUF export holds it" $CTL set 0 size=4K
+t "remove while exported: EBUSY (exit 1)" 1 "open, mapped or exported" $CTL remove 0
 kill $holder
 wait $holder 2>/dev/null
 t "set unknown backend (exit 1)" 1 "unknown backend; see mmapperctl list" $CTL set 0 backend=bogus
 t "set bad size (exit 2)" 2 "'12Q' is not a size" $CTL set 0 size=12Q
 t "set nothing (exit 2)" 2 "nothing to set" $CTL set 0
-t "set unknown key (exit 2)" 2 "expected backend=NAME or size=SIZE" $CTL set 0 colour=red
+t "set unknown key (exit 2)" 2 "expected backend=NAME, size=SIZE or cache=MODE" $CTL set 0 colour=red
+t "info shows the cache mode" 0 "cache: *cached (this machine offers: cached" $CTL info 0
+t "info --json cache" 0 '"cache": "cached", "caches": "cached' $CTL --json info 0
+t "set unknown cache mode (exit 2)" 2 "'wc' is not a cache mode" $CTL set 0 cache=wc
+if [ -e /sys/kernel/debug/x86/pat_memtype_list ]; then
+	t "set cache" 0 "cache: *write-combine" $CTL set 0 cache=write-combine
+	t "pages --json: memory types" 0 '"kernel_type": "write-combining", "user_type": null' \
+		$CTL --json pages 0
+	t "set cache back" 0 "cache: *cached" $CTL set 0 cache=cached
+else
+	t "set cache without PAT (exit 1)" 1 "not offered here" $CTL set 0 cache=write-combine
+fi
 t "no such device (exit 1)" 1 "/dev/mmapper7: No such file or directory" $CTL info 7
 t "not a device (exit 2)" 2 "'sda' is not a device" $CTL info sda
 t "no device given (exit 2)" 2 "info: which device?" $CTL info

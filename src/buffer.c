@@ -89,11 +89,12 @@ int mmapper_size_check(const struct mmapper_backend *backend, u64 size)
  * mmapper_buf_alloc() - allocate a zeroed buffer
  * @backend: backend to allocate it with
  * @size: size in bytes, already checked by mmapper_size_check()
+ * @cache: its cache mode, already checked by mmapper_cache_check()
  *
  * Return: the buffer, or an ERR_PTR().
  */
 struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
-				      u64 size)
+				      u64 size, unsigned int cache)
 {
 	struct mmapper_buf *buf;
 	int ret;
@@ -104,6 +105,7 @@ struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
 
 	kref_init(&buf->ref);
 	buf->backend = backend;
+	buf->cache = cache;
 	buf->size = PAGE_ALIGN(size);
 	buf->nr_pages = buf->size >> PAGE_SHIFT;
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmapper debugfs: /sys/kernel/debug/mmapper/mmapperN/{pages,mappings,summary,exports}.
- * Documented in Documentation/debugfs.rst.
+ * mmapper debugfs: /sys/kernel/debug/mmapper/mmapperN/{pages,mappings,summary,
+ * exports} and /sys/kernel/debug/mmapper/memtype.  Documented in
+ * Documentation/debugfs.rst.
  *
  * Finding out whether a page is mapped into user space right now:
  *
@@ -11,6 +12,11 @@
  *  - VM_PFNMAP mappings (remap_pfn_range(), vmf_insert_pfn*()) bypass
  *    rmap, so each live mapping's page table is read instead, under the
  *    mmap lock of the process that owns it.
+ *
+ * The memory types of a page (kernel_type, user_type): the kernel's page
+ * table for the direct map and any vmalloc-area mapping the backend keeps
+ * (lookup_address()); each live mapping's page table for the user entries,
+ * read as above (cache.c).
  *
  * Locks, outermost first, as in the rest of the driver: the owner's mmap
  * lock, the device lock, the mappings spinlock.  A VMA found through a
@@ -128,18 +134,20 @@ struct mmapper_batch {
 	unsigned int n;
 	unsigned long gen;
 	u32 pfnmapped[MMAPPER_BATCH];
+	/* BIT() of each memory type of the user entries mapping the page */
+	u8 user_types[MMAPPER_BATCH];
 };
 
-/* Count the user PFN-map entries of one mapping that point into the batch. */
+/*
+ * Count the user PFN-map entries of one mapping that point into the
+ * batch, and note the memory types of all its entries that do.
+ */
 static int mmapper_batch_vma(struct mmapper_dev *mdev,
 			     struct vm_area_struct *vma, void *arg)
 {
 	struct mmapper_batch *b = arg;
 	unsigned long idx, first, last;
 	struct mmapper_buf *buf;
-
-	if (!(vma->vm_flags & VM_PFNMAP))
-		return 0;	/* counted by the pages' mapcount */
 
 	first = max(b->first, vma->vm_pgoff);
 	last = min(b->first + MMAPPER_BATCH, vma->vm_pgoff + vma_pages(vma));
@@ -153,10 +161,16 @@ static int mmapper_batch_vma(struct mmapper_dev *mdev,
 		unsigned long addr = vma->vm_start +
 				     ((idx - vma->vm_pgoff) << PAGE_SHIFT);
 		struct follow_pfnmap_args args = { .vma = vma, .address = addr };
+		unsigned long pfn = page_to_pfn(buf->backend->page_at(buf, idx));
+		int type = mmapper_user_memtype(vma->vm_mm, addr, pfn);
 
+		if (type >= 0)
+			b->user_types[idx - b->first] |= BIT(type);
+		if (!(vma->vm_flags & VM_PFNMAP))
+			continue;	/* counted by the pages' mapcount */
 		if (follow_pfnmap_start(&args))
 			continue;	/* nothing mapped there */
-		if (args.pfn == page_to_pfn(buf->backend->page_at(buf, idx)))
+		if (args.pfn == pfn)
 			b->pfnmapped[idx - b->first]++;
 		follow_pfnmap_end(&args);
 	}
@@ -247,6 +261,43 @@ static void mmapper_pages_stop(struct seq_file *m, void *v)
 	}
 }
 
+/*
+ * BIT() of the memory type of each kernel mapping of page @idx of @buf:
+ * the direct map's, and that of the vmalloc area where the backend keeps
+ * the buffer in one.
+ */
+static unsigned int mmapper_kernel_types(const struct mmapper_buf *buf,
+					 unsigned long idx, struct page *page)
+{
+	unsigned int types = 0;
+	int type;
+
+	type = mmapper_kernel_memtype((unsigned long)page_address(page));
+	if (type >= 0)
+		types |= BIT(type);
+	if (buf->vaddr && is_vmalloc_addr(buf->vaddr)) {
+		type = mmapper_kernel_memtype((unsigned long)buf->vaddr +
+					      (idx << PAGE_SHIFT));
+		if (type >= 0)
+			types |= BIT(type);
+	}
+	return types;
+}
+
+/* Memory types by name, joined by '+' if there are several; '-' for none. */
+static void mmapper_show_types(struct seq_file *m, unsigned int types, int width)
+{
+	char text[64] = "-";
+	size_t len = 0;
+	int type;
+
+	for (type = 0; types >> type; type++)
+		if (types & BIT(type))
+			len += scnprintf(text + len, sizeof(text) - len, "%s%s",
+					 len ? "+" : "", mmapper_memtype_name(type));
+	seq_printf(m, " %-*s", width, text);
+}
+
 static int mmapper_pages_show(struct seq_file *m, void *v)
 {
 	struct mmapper_pages_iter *it = m->private;
@@ -255,8 +306,9 @@ static int mmapper_pages_show(struct seq_file *m, void *v)
 	int mapcount;
 
 	if (v == SEQ_START_TOKEN) {
-		seq_printf(m, "%10s %12s %8s %8s %6s\n", "index", "pfn",
-			   "refcount", "mapcount", "mapped");
+		seq_printf(m, "%10s %12s %8s %8s %6s %-15s %s\n", "index", "pfn",
+			   "refcount", "mapcount", "mapped", "kernel_type",
+			   "user_type");
 		return 0;
 	}
 
@@ -264,10 +316,13 @@ static int mmapper_pages_show(struct seq_file *m, void *v)
 	buf = mmapper_dev_buf(it->mdev);
 	page = buf->backend->page_at(buf, it->idx);
 	mapcount = mmapper_mapcount(page);
-	seq_printf(m, "%10lu %#12lx %8d %8d %6u\n", it->idx, page_to_pfn(page),
+	seq_printf(m, "%10lu %#12lx %8d %8d %6u", it->idx, page_to_pfn(page),
 		   page_ref_count(page), mapcount,
 		   it->batch.pfnmapped[it->idx - it->batch.first] +
 		   max(mapcount, 0));
+	mmapper_show_types(m, mmapper_kernel_types(buf, it->idx, page), 15);
+	mmapper_show_types(m, it->batch.user_types[it->idx - it->batch.first], 0);
+	seq_putc(m, '\n');
 	return 0;
 }
 
@@ -416,7 +471,7 @@ static int mmapper_summary_show(struct seq_file *m, void *v)
 {
 	struct mmapper_dev *mdev = m->private;
 	unsigned long first = 0, mapped = 0;
-	const char *backend = "?";
+	const char *backend = "?", *cache = "?";
 	struct mmapper_batch *b;
 	size_t size = 0;
 	unsigned int i;
@@ -439,6 +494,7 @@ static int mmapper_summary_show(struct seq_file *m, void *v)
 				mapped++;
 		}
 		backend = mmapper_dev_buf(mdev)->backend->name;
+		cache = mmapper_cache_name(mmapper_dev_buf(mdev)->cache);
 		size = mmapper_dev_buf(mdev)->size;
 		mutex_unlock(&mdev->lock);
 		first += b->n;
@@ -449,6 +505,7 @@ static int mmapper_summary_show(struct seq_file *m, void *v)
 		return ret;
 
 	seq_printf(m, "backend: %s\n", backend);
+	seq_printf(m, "cache: %s\n", cache);
 	seq_printf(m, "size: %zu\n", size);
 	seq_printf(m, "pages: %zu\n", size >> PAGE_SHIFT);
 	seq_printf(m, "pages_mapped: %lu\n", mapped);
@@ -459,9 +516,58 @@ static int mmapper_summary_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(mmapper_summary);
 
+/*
+ * memtype: the memory type of any RAM page in the direct map, by pfn.
+ * PAT does not list RAM (pat_memtype_list is for the rest): this shows
+ * that a page a buffer gave back is write-back again.  Write a pfn, read
+ * "pfn type" (echo PFN > memtype; cat memtype): one pfn for all who use
+ * the file, as befits a debugging aid for root.
+ */
+static atomic_long_t mmapper_memtype_pfn;	/* pfn + 1; 0: none yet */
+
+static ssize_t mmapper_memtype_write(struct file *file, const char __user *ubuf,
+				     size_t count, loff_t *ppos)
+{
+	unsigned long pfn;
+	int ret;
+
+	ret = kstrtoul_from_user(ubuf, count, 0, &pfn);
+	if (ret)
+		return ret;
+	if (!pfn_valid(pfn) || pfn + 1 == 0)
+		return -EINVAL;
+	atomic_long_set(&mmapper_memtype_pfn, pfn + 1);
+	return count;
+}
+
+static ssize_t mmapper_memtype_read(struct file *file, char __user *ubuf,
+				    size_t count, loff_t *ppos)
+{
+	unsigned long pfn = atomic_long_read(&mmapper_memtype_pfn);
+	char text[64];
+	int len;
+
+	if (!pfn--)
+		return -ENODATA;
+	len = scnprintf(text, sizeof(text), "%#lx %s\n", pfn,
+			mmapper_memtype_name(mmapper_kernel_memtype((unsigned long)
+				page_address(pfn_to_page(pfn)))));
+	return simple_read_from_buffer(ubuf, count, ppos, text, len);
+}
+
+static const struct file_operations mmapper_memtype_fops = {
+	.owner		= THIS_MODULE,
+	.open		= simple_open,
+	.read		= mmapper_memtype_read,
+	.write		= mmapper_memtype_write,
+	.llseek		= default_llseek,
+};
+
 void mmapper_debugfs_init(void)
 {
 	mmapper_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("memtype", 0600, mmapper_debugfs_root, NULL,
+			    &mmapper_memtype_fops);
 }
 
 void mmapper_debugfs_exit(void)
@@ -469,11 +575,17 @@ void mmapper_debugfs_exit(void)
 	debugfs_remove(mmapper_debugfs_root);
 }
 
+/*
+ * The files reach the device through their inode's i_private.  A removal
+ * calls mmapper_debugfs_remove() first, which waits for every read in
+ * progress; a file left open after it reads nothing (EIO), and the device
+ * is freed only later, with its last reference.
+ */
 void mmapper_debugfs_add(struct mmapper_dev *mdev)
 {
 	struct dentry *dir;
 
-	dir = debugfs_create_dir(dev_name(mdev->dev), mmapper_debugfs_root);
+	dir = debugfs_create_dir(dev_name(&mdev->dev), mmapper_debugfs_root);
 	debugfs_create_file("pages", 0400, dir, mdev, &mmapper_pages_fops);
 	debugfs_create_file("mappings", 0400, dir, mdev, &mmapper_mappings_fops);
 	debugfs_create_file("summary", 0400, dir, mdev, &mmapper_summary_fops);

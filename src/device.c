@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Device policy for buffer changes: who may change a device's size or
- * backend, when (not while mapped), what is logged, counted and traced,
- * and the realloc-like change itself (new buffer built and filled, then
- * published; the old one goes with its last reference).  The buffer
- * operations it builds on are in buffer.c.
+ * Device policy for buffer changes: who may change a device's size,
+ * backend or cache mode, when (not while mapped), what is logged, counted
+ * and traced, and the realloc-like change itself (new buffer built and
+ * filled, then published; the old one goes with its last reference).  The
+ * buffer operations it builds on are in buffer.c, the memory types in
+ * cache.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -29,15 +30,43 @@ static int mmapper_dev_check_privilege(struct mmapper_dev *mdev, u64 size)
 
 	if (size <= max || capable(CAP_SYS_ADMIN))
 		return 0;
-	dev_warn_ratelimited(mdev->dev,
+	dev_warn_ratelimited(&mdev->dev,
 			     "size %llu refused: above max_size %llu for %s[%d], which lacks CAP_SYS_ADMIN\n",
 			     size, max, current->comm, task_pid_nr(current));
 	return -EPERM;
 }
 
+/*
+ * A cache mode is the buffer's for its life: a change of mode is a new
+ * buffer, and the new backend and size must allow the mode in force.
+ */
+static int mmapper_dev_check_cache(struct mmapper_dev *mdev,
+				   const struct mmapper_backend *backend,
+				   u64 size, unsigned int cache)
+{
+	int ret = mmapper_cache_check(backend, size, cache);
+
+	if (ret == -EOPNOTSUPP) {
+		dev_warn_ratelimited(&mdev->dev,
+				     "cache mode %s refused: this machine has no PAT (booted with nopat, or a kernel without CONFIG_X86_PAT): cached only\n",
+				     mmapper_cache_name(cache));
+		return -EINVAL;
+	}
+	if (ret && !(backend->caches & BIT(cache)))
+		dev_warn_ratelimited(&mdev->dev,
+				     "cache mode %s refused: backend %s has no such mode\n",
+				     mmapper_cache_name(cache), backend->name);
+	else if (ret)
+		dev_warn_ratelimited(&mdev->dev,
+				     "cache mode %s refused: a %s buffer of %llu bytes shares its pages with other kernel objects (above %zu bytes it would not)\n",
+				     mmapper_cache_name(cache), backend->name, size,
+				     backend->shared_max_size);
+	return ret;
+}
+
 static int mmapper_dev_check_change(struct mmapper_dev *mdev,
 				    const struct mmapper_backend *backend,
-				    u64 size)
+				    u64 size, unsigned int cache)
 {
 	int ret = mmapper_dev_check_privilege(mdev, size);
 
@@ -49,27 +78,30 @@ static int mmapper_dev_check_change(struct mmapper_dev *mdev,
 	case 0:
 		break;
 	case -EINVAL:
-		dev_warn_ratelimited(mdev->dev, "size 0 refused\n");
+		dev_warn_ratelimited(&mdev->dev, "size 0 refused\n");
 		return ret;
 	case -ENOMEM:
-		dev_warn_ratelimited(mdev->dev,
+		dev_warn_ratelimited(&mdev->dev,
 				     "size %llu refused: more than the machine's %lu MiB of RAM\n",
 				     size, totalram_pages() >> (20 - PAGE_SHIFT));
 		return ret;
 	default:
-		dev_warn_ratelimited(mdev->dev,
+		dev_warn_ratelimited(&mdev->dev,
 				     "size %llu refused: backend %s holds at most %zu bytes\n",
 				     size, backend->name, backend->max_size);
 		return ret;
 	}
+	ret = mmapper_dev_check_cache(mdev, backend, size, cache);
+	if (ret)
+		return ret;
 
 	if (atomic_read(&mdev->nr_mappings)) {
-		dev_dbg(mdev->dev, "change refused: buffer is mapped\n");
+		dev_dbg(&mdev->dev, "change refused: buffer is mapped\n");
 		return -EBUSY;
 	}
 	/* An export holds the buffer as a mapping does (dmabuf.c). */
 	if (atomic_read(&mdev->nr_exports)) {
-		dev_dbg(mdev->dev, "change refused: buffer is exported\n");
+		dev_dbg(&mdev->dev, "change refused: buffer is exported\n");
 		return -EBUSY;
 	}
 	return 0;
@@ -77,11 +109,12 @@ static int mmapper_dev_check_change(struct mmapper_dev *mdev,
 
 static bool mmapper_dev_unchanged(struct mmapper_dev *mdev,
 				  const struct mmapper_backend *backend,
-				  u64 size)
+				  u64 size, unsigned int cache)
 {
 	/* size <= buf->size keeps PAGE_ALIGN() from wrapping; 0 never matches. */
 	return backend == mmapper_dev_buf(mdev)->backend && size <= mmapper_dev_buf(mdev)->size &&
-	       PAGE_ALIGN(size) == mmapper_dev_buf(mdev)->size;
+	       PAGE_ALIGN(size) == mmapper_dev_buf(mdev)->size &&
+	       cache == mmapper_dev_buf(mdev)->cache;
 }
 
 /* A change that copied the device's buffer failed: it stays in place. */
@@ -98,18 +131,18 @@ static void mmapper_dev_unretire(struct mmapper_dev *mdev)
  */
 static struct mmapper_buf *mmapper_dev_prepare(struct mmapper_dev *mdev,
 					       const struct mmapper_backend *backend,
-					       u64 size)
+					       u64 size, unsigned int cache)
 {
-	struct mmapper_buf *buf = mmapper_buf_alloc(backend, size);
+	struct mmapper_buf *buf = mmapper_buf_alloc(backend, size, cache);
 	int ret;
 
 	if (IS_ERR(buf)) {
 		if (PTR_ERR(buf) == -EINTR)
 			return buf;
 		mmapper_count(mdev, alloc_failures, 1);
-		dev_warn_ratelimited(mdev->dev,
-				     "cannot allocate %llu bytes with backend %s (%pe); buffer unchanged\n",
-				     size, backend->name, buf);
+		dev_warn_ratelimited(&mdev->dev,
+				     "cannot allocate %llu bytes with backend %s, %s (%pe); buffer unchanged\n",
+				     size, backend->name, mmapper_cache_name(cache), buf);
 		return buf;
 	}
 	/*
@@ -161,11 +194,20 @@ static void mmapper_trace_change(struct mmapper_dev *mdev,
 		trace_mmapper_resize(mdev->index, old_size, size, ret);
 }
 
+static void mmapper_trace_cache(struct mmapper_dev *mdev, unsigned int old_cache,
+				unsigned int cache, int ret)
+{
+	if (cache != old_cache)
+		trace_mmapper_cache(mdev->index, mmapper_cache_name(old_cache),
+				    mmapper_cache_name(cache), ret);
+}
+
 /**
- * mmapper_dev_realloc() - change a device's backend and/or size
+ * mmapper_dev_realloc() - change a device's backend, size and/or cache mode
  * @mdev: the device, its lock held
  * @backend: new backend
  * @size: new size in bytes
+ * @cache: new cache mode
  *
  * Like realloc(): the first min(old, new) bytes are kept, new bytes are
  * zero.  Asking for what is already in force succeeds and changes nothing,
@@ -173,25 +215,28 @@ static void mmapper_trace_change(struct mmapper_dev *mdev,
  * buffer is charged to the caller's memory cgroup.
  *
  * Return: 0, -EPERM above max_size without CAP_SYS_ADMIN, -EBUSY if the
- * device is mapped or exported, an error of mmapper_size_check(), -ENOMEM, or -EINTR
- * on a fatal signal.
+ * device is mapped or exported, an error of mmapper_size_check(), -EINVAL for a cache
+ * mode that the machine or the backend cannot give, -ENOMEM, or -EINTR on
+ * a fatal signal.
  */
 static int mmapper_dev_realloc(struct mmapper_dev *mdev,
-			       const struct mmapper_backend *backend, u64 size)
+			       const struct mmapper_backend *backend, u64 size,
+			       unsigned int cache)
 {
 	const struct mmapper_backend *old_backend = mmapper_dev_buf(mdev)->backend;
+	unsigned int old_cache = mmapper_dev_buf(mdev)->cache;
 	u64 old_size = mmapper_dev_buf(mdev)->size;
 	struct mmapper_buf *buf;
 	int ret;
 
 	lockdep_assert_held(&mdev->lock);
 
-	if (mmapper_dev_unchanged(mdev, backend, size))
+	if (mmapper_dev_unchanged(mdev, backend, size, cache))
 		return 0;
 
-	ret = mmapper_dev_check_change(mdev, backend, size);
+	ret = mmapper_dev_check_change(mdev, backend, size, cache);
 	if (!ret) {
-		buf = mmapper_dev_prepare(mdev, backend, size);
+		buf = mmapper_dev_prepare(mdev, backend, size, cache);
 		if (IS_ERR(buf))
 			ret = PTR_ERR(buf);
 		else
@@ -199,22 +244,23 @@ static int mmapper_dev_realloc(struct mmapper_dev *mdev,
 	}
 
 	mmapper_trace_change(mdev, old_backend, old_size, backend, size, ret);
+	mmapper_trace_cache(mdev, old_cache, cache, ret);
 	return ret;
 }
 
-static void mmapper_unlock_devs(unsigned int n)
+static void mmapper_unlock_devs(struct mmapper_dev **devs, unsigned int n)
 {
 	while (n--)
-		mutex_unlock(&mmapper_devs[n].lock);
+		mutex_unlock(&devs[n]->lock);
 }
 
 /*
- * Change a device's buffer to @backend and @size (each NULL: keep it),
- * then tell sysfs, whose phys_addr depends on the backend.
+ * Change a device's buffer to @backend, @size and @cache (each NULL: keep
+ * it), then tell sysfs, whose phys_addr depends on the backend.
  */
 static int mmapper_dev_change(struct mmapper_dev *mdev,
 			      const struct mmapper_backend *backend,
-			      const u64 *size)
+			      const u64 *size, const unsigned int *cache)
 {
 	const struct mmapper_buf *cur;
 	bool switched;
@@ -226,7 +272,8 @@ static int mmapper_dev_change(struct mmapper_dev *mdev,
 	cur = mmapper_dev_buf(mdev);
 	switched = backend && backend != cur->backend;
 	ret = mmapper_dev_realloc(mdev, backend ?: cur->backend,
-				  size ? *size : cur->size);
+				  size ? *size : cur->size,
+				  cache ? *cache : cur->cache);
 	mutex_unlock(&mdev->lock);
 	if (!ret && switched)
 		mmapper_sysfs_changed(mdev);
@@ -243,7 +290,7 @@ static int mmapper_dev_change(struct mmapper_dev *mdev,
  */
 int mmapper_dev_set_size(struct mmapper_dev *mdev, u64 size)
 {
-	return mmapper_dev_change(mdev, NULL, &size);
+	return mmapper_dev_change(mdev, NULL, &size, NULL);
 }
 
 /**
@@ -256,18 +303,37 @@ int mmapper_dev_set_size(struct mmapper_dev *mdev, u64 size)
 int mmapper_dev_set_backend(struct mmapper_dev *mdev,
 			    const struct mmapper_backend *backend)
 {
-	return mmapper_dev_change(mdev, backend, NULL);
+	return mmapper_dev_change(mdev, backend, NULL, NULL);
+}
+
+/**
+ * mmapper_dev_set_cache() - give a device's buffer another cache mode
+ * @mdev: the device, its lock not held
+ * @cache: the new mode, an MMAPPER_CACHE_* value
+ *
+ * A new buffer of the same backend and size, its pages of the new memory
+ * type in every mapping, with the data copied in; the old one's pages are
+ * made write-back again before they are freed.
+ *
+ * Return: as mmapper_dev_set_size().
+ */
+int mmapper_dev_set_cache(struct mmapper_dev *mdev, unsigned int cache)
+{
+	return mmapper_dev_change(mdev, NULL, NULL, &cache);
 }
 
 /**
  * mmapper_switch_all() - switch every device to @backend, all or none
  * @backend: the new backend
  *
+ * Each device keeps its cache mode, which @backend must allow for its
+ * size (else -EINVAL, and none switches).
+ *
  * Every device is locked, checked and given its new buffer, with the data
  * copied in, before any old buffer is freed, so either all devices switch
  * or none does.  The set of devices is the one under mmapper_config_lock,
- * held throughout: devices being added at load, or removed at unload, are
- * not part of it.
+ * held throughout: devices being added (at load or by hot_add) or removed
+ * (by hot_remove or at unload) are not part of it.
  *
  * Return: 0, -EBUSY if any device that would change is mapped or
  * exported, or the
@@ -275,34 +341,37 @@ int mmapper_dev_set_backend(struct mmapper_dev *mdev,
  */
 int mmapper_switch_all(const struct mmapper_backend *backend)
 {
+	struct mmapper_dev **devs, *mdev;
 	struct mmapper_buf **bufs;
-	unsigned int i, n;
-	int ret = 0;
+	unsigned int i, n = 0;
+	int id, ret = 0;
 
 	mutex_lock(&mmapper_config_lock);
-	n = mmapper_nr_devs;
-	bufs = kcalloc(n, sizeof(*bufs), GFP_KERNEL);
-	if (!bufs) {
-		mutex_unlock(&mmapper_config_lock);
-		return -ENOMEM;
+	devs = kcalloc(mmapper_nr_devs, sizeof(*devs), GFP_KERNEL);
+	bufs = kcalloc(mmapper_nr_devs, sizeof(*bufs), GFP_KERNEL);
+	if (!devs || !bufs) {
+		ret = -ENOMEM;
+		goto out_unlock;
 	}
-	for (i = 0; i < n; i++)
-		mutex_lock_nest_lock(&mmapper_devs[i].lock, &mmapper_config_lock);
+	mmapper_for_each_dev(mdev, id) {
+		mutex_lock_nest_lock(&mdev->lock, &mmapper_config_lock);
+		devs[n++] = mdev;
+	}
 
 	for (i = 0; i < n && !ret; i++) {
-		struct mmapper_dev *mdev = &mmapper_devs[i];
-
+		mdev = devs[i];
 		if (mmapper_dev_buf(mdev)->backend != backend)
 			ret = mmapper_dev_check_change(mdev, backend,
-						       mmapper_dev_buf(mdev)->size);
+						       mmapper_dev_buf(mdev)->size,
+						       mmapper_dev_buf(mdev)->cache);
 	}
 
 	for (i = 0; i < n && !ret; i++) {
-		struct mmapper_dev *mdev = &mmapper_devs[i];
-
+		mdev = devs[i];
 		if (mmapper_dev_buf(mdev)->backend == backend)
 			continue;
-		bufs[i] = mmapper_dev_prepare(mdev, backend, mmapper_dev_buf(mdev)->size);
+		bufs[i] = mmapper_dev_prepare(mdev, backend, mmapper_dev_buf(mdev)->size,
+					      mmapper_dev_buf(mdev)->cache);
 		if (IS_ERR(bufs[i])) {
 			ret = PTR_ERR(bufs[i]);
 			bufs[i] = NULL;
@@ -310,9 +379,10 @@ int mmapper_switch_all(const struct mmapper_backend *backend)
 	}
 
 	for (i = 0; i < n; i++) {
-		struct mmapper_dev *mdev = &mmapper_devs[i];
-		const struct mmapper_buf *cur = mmapper_dev_buf(mdev);
+		const struct mmapper_buf *cur;
 
+		mdev = devs[i];
+		cur = mmapper_dev_buf(mdev);
 		if (cur->backend == backend)
 			continue;
 		mmapper_trace_change(mdev, cur->backend, cur->size, backend,
@@ -327,8 +397,10 @@ int mmapper_switch_all(const struct mmapper_backend *backend)
 		}
 	}
 
-	mmapper_unlock_devs(n);
+	mmapper_unlock_devs(devs, n);
+out_unlock:
 	mutex_unlock(&mmapper_config_lock);
 	kfree(bufs);
+	kfree(devs);
 	return ret;
 }

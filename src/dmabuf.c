@@ -9,11 +9,14 @@
  * access brackets that sync every device mapping; mmap() of the DMA-BUF
  * through the device's own mmap path.
  *
- * Lifetime: an export holds a reference to the buffer and counts in the
- * device's nr_exports, which refuses size and backend changes (-EBUSY) as
- * nr_mappings does; both go when the DMA-BUF is released, after its last
- * descriptor, mapping and importer.  The DMA-BUF holds the module
- * (exp_info.owner), so rmmod waits for it, and the device with it.
+ * Lifetime: an export holds a reference to the buffer and one to the
+ * device (get_device()), and counts in the device's nr_exports, which
+ * refuses size, backend and cache changes (-EBUSY) as nr_mappings does,
+ * and hot_remove (mmapper_dev_busy() says "exported").  It begins on an
+ * open descriptor of the device, so no removal can be under way then.
+ * All of it goes when the DMA-BUF is released, after its last descriptor,
+ * mapping and importer.  The DMA-BUF holds the module (exp_info.owner),
+ * so rmmod waits for it.
  *
  * Locks, outermost first: the mmap lock; the DMA-BUF's reservation lock
  * (held around ->map_dma_buf and ->vmap since 6.2); the device lock
@@ -43,7 +46,7 @@ MODULE_IMPORT_NS("DMA_BUF");
 /**
  * struct mmapper_dmabuf - one DMA-BUF export of a range of a buffer
  * @node: in mmapper_dev.exports, under its exports_lock
- * @mdev: the device
+ * @mdev: the device, referenced (get_device())
  * @buf: the buffer, referenced; the device's buffer for as long as the
  *	export lives, since changes are refused meanwhile
  * @dmabuf: the DMA-BUF, whose priv is this
@@ -86,9 +89,10 @@ struct mmapper_dmabuf {
 /*
  * What ->vmap handed out: the buffer's own kernel mapping (the backends
  * with one: kmalloc, the vmalloc ones), a vmap() of the range's pages
- * (pages, huge), or, for a read-only export, a private copy: a kernel
- * importer may write through a kernel mapping, and nothing written
- * through a read-only descriptor may reach the buffer.
+ * (pages, huge) with the buffer's memory type, or, for a read-only
+ * export, a private copy: a kernel importer may write through a kernel
+ * mapping, and nothing written through a read-only descriptor may reach
+ * the buffer.
  */
 enum mmapper_vmap_kind {
 	MMAPPER_VMAP_NONE,
@@ -180,13 +184,13 @@ static struct sg_table *mmapper_dmabuf_map(struct dma_buf_attachment *attach,
 	int ret;
 
 	if (!x->writable && dir != DMA_TO_DEVICE) {
-		dev_dbg(x->mdev->dev, "export %llu is read-only: %s may not write it\n",
+		dev_dbg(&x->mdev->dev, "export %llu is read-only: %s may not write it\n",
 			x->id, dev_name(attach->dev));
 		return ERR_PTR(-EACCES);
 	}
 	for (i = 0; i < x->nr_pages; i++) {
 		if (mmapper_page_unmappable(x->pages[i])) {
-			dev_warn_ratelimited(x->mdev->dev,
+			dev_warn_ratelimited(&x->mdev->dev,
 					     "export %llu: charged pages cannot go to %s on this kernel (it may map them by struct page)\n",
 					     x->id, dev_name(attach->dev));
 			return ERR_PTR(-EOPNOTSUPP);
@@ -350,7 +354,9 @@ static int mmapper_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		x->vaddr = x->buf->vaddr + x->offset;
 		x->vmap_kind = MMAPPER_VMAP_BUFFER;
 	} else {
-		x->vaddr = vmap(x->pages, x->nr_pages, VM_MAP, PAGE_KERNEL);
+		/* Of the buffer's memory type, as all its mappings (cache.c). */
+		x->vaddr = vmap(x->pages, x->nr_pages, VM_MAP,
+				mmapper_cache_pgprot(PAGE_KERNEL, x->buf->cache));
 		x->vmap_kind = MMAPPER_VMAP_PAGES;
 	}
 	if (!x->vaddr) {
@@ -403,6 +409,8 @@ static void mmapper_dmabuf_release(struct dma_buf *dmabuf)
 	kvfree(x->pages);
 	mutex_destroy(&x->lock);
 	kfree(x);
+	/* The last reference may free the device (hot_remove'd meanwhile). */
+	put_device(&mdev->dev);
 }
 
 static const struct dma_buf_ops mmapper_dmabuf_ops = {
@@ -421,7 +429,7 @@ static const struct dma_buf_ops mmapper_dmabuf_ops = {
 /*
  * Take the range [@offset, @offset + @length) of the device's buffer, and
  * hold it: a reference to the buffer, and one more export in the count
- * that refuses changes.
+ * that refuses changes and removal.
  */
 static int mmapper_dmabuf_hold(struct mmapper_dmabuf *x, u64 offset, u64 length)
 {
@@ -476,6 +484,7 @@ static struct dma_buf *mmapper_dmabuf_export(struct mmapper_dev *mdev,
 	ret = mmapper_dmabuf_hold(x, offset, length);
 	if (ret)
 		goto err_free;
+	get_device(&mdev->dev);
 
 	x->pages = kvmalloc_array(x->nr_pages, sizeof(*x->pages), MMAPPER_GFP_META);
 	if (!x->pages) {
@@ -506,6 +515,7 @@ static struct dma_buf *mmapper_dmabuf_export(struct mmapper_dev *mdev,
 err_free_pages:
 	kvfree(x->pages);
 err_unhold:
+	put_device(&mdev->dev);
 	mmapper_dmabuf_unhold(x);
 err_free:
 	mutex_destroy(&x->lock);

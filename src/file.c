@@ -23,9 +23,25 @@
 #include "mmapper.h"
 #include "trace.h"
 
+/*
+ * The char-device layer holds a reference to the device (through its cdev)
+ * from before ->open until the file is released, so @mdev is never freed
+ * under an opener; one that comes once a removal has begun gets ENODEV,
+ * and a removal that comes once an open has counted itself gets EBUSY
+ * (mmapper_dev_busy()).
+ */
 static int mmapper_open(struct inode *inode, struct file *file)
 {
 	struct mmapper_dev *mdev = container_of(inode->i_cdev, struct mmapper_dev, cdev);
+	bool removed;
+
+	spin_lock(&mdev->open_lock);
+	removed = mdev->removed;
+	if (!removed)
+		mdev->nr_open++;
+	spin_unlock(&mdev->open_lock);
+	if (removed)
+		return -ENODEV;
 
 	file->private_data = mdev;
 	/*
@@ -40,6 +56,11 @@ static int mmapper_open(struct inode *inode, struct file *file)
 
 static int mmapper_release(struct inode *inode, struct file *file)
 {
+	struct mmapper_dev *mdev = file->private_data;
+
+	spin_lock(&mdev->open_lock);
+	mdev->nr_open--;
+	spin_unlock(&mdev->open_lock);
 	return 0;
 }
 
@@ -363,6 +384,35 @@ static const struct vm_operations_struct mmapper_vm_ops_huge = {
 	.access		= mmapper_vm_access,
 };
 
+/*
+ * The mapping gets the buffer's memory type, which its kernel mappings
+ * have already (cache.c): the backends map with vma->vm_page_prot, and
+ * the core keeps its cache bits through mprotect().
+ *
+ * Refused, with -EINVAL:
+ *  - MAP_PRIVATE of a buffer that is not cached: the copy-on-write copies
+ *    are ordinary write-back pages, which the mapping would map with
+ *    another type;
+ *  - O_SYNC (O_DSYNC), the /dev/mem habit of asking for an uncached
+ *    mapping, on a device that is not uncached: honoured only where it
+ *    is what the device is, never by giving the pages a second type.
+ *    One line in the log says where the mode is set.
+ */
+static int mmapper_mmap_cache(struct mmapper_dev *mdev, struct mmapper_buf *buf,
+			      struct vm_area_struct *vma)
+{
+	if (buf->cache != MMAPPER_CACHE_CACHED && !(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if ((vma->vm_file->f_flags & O_DSYNC) && buf->cache != MMAPPER_CACHE_UNCACHED) {
+		dev_warn_ratelimited(&mdev->dev,
+				     "O_SYNC mapping refused: the buffer is %s; for an uncached mapping write uncached to /sys/class/mmapper/%s/cache while it is not mapped\n",
+				     mmapper_cache_name(buf->cache), dev_name(&mdev->dev));
+		return -EINVAL;
+	}
+	vma->vm_page_prot = mmapper_cache_pgprot(vma->vm_page_prot, buf->cache);
+	return 0;
+}
+
 /**
  * mmapper_mmap_vma() - map a device's buffer into a new VMA
  * @mdev: the device
@@ -398,6 +448,9 @@ int mmapper_mmap_vma(struct mmapper_dev *mdev, struct vm_area_struct *vma)
 	    vma_pages(vma) > buf->nr_pages - vma->vm_pgoff)
 		goto out_unlock;
 	if (!(vma->vm_flags & VM_MAYSHARE) && !buf->backend->private_cow)
+		goto out_unlock;
+	ret = mmapper_mmap_cache(mdev, buf, vma);
+	if (ret)
 		goto out_unlock;
 
 	/*
@@ -501,7 +554,9 @@ static long mmapper_ioctl_get_info(struct mmapper_dev *mdev, void __user *uarg)
 	mutex_lock(&mdev->lock);
 	info.buf_size = mmapper_dev_buf(mdev)->size;
 	strscpy(info.backend, mmapper_dev_buf(mdev)->backend->name, sizeof(info.backend));
+	info.cache = mmapper_dev_buf(mdev)->cache;
 	mutex_unlock(&mdev->lock);
+	info.caches = mmapper_caches();
 
 	info.page_size = PAGE_SIZE;
 	info.nr_mappings = atomic_read(&mdev->nr_mappings);
@@ -547,6 +602,22 @@ static long mmapper_ioctl_set_backend(struct mmapper_dev *mdev, void __user *uar
 		return -EINVAL;
 
 	return mmapper_dev_set_backend(mdev, backend);
+}
+
+static long mmapper_ioctl_set_cache(struct mmapper_dev *mdev, void __user *uarg)
+{
+	struct mmapper_set_cache arg;
+	u32 usize;
+	int ret;
+
+	ret = mmapper_copy_struct_in(&arg, sizeof(arg), MMAPPER_SET_CACHE_SIZE_VER0,
+				     uarg, &usize);
+	if (ret)
+		return ret;
+	if (arg.flags || arg.reserved || arg.cache >= MMAPPER_NR_CACHES)
+		return -EINVAL;
+
+	return mmapper_dev_set_cache(mdev, arg.cache);
 }
 
 static void mmapper_fill_fn(void *kaddr, size_t n, void *arg)
@@ -692,6 +763,8 @@ static long mmapper_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return writer ? mmapper_ioctl_set_backend(mdev, uarg) : -EBADF;
 	case MMAPPER_IOC_BASE(MMAPPER_IOC_FILL):
 		return writer ? mmapper_ioctl_range(mdev, uarg, true) : -EBADF;
+	case MMAPPER_IOC_BASE(MMAPPER_IOC_SET_CACHE):
+		return writer ? mmapper_ioctl_set_cache(mdev, uarg) : -EBADF;
 	}
 	return -ENOTTY;
 }
@@ -702,12 +775,14 @@ static long mmapper_ioctl(struct file *file, unsigned int cmd, unsigned long arg
  */
 static void __maybe_unused mmapper_uapi_sizes(void)
 {
-	BUILD_BUG_ON(sizeof(struct mmapper_info) != MMAPPER_INFO_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_info) != MMAPPER_INFO_SIZE_VER1);
+	BUILD_BUG_ON(offsetof(struct mmapper_info, cache) != MMAPPER_INFO_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct mmapper_set_size) != MMAPPER_SET_SIZE_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct mmapper_set_backend) != MMAPPER_SET_BACKEND_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct mmapper_range) != MMAPPER_RANGE_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct mmapper_stats) != MMAPPER_STATS_SIZE_VER1);
 	BUILD_BUG_ON(sizeof(struct mmapper_put_user) != MMAPPER_PUT_USER_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_set_cache) != MMAPPER_SET_CACHE_SIZE_VER0);
 }
 
 const struct file_operations mmapper_fops = {

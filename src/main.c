@@ -15,9 +15,17 @@
 
 #include "mmapper.h"
 
+/* The ceiling of max_devices: a range of minor numbers is reserved at load. */
+#define MMAPPER_MAX_DEVICES_LIMIT	1024
+
+static unsigned int max_devices = 64;
+module_param(max_devices, uint, 0444);
+MODULE_PARM_DESC(max_devices,
+		 "most devices that may exist at once, made at load or by hot_add, 1-1024 (default 64)");
+
 static unsigned int nr_devices = 4;
 module_param(nr_devices, uint, 0444);
-MODULE_PARM_DESC(nr_devices, "number of /dev/mmapperN devices (1-64, default 4)");
+MODULE_PARM_DESC(nr_devices, "number of devices made at load, 0 to max_devices (default 4)");
 
 static u64 mmapper_param_size = SZ_1M;
 
@@ -60,23 +68,36 @@ static char *backend = "vmalloc";
 module_param(backend, charp, 0444);
 MODULE_PARM_DESC(backend, "initial backend of every device (default vmalloc)");
 
-/*
- * Set once by mmapper_init(), read-only afterwards; freed only after
- * class_unregister() has waited for the class attributes' last user.
- */
-struct mmapper_dev *mmapper_devs;
+/* The backend parameter, looked up at load: every new device's. */
+static const struct mmapper_backend *mmapper_default_backend;
+
+static char *cache = "cached";
+module_param(cache, charp, 0444);
+MODULE_PARM_DESC(cache, "initial cache mode of every device: cached (default), write-combine or uncached");
+
+/* The MMAPPER_CACHE_* of the parameter, set once by mmapper_check_params(). */
+unsigned int mmapper_default_cache __ro_after_init;
 
 /*
- * Devices that exist, 0..mmapper_nr_devs - 1; guarded by mmapper_config_lock.
- * A device joins only once it is complete and leaves before it is torn
- * down, both under the lock, which every class-wide operation holds from
- * its start to its end: none sees a device half made or half gone.
+ * The devices that exist, by number, and how many; guarded by
+ * mmapper_config_lock.  A device joins only once it is complete and leaves
+ * before it is torn down, both under the lock, which every class-wide
+ * operation holds from its start to its end: none sees a device half made
+ * or half gone.
  */
+DEFINE_IDR(mmapper_idr);
 unsigned int mmapper_nr_devs;
 
 /*
- * Guards mmapper_nr_devs; taken before every device lock when they are all
- * taken together (mmapper_switch_all()).
+ * hot_add and hot_remove may change the set: from the end of the load to
+ * the start of the unload.  Guarded by mmapper_config_lock.
+ */
+static bool mmapper_hotplug_open;
+
+/*
+ * Guards mmapper_idr, mmapper_nr_devs and mmapper_hotplug_open; taken
+ * before every device lock when they are all taken together
+ * (mmapper_switch_all()).
  */
 DEFINE_MUTEX(mmapper_config_lock);
 
@@ -85,14 +106,88 @@ static dev_t mmapper_devt;
 static struct class mmapper_class = {
 	.name		= "mmapper",
 	.class_groups	= mmapper_class_groups,
+	.dev_groups	= mmapper_dev_groups,
 };
 
-static int mmapper_dev_create(struct mmapper_dev *mdev, unsigned int index,
-			      const struct mmapper_backend *backend)
+/**
+ * mmapper_dev_busy() - what keeps a device from being removed
+ * @mdev: the device, its open_lock held
+ *
+ * The one place that says what pins a device.  A mapping holds its file
+ * open, but is named on its own: the log says why.  A user that pins the
+ * device without an open file (a DMA-BUF export) adds its count here; it
+ * must begin on an open file, so that no removal can be under way then,
+ * and hold a reference to the device (get_device()) while it lives.
+ *
+ * Return: NULL if nothing does, else what does, in words.
+ */
+const char *mmapper_dev_busy(struct mmapper_dev *mdev)
 {
-	dev_t devt = MKDEV(MAJOR(mmapper_devt), index);
+	lockdep_assert_held(&mdev->open_lock);
+
+	if (atomic_read(&mdev->nr_mappings))
+		return "mapped";
+	if (atomic_read(&mdev->nr_exports))
+		return "exported";
+	if (mdev->nr_open)
+		return "open";
+	return NULL;
+}
+
+/*
+ * Make every later open() of @mdev fail with ENODEV, unless it is busy;
+ * with @force, whatever it is (a device that failed to come up, or the
+ * unload, when no file can be open: each holds the module).
+ */
+static int mmapper_dev_retire(struct mmapper_dev *mdev, bool force)
+{
+	const char *busy;
+
+	spin_lock(&mdev->open_lock);
+	busy = mmapper_dev_busy(mdev);
+	if (!busy || force)
+		mdev->removed = true;
+	spin_unlock(&mdev->open_lock);
+
+	if (busy && force)
+		dev_warn(&mdev->dev, "removed while %s\n", busy);
+	else if (busy)
+		dev_dbg(&mdev->dev, "not removed: %s\n", busy);
+	return busy && !force ? -EBUSY : 0;
+}
+
+/* The last reference is gone: no file, no opener, no sysfs or debugfs user. */
+static void mmapper_dev_release(struct device *dev)
+{
+	struct mmapper_dev *mdev = container_of(dev, struct mmapper_dev, dev);
+
+	mmapper_buf_put(rcu_dereference_protected(mdev->buf, 1));
+	mutex_destroy(&mdev->exports_lock);
+	mutex_destroy(&mdev->experiment_lock);
+	mutex_destroy(&mdev->lock);
+	kfree(mdev);
+}
+
+/* A device numbered @index with a buffer of the defaults, not yet visible. */
+static struct mmapper_dev *mmapper_dev_alloc(unsigned int index)
+{
+	const struct mmapper_backend *backend = mmapper_default_backend;
+	struct mmapper_dev *mdev;
 	struct mmapper_buf *buf;
 	int ret;
+
+	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL);
+	if (!mdev)
+		return ERR_PTR(-ENOMEM);
+
+	buf = mmapper_buf_alloc(backend, mmapper_param_size, mmapper_default_cache);
+	if (IS_ERR(buf)) {
+		pr_err("mmapper%u: cannot allocate %llu bytes with backend %s (%pe)\n",
+		       index, mmapper_param_size, backend->name, buf);
+		kfree(mdev);
+		return ERR_CAST(buf);
+	}
+	RCU_INIT_POINTER(mdev->buf, buf);
 
 	mutex_init(&mdev->lock);
 	init_waitqueue_head(&mdev->change_wq);
@@ -104,92 +199,154 @@ static int mmapper_dev_create(struct mmapper_dev *mdev, unsigned int index,
 	atomic_set(&mdev->nr_exports, 0);
 	mutex_init(&mdev->exports_lock);
 	INIT_LIST_HEAD(&mdev->exports);
+	spin_lock_init(&mdev->open_lock);
 	mdev->index = index;
 
-	buf = mmapper_buf_alloc(backend, mmapper_param_size);
-	if (IS_ERR(buf)) {
-		ret = PTR_ERR(buf);
-		pr_err("mmapper%u: cannot allocate %llu bytes with backend %s (%pe)\n",
-		       index, mmapper_param_size, backend->name, buf);
-		goto err_mutex;
+	/* From here on, the last put_device() frees it all. */
+	device_initialize(&mdev->dev);
+	mdev->dev.class = &mmapper_class;
+	mdev->dev.devt = MKDEV(MAJOR(mmapper_devt), index);
+	mdev->dev.release = mmapper_dev_release;
+	dev_set_drvdata(&mdev->dev, mdev);
+	ret = dev_set_name(&mdev->dev, "mmapper%u", index);
+	if (ret) {
+		put_device(&mdev->dev);
+		return ERR_PTR(ret);
 	}
-	RCU_INIT_POINTER(mdev->buf, buf);
 
 	cdev_init(&mdev->cdev, &mmapper_fops);
 	mdev->cdev.owner = THIS_MODULE;
-	ret = cdev_add(&mdev->cdev, devt, 1);
-	if (ret)
-		goto err_free_buf;
-
-	mdev->dev = device_create_with_groups(&mmapper_class, NULL, devt, mdev,
-					      mmapper_dev_groups, "mmapper%u",
-					      index);
-	if (IS_ERR(mdev->dev)) {
-		ret = PTR_ERR(mdev->dev);
-		goto err_cdev_del;
-	}
-	mmapper_debugfs_add(mdev);
-	return 0;
-
-err_cdev_del:
-	cdev_del(&mdev->cdev);
-err_free_buf:
-	mmapper_buf_put(rcu_dereference_protected(mdev->buf, 1));
-err_mutex:
-	mutex_destroy(&mdev->exports_lock);
-	mutex_destroy(&mdev->experiment_lock);
-	mutex_destroy(&mdev->lock);
-	return ret;
-}
-
-static void mmapper_dev_destroy(struct mmapper_dev *mdev)
-{
-	mmapper_debugfs_remove(mdev);
-	device_destroy(&mmapper_class, mdev->dev->devt);
-	cdev_del(&mdev->cdev);
-	mmapper_buf_put(rcu_dereference_protected(mdev->buf, 1));
-	mutex_destroy(&mdev->exports_lock);
-	mutex_destroy(&mdev->experiment_lock);
-	mutex_destroy(&mdev->lock);
-}
-
-/* Destroy every device, last first, with mmapper_config_lock held. */
-static void mmapper_devs_destroy(void)
-{
-	lockdep_assert_held(&mmapper_config_lock);
-	while (mmapper_nr_devs)
-		mmapper_dev_destroy(&mmapper_devs[--mmapper_nr_devs]);
+	return mdev;
 }
 
 /*
- * Create every device under mmapper_config_lock: a class-wide write during
- * the load waits, then switches them all.  On failure none is left.
+ * Add a device under mmapper_config_lock, with the lowest free number.  It
+ * is complete before anyone can see it: debugfs first, then the node and
+ * the attributes (the class's dev_groups) together, before the uevent.
  */
-static int mmapper_devs_create(const struct mmapper_backend *b)
+static int mmapper_dev_add_locked(void)
 {
-	int ret = 0;
+	struct mmapper_dev *mdev;
+	int id, ret;
+
+	lockdep_assert_held(&mmapper_config_lock);
+
+	/* Reserve the number; the device takes its place once complete. */
+	id = idr_alloc(&mmapper_idr, NULL, 0, max_devices, GFP_KERNEL);
+	if (id == -ENOSPC)
+		pr_warn_ratelimited("hot_add: %u devices exist, as many as max_devices allows\n",
+				    mmapper_nr_devs);
+	if (id < 0)
+		return id;
+
+	mdev = mmapper_dev_alloc(id);
+	if (IS_ERR(mdev)) {
+		ret = PTR_ERR(mdev);
+		goto err_remove_id;
+	}
+	mmapper_debugfs_add(mdev);
+	ret = cdev_device_add(&mdev->cdev, &mdev->dev);
+	if (ret)
+		goto err_put;
+
+	idr_replace(&mmapper_idr, mdev, id);
+	mmapper_nr_devs++;
+	return id;
+
+err_put:
+	/* An open() of the instant it existed keeps it, unusable, until closed. */
+	mmapper_dev_retire(mdev, true);
+	mmapper_debugfs_remove(mdev);
+	put_device(&mdev->dev);
+err_remove_id:
+	idr_remove(&mmapper_idr, id);
+	return ret;
+}
+
+/*
+ * Take a retired device out of sight, under mmapper_config_lock: debugfs
+ * (which waits for its readers), then the attributes (device_del() waits
+ * for their users), the node and the char device.  The struct and the
+ * buffer go with the last reference, which an open() in flight may hold.
+ */
+static void mmapper_dev_destroy(struct mmapper_dev *mdev)
+{
+	lockdep_assert_held(&mmapper_config_lock);
+
+	idr_remove(&mmapper_idr, mdev->index);
+	mmapper_nr_devs--;
+	mmapper_debugfs_remove(mdev);
+	cdev_device_del(&mdev->cdev, &mdev->dev);
+	put_device(&mdev->dev);
+}
+
+/**
+ * mmapper_dev_add() - add a device with the module's default size and backend
+ *
+ * Context: takes mmapper_config_lock.
+ * Return: the new device's number, or -ENODEV while the module is loading
+ * or unloading, -ENOSPC when max_devices devices exist, -ENOMEM, -EINTR.
+ */
+int mmapper_dev_add(void)
+{
+	int ret = -ENODEV;
 
 	mutex_lock(&mmapper_config_lock);
-	while (mmapper_nr_devs < nr_devices) {
-		ret = mmapper_dev_create(&mmapper_devs[mmapper_nr_devs],
-					 mmapper_nr_devs, b);
-		if (ret) {
-			mmapper_devs_destroy();
-			break;
-		}
-		mmapper_nr_devs++;
-	}
+	if (mmapper_hotplug_open)
+		ret = mmapper_dev_add_locked();
 	mutex_unlock(&mmapper_config_lock);
 	return ret;
+}
+
+/**
+ * mmapper_dev_remove() - remove device @index if nothing uses it
+ * @index: N of mmapperN
+ *
+ * Context: takes mmapper_config_lock.
+ * Return: 0, -ENODEV if there is no such device (or the module is loading
+ * or unloading), -EBUSY if it is open, mapped or exported.
+ */
+int mmapper_dev_remove(unsigned int index)
+{
+	struct mmapper_dev *mdev = NULL;
+	int ret = -ENODEV;
+
+	mutex_lock(&mmapper_config_lock);
+	if (mmapper_hotplug_open)
+		mdev = idr_find(&mmapper_idr, index);
+	if (mdev)
+		ret = mmapper_dev_retire(mdev, false);
+	if (mdev && !ret)
+		mmapper_dev_destroy(mdev);
+	mutex_unlock(&mmapper_config_lock);
+	return ret;
+}
+
+/* Remove every device, with mmapper_config_lock held. */
+static void mmapper_devs_destroy(void)
+{
+	struct mmapper_dev *mdev;
+	int id;
+
+	lockdep_assert_held(&mmapper_config_lock);
+	mmapper_for_each_dev(mdev, id) {
+		mmapper_dev_retire(mdev, true);
+		mmapper_dev_destroy(mdev);
+	}
 }
 
 static int mmapper_check_params(const struct mmapper_backend **b)
 {
 	int ret;
 
-	if (nr_devices < 1 || nr_devices > MMAPPER_MAX_DEVICES) {
-		pr_err("nr_devices=%u out of range 1..%d\n", nr_devices,
-		       MMAPPER_MAX_DEVICES);
+	if (max_devices < 1 || max_devices > MMAPPER_MAX_DEVICES_LIMIT) {
+		pr_err("max_devices=%u out of range 1..%d\n", max_devices,
+		       MMAPPER_MAX_DEVICES_LIMIT);
+		return -EINVAL;
+	}
+	if (nr_devices > max_devices) {
+		pr_err("nr_devices=%u out of range 0..%u (max_devices)\n",
+		       nr_devices, max_devices);
 		return -EINVAL;
 	}
 
@@ -207,68 +364,95 @@ static int mmapper_check_params(const struct mmapper_backend **b)
 		       ret == -ENOMEM ? "more than the machine's RAM" : "zero");
 		return -EINVAL;
 	}
+
+	ret = mmapper_cache_find(cache ? cache : "");
+	if (ret < 0) {
+		pr_err("cache=%.32s unknown: cached, write-combine or uncached\n",
+		       cache ? cache : "");
+		return -EINVAL;
+	}
+	mmapper_default_cache = ret;
+	ret = mmapper_cache_check(*b, mmapper_param_size, mmapper_default_cache);
+	if (ret) {
+		pr_err("cache=%s refused: %s\n", mmapper_cache_name(mmapper_default_cache),
+		       ret == -EOPNOTSUPP ? "no PAT on this machine (nopat, or no CONFIG_X86_PAT)" :
+		       "buffers of this backend and size share pages with other objects");
+		return -EINVAL;
+	}
 	return 0;
 }
 
 /*
- * The device array outlives the class: class attributes index it, and
- * class_unregister() is what waits for their last user.
+ * The initial devices are made with mmapper_config_lock held from before
+ * the class (and its attributes) exist: a class-wide write during the load
+ * waits, then sees them all; hot_add and hot_remove work once they exist.
  */
 static int __init mmapper_init(void)
 {
-	const struct mmapper_backend *b;
 	int ret;
 
 	ret = mmapper_stats_check();
 	if (ret)
 		return ret;
-	ret = mmapper_check_params(&b);
+	ret = mmapper_check_params(&mmapper_default_backend);
 	if (ret)
 		return ret;
 	mmapper_sysfs_init();
 
-	ret = alloc_chrdev_region(&mmapper_devt, 0, nr_devices, "mmapper");
+	ret = alloc_chrdev_region(&mmapper_devt, 0, max_devices, "mmapper");
 	if (ret)
 		return ret;
 
-	mmapper_devs = kcalloc(nr_devices, sizeof(*mmapper_devs), GFP_KERNEL);
-	if (!mmapper_devs) {
-		ret = -ENOMEM;
+	mutex_lock(&mmapper_config_lock);
+	ret = class_register(&mmapper_class);
+	if (ret) {
+		mutex_unlock(&mmapper_config_lock);
 		goto err_chrdev;
 	}
-
-	ret = class_register(&mmapper_class);
-	if (ret)
-		goto err_free_devs;
 	mmapper_debugfs_init();
 
-	ret = mmapper_devs_create(b);
-	if (ret)
+	while (mmapper_nr_devs < nr_devices) {
+		ret = mmapper_dev_add_locked();
+		if (ret < 0)
+			break;
+	}
+	if (ret < 0)
+		mmapper_devs_destroy();
+	else
+		mmapper_hotplug_open = true;
+	/* Before class_unregister(): it waits for class attribute users. */
+	mutex_unlock(&mmapper_config_lock);
+	if (ret < 0)
 		goto err_class;
 
-	pr_info("%u devices of %llu bytes, backend %s\n", nr_devices,
-		mmapper_param_size, b->name);
+	pr_info("%u devices of %llu bytes, backend %s, %s (at most %u devices)\n",
+		nr_devices, mmapper_param_size, mmapper_default_backend->name,
+		mmapper_cache_name(mmapper_default_cache), max_devices);
 	return 0;
 
 err_class:
 	mmapper_debugfs_exit();
 	class_unregister(&mmapper_class);
-err_free_devs:
-	kfree(mmapper_devs);
+	idr_destroy(&mmapper_idr);
 err_chrdev:
-	unregister_chrdev_region(mmapper_devt, nr_devices);
+	unregister_chrdev_region(mmapper_devt, max_devices);
 	return ret;
 }
 
+/*
+ * No file is open (each holds the module), but a class attribute may be
+ * in use until class_unregister(): hot_add and hot_remove are closed first.
+ */
 static void __exit mmapper_exit(void)
 {
 	mutex_lock(&mmapper_config_lock);
+	mmapper_hotplug_open = false;
 	mmapper_devs_destroy();
 	mutex_unlock(&mmapper_config_lock);
 	mmapper_debugfs_exit();
 	class_unregister(&mmapper_class);
-	kfree(mmapper_devs);
-	unregister_chrdev_region(mmapper_devt, nr_devices);
+	idr_destroy(&mmapper_idr);
+	unregister_chrdev_region(mmapper_devt, max_devices);
 }
 
 module_init(mmapper_init);

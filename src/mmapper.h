@@ -12,6 +12,7 @@
 #include <linux/bits.h>
 #include <linux/cdev.h>
 #include <linux/device.h>
+#include <linux/idr.h>
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
@@ -22,8 +23,6 @@
 #include "compat.h"
 
 #include <uapi/linux/mmapper.h>
-
-#define MMAPPER_MAX_DEVICES	64
 
 struct mmapper_buf;
 struct mmapper_dev;
@@ -59,12 +58,24 @@ struct mmapper_dev;
  * @private_cow: MAP_PRIVATE mappings are supported as copy-on-write that
  *	never reaches the buffer; when false MAP_PRIVATE gets -EINVAL
  * @contiguous: buffers are physically contiguous (sysfs shows phys_addr)
+ * @caches: the cache modes it can give a buffer, BIT(MMAPPER_CACHE_*) of
+ *	each (cached always); its file says how
+ * @shared_max_size: buffers of this many bytes or fewer share their pages
+ *	with other kernel objects (kmalloc's slab sizes), so their memory
+ *	type cannot change: cached only (0: none do)
  * @alloc: allocate a zeroed buffer of @buf->nr_pages pages; fill in
  *	@buf->vaddr and/or @buf->priv.  Allocates with MMAPPER_GFP (or
  *	MMAPPER_GFP_MAPPED), so it must not warn or invoke the OOM killer on
  *	failure; returns -ENOMEM, or -EINTR when a fatal signal is pending
- *	(checked between the allocations of a long one).
- * @free: release what @alloc allocated
+ *	(checked between the allocations of a long one).  The pages get
+ *	the memory type of @buf->cache: the direct map is changed first
+ *	(mmapper_cache_apply_*()), then any other kernel mapping the backend
+ *	keeps is made with that type (mmapper_cache_pgprot()); on failure it
+ *	undoes what it did as @free does.
+ * @free: release what @alloc allocated, in reverse: other kernel
+ *	mappings, then the direct map back to write-back
+ *	(mmapper_cache_restore_*()), then the pages, which are not freed if
+ *	that failed
  * @page_at: the page holding page @idx of the buffer (for the copy path)
  * @mmap: set up @vma, which the core has already checked to lie inside the
  *	buffer and marked VM_DONTEXPAND | VM_DONTDUMP; may populate it or
@@ -85,6 +96,8 @@ struct mmapper_backend {
 	size_t max_size;
 	bool private_cow;
 	bool contiguous;
+	unsigned int caches;
+	size_t shared_max_size;
 	int (*alloc)(struct mmapper_buf *buf);
 	void (*free)(struct mmapper_buf *buf);
 	struct page *(*page_at)(const struct mmapper_buf *buf, unsigned long idx);
@@ -106,6 +119,8 @@ struct mmapper_backend {
  *	after copying into this buffer writes again into the successor
  *	(see mmapper_write_iter()).
  * @backend: the backend that allocated it
+ * @cache: its cache mode (MMAPPER_CACHE_*), for its whole life: the
+ *	memory type of every mapping of its pages, kernel and user alike
  * @size: size in bytes, a whole number of pages
  * @nr_pages: @size >> PAGE_SHIFT
  * @vaddr: kernel virtual address, for backends with a contiguous one
@@ -116,6 +131,7 @@ struct mmapper_buf {
 	struct rcu_head rcu;
 	bool retiring;
 	const struct mmapper_backend *backend;
+	unsigned int cache;
 	size_t size;
 	unsigned long nr_pages;
 	void *vaddr;
@@ -228,10 +244,20 @@ struct mmapper_mapping {
  * @exports: struct mmapper_dmabuf of each live export, oldest first
  * @next_export_id: id of the next export, for debugfs
  * @stats: counters, atomic: no lock
+ * @open_lock: guards @nr_open and @removed, so that an open() and a
+ *	removal of the device exclude each other (mmapper_dev_busy())
+ * @nr_open: open files of the device
+ * @removed: set once the device is being removed: open() says ENODEV
  * @index: N in mmapperN
- * @cdev: character device
- * @dev: the class device, parent of the sysfs attributes
+ * @cdev: character device; its kobject holds a reference to @dev from
+ *	cdev_device_add() until cdev_del() and the last open file are gone
+ * @dev: the class device, parent of the sysfs attributes; its release
+ *	(the last reference) frees the buffer and the struct
  * @debugfs: this device's debugfs directory
+ *
+ * The struct lives as long as @dev has a reference: a file or an open()
+ * in flight holds one through @cdev, so a removal never frees what a late
+ * opener looks at.
  */
 struct mmapper_dev {
 	/* guards buf; see above */
@@ -256,9 +282,13 @@ struct mmapper_dev {
 	struct list_head exports;
 	u64 next_export_id;
 	struct mmapper_counters stats;
+	/* guards nr_open, removed */
+	spinlock_t open_lock;
+	unsigned int nr_open;
+	bool removed;
 	unsigned int index;
 	struct cdev cdev;
-	struct device *dev;
+	struct device dev;
 	struct dentry *debugfs;
 };
 
@@ -292,9 +322,11 @@ extern const struct mmapper_backend mmapper_backend_pages;
 extern const struct mmapper_backend mmapper_backend_huge;
 
 /* backends/common.c: allocation helpers shared by several backends */
-struct page **mmapper_alloc_page_array(unsigned long nr_pages);
+struct page **mmapper_alloc_page_array(unsigned long nr_pages, gfp_t gfp);
 void mmapper_free_page_array(struct page **pages, unsigned long nr_pages);
 int mmapper_vmalloc_area_alloc(struct mmapper_buf *buf, gfp_t gfp);
+int mmapper_vmap_area_alloc(struct mmapper_buf *buf, gfp_t gfp,
+			    unsigned long vm_flags);
 void mmapper_vmalloc_free(struct mmapper_buf *buf);
 struct page *mmapper_vmalloc_page_at(const struct mmapper_buf *buf,
 				     unsigned long idx);
@@ -306,7 +338,7 @@ extern const unsigned int mmapper_nr_backends;
 const struct mmapper_backend *mmapper_backend_find(const char *name);
 int mmapper_size_check(const struct mmapper_backend *backend, u64 size);
 struct mmapper_buf *mmapper_buf_alloc(const struct mmapper_backend *backend,
-				      u64 size);
+				      u64 size, unsigned int cache);
 void mmapper_buf_free(struct mmapper_buf *buf);
 struct mmapper_buf *mmapper_buf_get(struct mmapper_dev *mdev);
 void mmapper_buf_put(struct mmapper_buf *buf);
@@ -325,10 +357,43 @@ int __init mmapper_stats_check(void);
 u64 mmapper_stat_read(const struct mmapper_dev *mdev, unsigned int idx);
 void mmapper_stats_reset(struct mmapper_dev *mdev);
 
+/* cache.c: cache modes, and the memory types of pages in page tables */
+#define MMAPPER_NR_CACHES	3
+#define MMAPPER_CACHES_ALL	(BIT(MMAPPER_CACHE_CACHED) | \
+				 BIT(MMAPPER_CACHE_WRITE_COMBINE) | \
+				 BIT(MMAPPER_CACHE_UNCACHED))
+
+unsigned int mmapper_caches(void);
+const char *mmapper_cache_name(unsigned int cache);
+int mmapper_cache_find(const char *name);
+ssize_t mmapper_cache_list(char *buf, unsigned int cur);
+int mmapper_cache_check(const struct mmapper_backend *backend, u64 size,
+			unsigned int cache);
+pgprot_t mmapper_cache_pgprot(pgprot_t prot, unsigned int cache);
+int mmapper_cache_apply_array(struct page **pages, unsigned long nr,
+			      unsigned int cache);
+int mmapper_cache_restore_array(struct page **pages, unsigned long nr,
+				unsigned int cache);
+int mmapper_cache_apply_run(struct page *page, unsigned long nr,
+			    unsigned int cache);
+int mmapper_cache_restore_run(struct page *page, unsigned long nr,
+			      unsigned int cache);
+/*
+ * A memory type as a page-table entry gives it: on x86 an enum
+ * page_cache_mode (0..5), or MMAPPER_MEMTYPE_OTHER for cache bits that
+ * the kernel never sets; negative for no entry.  Fits a bit of a u8.
+ */
+#define MMAPPER_MEMTYPE_OTHER	7
+int mmapper_kernel_memtype(unsigned long addr);
+int mmapper_user_memtype(struct mm_struct *mm, unsigned long addr,
+			 unsigned long pfn);
+const char *mmapper_memtype_name(int memtype);
+
 /* device.c */
 int mmapper_dev_set_size(struct mmapper_dev *mdev, u64 size);
 int mmapper_dev_set_backend(struct mmapper_dev *mdev,
 			    const struct mmapper_backend *backend);
+int mmapper_dev_set_cache(struct mmapper_dev *mdev, unsigned int cache);
 int mmapper_switch_all(const struct mmapper_backend *backend);
 
 /* backends/huge.c */
@@ -336,9 +401,21 @@ bool mmapper_huge_pmd_possible(void);
 
 /* main.c */
 extern u64 mmapper_max_size;
-extern struct mmapper_dev *mmapper_devs;
+extern struct idr mmapper_idr;
+extern unsigned int mmapper_default_cache;
 extern unsigned int mmapper_nr_devs;
 extern struct mutex mmapper_config_lock;
+
+/*
+ * Every device that exists, in number order, for a holder of
+ * mmapper_config_lock; @id is an int.
+ */
+#define mmapper_for_each_dev(mdev, id) \
+	idr_for_each_entry(&mmapper_idr, mdev, id)
+
+const char *mmapper_dev_busy(struct mmapper_dev *mdev);
+int mmapper_dev_add(void);
+int mmapper_dev_remove(unsigned int index);
 
 /* file.c */
 extern const struct file_operations mmapper_fops;

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmapper sysfs: /sys/class/mmapper/backend and, per device, backend,
- * size, phys_addr and stats/.  Documented in
+ * mmapper sysfs: /sys/class/mmapper/{backend,hot_add,hot_remove} and, per
+ * device, backend, size, cache, phys_addr and stats/.  Documented in
  * Documentation/ABI/testing/sysfs-class-mmapper.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/device.h>
 #include <linux/io.h>
 #include <linux/kstrtox.h>
@@ -91,9 +92,42 @@ static ssize_t size_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(size);
 
+/* cache: the modes this machine offers, the device's in brackets. */
+static ssize_t cache_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct mmapper_dev *mdev = dev_get_drvdata(dev);
+	unsigned int cur;
+
+	mutex_lock(&mdev->lock);
+	cur = mmapper_dev_buf(mdev)->cache;
+	mutex_unlock(&mdev->lock);
+
+	return mmapper_cache_list(buf, cur);
+}
+
+static ssize_t cache_store(struct device *dev, struct device_attribute *attr,
+			   const char *buf, size_t count)
+{
+	struct mmapper_dev *mdev = dev_get_drvdata(dev);
+	int cache, ret;
+
+	cache = mmapper_cache_find(buf);
+	if (cache < 0) {
+		dev_warn_ratelimited(dev, "unknown cache mode '%.*s'\n",
+				     min_t(int, strcspn(buf, "\n"), 32), buf);
+		return cache;
+	}
+
+	ret = mmapper_dev_set_cache(mdev, cache);
+	return ret ?: count;
+}
+static DEVICE_ATTR_RW(cache);
+
 static struct attribute *mmapper_dev_attrs[] = {
 	&dev_attr_backend.attr,
 	&dev_attr_size.attr,
+	&dev_attr_cache.attr,
 	NULL
 };
 
@@ -162,10 +196,10 @@ void mmapper_sysfs_changed(struct mmapper_dev *mdev)
 	int ret;
 
 	mutex_lock(&mmapper_sysfs_update_lock);
-	ret = sysfs_update_group(&mdev->dev->kobj, &mmapper_phys_group);
+	ret = sysfs_update_group(&mdev->dev.kobj, &mmapper_phys_group);
 	mutex_unlock(&mmapper_sysfs_update_lock);
 	if (ret)
-		dev_warn(mdev->dev, "cannot update phys_addr (%pe)\n", ERR_PTR(ret));
+		dev_warn(&mdev->dev, "cannot update phys_addr (%pe)\n", ERR_PTR(ret));
 }
 
 /*
@@ -175,11 +209,12 @@ void mmapper_sysfs_changed(struct mmapper_dev *mdev)
  */
 void mmapper_sysfs_changed_all(void)
 {
-	unsigned int i;
+	struct mmapper_dev *mdev;
+	int id;
 
 	mutex_lock(&mmapper_config_lock);
-	for (i = 0; i < mmapper_nr_devs; i++)
-		mmapper_sysfs_changed(&mmapper_devs[i]);
+	mmapper_for_each_dev(mdev, id)
+		mmapper_sysfs_changed(mdev);
 	mutex_unlock(&mmapper_config_lock);
 }
 
@@ -262,19 +297,21 @@ static ssize_t mmapper_class_backend_show(MMAPPER_CLASS_ATTR_CONST struct class 
 					  char *buf)
 {
 	const struct mmapper_backend *common = NULL;
-	unsigned int i;
+	struct mmapper_dev *mdev;
+	bool first = true;
+	int id;
 
 	mutex_lock(&mmapper_config_lock);
-	for (i = 0; i < mmapper_nr_devs; i++) {
-		struct mmapper_dev *mdev = &mmapper_devs[i];
+	mmapper_for_each_dev(mdev, id) {
 		const struct mmapper_backend *b;
 
 		mutex_lock(&mdev->lock);
 		b = mmapper_dev_buf(mdev)->backend;
 		mutex_unlock(&mdev->lock);
 
-		if (!i) {
+		if (first) {
 			common = b;
+			first = false;
 		} else if (b != common) {
 			common = NULL;
 			break;
@@ -305,8 +342,51 @@ static ssize_t mmapper_class_backend_store(MMAPPER_CLASS_ATTR_CONST struct class
 static struct class_attribute mmapper_class_attr_backend =
 	__ATTR(backend, 0644, mmapper_class_backend_show, mmapper_class_backend_store);
 
+/*
+ * hot_add and hot_remove: root only.  The modes keep other users out; the
+ * capability check keeps out a root without CAP_SYS_ADMIN (a container's,
+ * or one that dropped it), as for the other knobs that take memory or
+ * take a device away.
+ */
+static ssize_t mmapper_class_hot_add_show(MMAPPER_CLASS_ATTR_CONST struct class *class,
+					  MMAPPER_CLASS_ATTR_CONST struct class_attribute *attr,
+					  char *buf)
+{
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = mmapper_dev_add();
+	if (ret < 0)
+		return ret;
+	return sysfs_emit(buf, "%d\n", ret);
+}
+
+static ssize_t mmapper_class_hot_remove_store(MMAPPER_CLASS_ATTR_CONST struct class *class,
+					      MMAPPER_CLASS_ATTR_CONST struct class_attribute *attr,
+					      const char *buf, size_t count)
+{
+	unsigned int index;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = kstrtouint(buf, 10, &index);
+	if (ret)
+		return -EINVAL;
+	ret = mmapper_dev_remove(index);
+	return ret ?: count;
+}
+
+static struct class_attribute mmapper_class_attr_hot_add =
+	__ATTR(hot_add, 0400, mmapper_class_hot_add_show, NULL);
+static struct class_attribute mmapper_class_attr_hot_remove =
+	__ATTR(hot_remove, 0200, NULL, mmapper_class_hot_remove_store);
+
 static struct attribute *mmapper_class_attrs[] = {
 	&mmapper_class_attr_backend.attr,
+	&mmapper_class_attr_hot_add.attr,
+	&mmapper_class_attr_hot_remove.attr,
 	NULL
 };
 

@@ -96,6 +96,25 @@ TRACE_EVENT(mmapper_switch,
 		      __entry->ret)
 );
 
+/* A change of cache mode (sysfs cache, MMAPPER_IOC_SET_CACHE), by name. */
+TRACE_EVENT(mmapper_cache,
+	    TP_PROTO(unsigned int dev, const char *old_cache,
+		     const char *new_cache, int ret),
+	    TP_ARGS(dev, old_cache, new_cache, ret),
+	    TP_STRUCT__entry(__field(unsigned int, dev)
+			     __array(char, old_cache, MMAPPER_TRACE_NAME_LEN)
+			     __array(char, new_cache, MMAPPER_TRACE_NAME_LEN)
+			     __field(int, ret)),
+	    TP_fast_assign(__entry->dev = dev;
+			   strscpy(__entry->old_cache, old_cache,
+				   MMAPPER_TRACE_NAME_LEN);
+			   strscpy(__entry->new_cache, new_cache,
+				   MMAPPER_TRACE_NAME_LEN);
+			   __entry->ret = ret;),
+	    TP_printk("mmapper%u old=%s new=%s ret=%d", __entry->dev,
+		      __entry->old_cache, __entry->new_cache, __entry->ret)
+);
+
 #endif /* _MMAPPER_TRACE_H */
 
 /* An out-of-tree module: the header is found next to this file. */

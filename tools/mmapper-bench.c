@@ -37,6 +37,14 @@
  * system heap allocation of the same size, which zeroes its pages too;
  * the better of two each.
  *
+ * Cache modes, for the "pages" backend at 4 MiB: sequential read and
+ * write through a mapping of the buffer in each mode the machine offers
+ * (cached, write-combine, uncached), GB/s, the best of three passes, and
+ * read() of the whole buffer (through the kernel's direct map, of the same
+ * type).  QEMU's TCG does not emulate caches, write-combining buffers or
+ * memory types: under it the modes measure the same, and the figures mean
+ * something only on a real host.
+ *
  * Every figure is the median of REPS repetitions in one boot; the
  * subjects take turns within each repetition, so drifts of the emulated
  * CPU hit all of them alike, and a target's ratio is the median of the
@@ -152,6 +160,17 @@ static int available[NR_SUBJECTS];
 static struct copy_sample copies[NR_SUBJECTS][NR_CALLS][MAX_REPS];
 static int copy_ok[NR_SUBJECTS];
 static struct resize_sample resizes[NR_SUBJECTS][MAX_REPS];
+
+static const char *const cache_names[] = { "cached", "write-combine", "uncached" };
+#define NR_CACHES	3
+#define CACHE_SIZE	(4 * MiB)
+
+struct cache_sample {
+	double read, write, copy;	/* GB/s: mapping, mapping, read() */
+};
+
+static struct cache_sample cache_samples[NR_CACHES][MAX_REPS];
+static int cache_ok[NR_CACHES];
 static int resize_ok[NR_SUBJECTS];
 static long floor_thp_kib[NR_SIZES];	/* the least seen; -1: unknown */
 static int memfds[NR_SIZES];
@@ -625,6 +644,80 @@ static void measure_copy(unsigned int s, int r)
 	close(fd);
 }
 
+/*
+ * Cache mode @c, repetition @r: the "pages" backend at 4 MiB given that
+ * mode (unmapped, as a change needs), then read and write through a
+ * mapping and read() of the whole buffer, the best of three each.
+ */
+static void measure_cache(unsigned int c, int r)
+{
+	struct cache_sample *out = &cache_samples[c][r];
+	volatile uint64_t sink = 0;
+	static unsigned char *copybuf;
+	unsigned char *p;
+	size_t i;
+	int fd, pass;
+
+	if (!copybuf) {
+		copybuf = malloc(CACHE_SIZE);
+		if (!copybuf)
+			goto fail;
+		memset(copybuf, 1, CACHE_SIZE);
+	}
+	fd = object_open(&subjects[subject_index("pages")], CACHE_SIZE);
+	if (fd < 0)
+		goto fail;
+	if (write_file("/sys/class/mmapper/mmapper0/cache", cache_names[c])) {
+		close(fd);
+		goto fail;
+	}
+	p = mmap(NULL, CACHE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
+		goto fail;
+	}
+	memset(out, 0, sizeof(*out));
+	for (pass = 0; pass < 3; pass++) {
+		double t0 = now(), v;
+
+		for (i = 0; i < CACHE_SIZE; i += sizeof(uint64_t))
+			sink += *(uint64_t *)(p + i);
+		v = gbps(CACHE_SIZE, now() - t0);
+		out->read = v > out->read ? v : out->read;
+		t0 = now();
+		memset(p, 0x5a + pass, CACHE_SIZE);
+		v = gbps(CACHE_SIZE, now() - t0);
+		out->write = v > out->write ? v : out->write;
+		t0 = now();
+		if (pread(fd, copybuf, CACHE_SIZE, 0) != (ssize_t)CACHE_SIZE) {
+			munmap(p, CACHE_SIZE);
+			close(fd);
+			goto fail;
+		}
+		v = gbps(CACHE_SIZE, now() - t0);
+		out->copy = v > out->copy ? v : out->copy;
+	}
+	munmap(p, CACHE_SIZE);
+	close(fd);
+	write_file("/sys/class/mmapper/mmapper0/cache", "cached");
+	(void)sink;
+	return;
+fail:
+	cache_ok[c] = 0;
+}
+
+static double field(const void *x, size_t off);
+
+static double cache_median(int c, size_t off)
+{
+	double v[MAX_REPS];
+	int r;
+
+	for (r = 0; r < reps; r++)
+		v[r] = field(&cache_samples[c][r], off);
+	return median_n(v, reps);
+}
+
 static double ms_since(double t0)
 {
 	return (now() - t0) / 1e6;
@@ -1041,6 +1134,26 @@ static void tables_print(void)
 			       copy_median(s, c, offsetof(struct copy_sample, write_ratio)));
 	}
 
+	printf("\ncache modes: backend pages, %lu MiB, through the mapping and read(), GB/s\n"
+	       "(under QEMU's TCG, which emulates no caches, the modes are alike: see\n"
+	       "Documentation/performance.rst)\n", CACHE_SIZE / MiB);
+	printf("%-16s %8s %8s %8s %8s %8s\n", "mode", "rd GB/s", "/cached", "wr GB/s", "/cached",
+	       "read()");
+	for (c = 0; c < NR_CACHES; c++) {
+		if (!cache_ok[c]) {
+			printf("%-16s  not offered here\n", cache_names[c]);
+			continue;
+		}
+		printf("%-16s %8.3f %8.3f %8.3f %8.3f %8.3f\n", cache_names[c],
+		       cache_median(c, offsetof(struct cache_sample, read)),
+		       cache_median(c, offsetof(struct cache_sample, read)) /
+		       cache_median(0, offsetof(struct cache_sample, read)),
+		       cache_median(c, offsetof(struct cache_sample, write)),
+		       cache_median(c, offsetof(struct cache_sample, write)) /
+		       cache_median(0, offsetof(struct cache_sample, write)),
+		       cache_median(c, offsetof(struct cache_sample, copy)));
+	}
+
 	printf("\nsize change from one page (allocate + zero), ms; system heap allocation next to it\n");
 	printf("%-16s %5s %9s %9s %6s\n", "backend", "MiB", "set size", "heap", "ratio");
 	for (s = 0; s < NR_SUBJECTS; s++) {
@@ -1163,7 +1276,20 @@ static void json_print(const char *release)
 			printf("%s%.3f", r ? ", " : "", t->per_rep[r]);
 		printf("]}");
 	}
-	printf("\n]}\n@@BENCH-JSON-END\n");
+	printf("\n], \"cache_modes\": {");
+	sep = "";
+	for (c = 0; c < NR_CACHES; c++) {
+		if (!cache_ok[c])
+			continue;
+		printf("%s\n  \"%s\": {\"backend\": \"pages\", \"size_mib\": %lu, "
+		       "\"read_gbps\": %.3f, \"write_gbps\": %.3f, \"read_call_gbps\": %.3f}",
+		       sep, cache_names[c], CACHE_SIZE / MiB,
+		       cache_median(c, offsetof(struct cache_sample, read)),
+		       cache_median(c, offsetof(struct cache_sample, write)),
+		       cache_median(c, offsetof(struct cache_sample, copy)));
+		sep = ",";
+	}
+	printf("\n}}\n@@BENCH-JSON-END\n");
 }
 
 /*
@@ -1215,6 +1341,8 @@ int main(int argc, char **argv)
 	}
 	for (p = 0; p < NR_PAIRS; p++)
 		pair_ok[p] = 1;
+	for (i = 0; i < NR_CACHES; i++)
+		cache_ok[i] = 1;
 	for (z = 0; z < NR_SIZES; z++)
 		floor_thp_kib[z] = sizes[z] / 1024;
 
@@ -1238,6 +1366,8 @@ int main(int argc, char **argv)
 			measure_copy(backends[(i + r) % nb], r);
 		for (i = 0; i < nb; i++)
 			measure_resize(backends[(i + r) % nb], r);
+		for (i = 0; i < NR_CACHES; i++)
+			measure_cache((i + r) % NR_CACHES, r);
 		fprintf(stderr, "bench: repetition %d of %d done\n", r + 1, reps);
 	}
 	write_file("/sys/class/mmapper/mmapper0/size", "1M");

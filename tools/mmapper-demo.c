@@ -7,9 +7,11 @@
  * the kernel checksums what user space wrote.  Then: a change refused
  * while the buffer is mapped, the data surviving a backend switch, and
  * the control plane: debugfs showing lazy faults, the kernel's put_user()
- * into a fresh mapping, the stats moving; and, where the V4L2 test driver
- * vivid is loaded, vivid capturing a frame straight into a DMA-BUF export
- * of the buffer, debugfs showing the export and its importer.
+ * into a fresh mapping, the stats moving; cache modes: a buffer made
+ * write-combined in every mapping, the kernel's first, and write-back again
+ * after; and, where the V4L2 test driver vivid is loaded, vivid capturing
+ * a frame straight into a DMA-BUF export of the buffer, debugfs showing the
+ * export and its importer.
  *
  * Usage: mmapper-demo [/dev/mmapperN]
  */
@@ -529,6 +531,132 @@ static void show_vivid(void)
 	printf("  $ echo 1M > %s/size   -> %s\n", sysdir, i ? strerror(-i) : "ok");
 }
 
+/* Lines of debugfs pages: the header and the first @n pages. */
+static void debugfs_pages_head(int n)
+{
+	char path[192], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/mmapper/%s/pages",
+		 strrchr(sysdir, '/') + 1);
+	f = fopen(path, "r");
+	if (!f) {
+		printf("  %s: %s\n", path, strerror(errno));
+		return;
+	}
+	printf("  $ head -%d %s\n", n + 1, path);
+	while (n-- >= 0 && fgets(line, sizeof(line), f))
+		printf("  %s", line);
+	fclose(f);
+}
+
+/* The direct-map type of a page frame, from debugfs memtype. */
+static void show_memtype(unsigned long pfn)
+{
+	const char *path = "/sys/kernel/debug/mmapper/memtype";
+	char val[32], line[96] = "";
+	int fd = open(path, O_RDWR);
+	ssize_t n;
+
+	if (fd < 0) {
+		printf("  %s: %s\n", path, strerror(errno));
+		return;
+	}
+	snprintf(val, sizeof(val), "%#lx", pfn);
+	if (write(fd, val, strlen(val)) < 0 || (n = pread(fd, line, sizeof(line) - 1, 0)) < 0)
+		printf("  %s: %s\n", path, strerror(errno));
+	else
+		printf("  $ echo %s > %s; cat %s\n  %s", val, path, path, line);
+	close(fd);
+}
+
+/* The pfn of page 0 of the buffer, from debugfs pages. */
+static unsigned long first_pfn(void)
+{
+	char path[192], line[256];
+	unsigned long idx, pfn = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/mmapper/%s/pages",
+		 strrchr(sysdir, '/') + 1);
+	f = fopen(path, "r");
+	if (f && fgets(line, sizeof(line), f) && fgets(line, sizeof(line), f))
+		sscanf(line, "%lu %lx", &idx, &pfn);
+	if (f)
+		fclose(f);
+	return pfn;
+}
+
+/*
+ * Cache modes: write-combine in every mapping of the pages, the kernel's
+ * direct map first; refused while mapped; write-back again after; O_SYNC.
+ */
+static void show_cache_modes(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char path[192], buf[8];
+	unsigned char *map;
+	unsigned long pfn;
+	int fd, sfd, err;
+
+	printf("\n[cache modes: one memory type in every mapping of a page, the kernel's first]\n");
+	if (sysfs_write("backend", "pages") || sysfs_write("size", "16K"))
+		die("sysfs");
+	snprintf(path, sizeof(path), "%s/cache", sysdir);
+	sysfs_show(path);
+	if (access("/sys/kernel/debug/x86/pat_memtype_list", F_OK)) {
+		printf("  this machine has no PAT: cached is the only mode\n");
+		return;
+	}
+	fd = open(dev, O_RDWR);
+	if (fd < 0)
+		die(dev);
+	map = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		die("mmap");
+	memset(map, 'c', 4 * page);
+	printf("  cached, mapped: write-back in the kernel's direct map and in the process\n");
+	debugfs_pages_head(2);
+	err = sysfs_write("cache", "write-combine");
+	printf("  $ echo write-combine > %s   -> %s\n", path,
+	       err ? strerror(-err) : "ok (it should have been refused)");
+	munmap(map, 4 * page);
+	err = sysfs_write("cache", "write-combine");
+	printf("  after munmap(): $ echo write-combine > %s   -> %s\n", path,
+	       err ? strerror(-err) : "ok");
+	sysfs_show(path);
+
+	map = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		die("mmap");
+	memcpy(map + page, "wc!", 3);
+	if (pread(fd, buf, 4, page) != 4)
+		die("pread");
+	printf("  the data was kept (page 0 still reads '%c'), a store through the mapping is\n"
+	       "  seen by read() ('%.3s'), and every mapping of every page is write-combining:\n",
+	       map[0], buf);
+	debugfs_pages_head(2);
+	pfn = first_pfn();
+
+	sfd = open(dev, O_RDWR | O_SYNC);
+	if (sfd >= 0) {
+		void *m = mmap(NULL, page, PROT_READ, MAP_SHARED, sfd, 0);
+
+		printf("  O_SYNC (the /dev/mem way to ask for uncached) on a write-combine device: mmap() %s\n",
+		       m == MAP_FAILED ? strerror(errno) : "worked (it should not have)");
+		if (m != MAP_FAILED)
+			munmap(m, page);
+		close(sfd);
+	}
+	munmap(map, 4 * page);
+	err = sysfs_write("cache", "cached");
+	printf("  $ echo cached > %s   -> %s\n", path, err ? strerror(-err) : "ok");
+	printf("  the pages the write-combine buffer gave back are write-back again:\n");
+	show_memtype(pfn);
+	debugfs_pages_head(1);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int i;
@@ -547,6 +675,7 @@ int main(int argc, char **argv)
 	show_busy();
 	show_switch_keeps_data();
 	show_control_plane();
+	show_cache_modes();
 	show_vivid();
 
 	printf("\n[one write switches every device]\n");

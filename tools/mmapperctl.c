@@ -37,8 +37,10 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: %s [--json] COMMAND [ARGS]\n"
 		"  list\n"
+		"  create [backend=NAME] [size=SIZE]\n"
+		"  remove DEV\n"
 		"  info DEV\n"
-		"  set DEV [backend=NAME] [size=SIZE]\n"
+		"  set DEV [backend=NAME] [size=SIZE] [cache=MODE]\n"
 		"  stats DEV [--reset]\n"
 		"  pages DEV\n"
 		"  mappings DEV\n"
@@ -253,21 +255,44 @@ next:
 	return 0;
 }
 
+/* The cache modes, by their MMAPPER_CACHE_* value: the sysfs names. */
+static const char *const cache_names[] = { "cached", "write-combine", "uncached" };
+
+static const char *cache_name(unsigned int cache)
+{
+	return cache < sizeof(cache_names) / sizeof(cache_names[0]) ? cache_names[cache] : "?";
+}
+
+/* The modes of a caches bit mask, separated by spaces, into @out. */
+static void cache_modes(unsigned int caches, char *out, size_t len)
+{
+	size_t n = 0;
+	unsigned int i;
+
+	*out = '\0';
+	for (i = 0; i < sizeof(cache_names) / sizeof(cache_names[0]); i++)
+		if (caches & (1U << i))
+			n += snprintf(out + n, len - n, "%s%s", n ? " " : "", cache_names[i]);
+}
+
 static int cmd_info(const char *name)
 {
 	int fd = open_dev(name, O_RDONLY);
 	struct mmapper_info info = get_info(fd, name);
-	char path[128], phys[64] = "";
+	char path[128], phys[64] = "", modes[64];
 
 	snprintf(path, sizeof(path), CLASS_DIR "/%s/phys_addr", name);
 	read_text(path, phys, sizeof(phys));	/* root and contiguous only */
+	cache_modes(info.caches, modes, sizeof(modes));
 	if (json) {
 		printf("{\"device\": \"%s\", \"backend\": \"%s\", \"size\": %llu, "
 		       "\"page_size\": %u, \"active_mappings\": %u, \"version\": \"%u.%u\", "
-		       "\"huge_pmd\": %s, \"phys_addr\": ", name, info.backend,
+		       "\"huge_pmd\": %s, \"cache\": \"%s\", \"caches\": \"%s\", "
+		       "\"phys_addr\": ", name, info.backend,
 		       (unsigned long long)info.buf_size, info.page_size, info.nr_mappings,
 		       info.version >> 16, info.version & 0xffff,
-		       info.caps & MMAPPER_CAP_HUGE_PMD ? "true" : "false");
+		       info.caps & MMAPPER_CAP_HUGE_PMD ? "true" : "false",
+		       cache_name(info.cache), modes);
 		if (*phys)
 			json_str(phys);
 		else
@@ -283,6 +308,8 @@ static int cmd_info(const char *name)
 		printf("interface:       %u.%u\n", info.version >> 16, info.version & 0xffff);
 		printf("2 MiB entries:   %s\n", info.caps & MMAPPER_CAP_HUGE_PMD ?
 		       "yes (backend huge)" : "no (this kernel maps 4 KiB only)");
+		printf("cache:           %s (this machine offers: %s)\n",
+		       cache_name(info.cache), modes);
 		if (*phys)
 			printf("phys_addr:       %s\n", phys);
 	}
@@ -290,27 +317,51 @@ static int cmd_info(const char *name)
 	return 0;
 }
 
-static int cmd_set(const char *name, int argc, char **argv)
+/* backend=NAME and size=SIZE arguments, for set and create. */
+/* backend=, size= and (where @cache is not NULL) cache=: -1 for "not given". */
+static void parse_settings(const char *cmd, int argc, char **argv,
+			   const char **backend, long long *size, int *cache)
 {
-	const char *backend = NULL;
-	long long size = -1;
-	int fd, i;
+	const int nr_caches = sizeof(cache_names) / sizeof(cache_names[0]);
+	int i;
 
-	if (!argc)
-		bad_usage("set %s: nothing to set: give backend=NAME and/or size=SIZE", name);
+	*backend = NULL;
+	*size = -1;
+	if (cache)
+		*cache = -1;
 	for (i = 0; i < argc; i++) {
 		if (!strncmp(argv[i], "backend=", 8)) {
-			backend = argv[i] + 8;
-			if (!*backend || strlen(backend) >= MMAPPER_BACKEND_NAME_LEN)
-				bad_usage("set: '%s' is not a backend name", backend);
+			*backend = argv[i] + 8;
+			if (!**backend || strlen(*backend) >= MMAPPER_BACKEND_NAME_LEN)
+				bad_usage("%s: '%s' is not a backend name", cmd, *backend);
 		} else if (!strncmp(argv[i], "size=", 5)) {
-			size = parse_size(argv[i] + 5);
-			if (size <= 0)
-				bad_usage("set: '%s' is not a size", argv[i] + 5);
+			*size = parse_size(argv[i] + 5);
+			if (*size <= 0)
+				bad_usage("%s: '%s' is not a size", cmd, argv[i] + 5);
+		} else if (cache && !strncmp(argv[i], "cache=", 6)) {
+			for (*cache = 0; *cache < nr_caches; ++*cache)
+				if (!strcmp(argv[i] + 6, cache_names[*cache]))
+					break;
+			if (*cache == nr_caches)
+				bad_usage("%s: '%s' is not a cache mode: cached, write-combine or uncached",
+					  cmd, argv[i] + 6);
 		} else {
-			bad_usage("set: '%s': expected backend=NAME or size=SIZE", argv[i]);
+			bad_usage(cache ? "%s: '%s': expected backend=NAME, size=SIZE or cache=MODE" :
+				  "%s: '%s': expected backend=NAME or size=SIZE", cmd, argv[i]);
 		}
 	}
+}
+
+static int cmd_set(const char *name, int argc, char **argv)
+{
+	const char *backend;
+	long long size;
+	int fd, cache;
+
+	if (!argc)
+		bad_usage("set %s: nothing to set: give backend=NAME, size=SIZE and/or cache=MODE",
+			  name);
+	parse_settings("set", argc, argv, &backend, &size, &cache);
 	fd = open_dev(name, O_RDWR);
 	if (backend) {
 		struct mmapper_set_backend sb = { .size = sizeof(sb) };
@@ -327,8 +378,124 @@ static int cmd_set(const char *name, int argc, char **argv)
 		if (ioctl(fd, MMAPPER_IOC_SET_SIZE, &ss))
 			die("set %s size=%lld: %s%s", name, size, strerror(errno), hint(errno));
 	}
+	if (cache >= 0) {
+		struct mmapper_set_cache sc = { .size = sizeof(sc), .cache = cache };
+
+		if (ioctl(fd, MMAPPER_IOC_SET_CACHE, &sc))
+			die("set %s cache=%s: %s%s", name, cache_names[cache], strerror(errno),
+			    errno == EINVAL ? " (not offered here, or not for this backend "
+			    "and size: see the kernel log)" : hint(errno));
+	}
 	close(fd);
 	return cmd_info(name);
+}
+
+/* Ask the kernel to remove device number @n: 0 or an errno. */
+static int hot_remove(unsigned long n)
+{
+	char val[32];
+	int fd, err = 0;
+
+	snprintf(val, sizeof(val), "%lu", n);
+	fd = open(CLASS_DIR "/hot_remove", O_WRONLY);
+	if (fd < 0)
+		return errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+/* What a hot_add or hot_remove errno means, in words. */
+static const char *hotplug_hint(int err)
+{
+	switch (err) {
+	case EACCES:
+		return " (needs root)";
+	case EPERM:
+		return " (needs CAP_SYS_ADMIN)";
+	case EBUSY:
+		return " (a process has it open, mapped or exported: close it first)";
+	case ENODEV:
+		return " (no such device)";
+	case ENOSPC:
+		return " (as many devices exist as /sys/module/mmapper/parameters/max_devices allows)";
+	case ENOENT:
+		return " (is the mmapper module loaded?)";
+	}
+	return hint(err);
+}
+
+/*
+ * A new device (hot_add) with the module's defaults, then the backend and
+ * size asked for; if they cannot be had, the device goes again.
+ */
+static int cmd_create(int argc, char **argv)
+{
+	static const char set_backend[] = "backend=";
+	const char *backend, *what;
+	long long size;
+	char val[32], name[64], path[96], size_arg[40];
+	unsigned long n;
+	int err, fd, tries;
+	char *end;
+
+	parse_settings("create", argc, argv, &backend, &size, NULL);
+	err = read_text(CLASS_DIR "/hot_add", val, sizeof(val));
+	if (err)
+		die("create: " CLASS_DIR "/hot_add: %s%s", strerror(-err), hotplug_hint(-err));
+	n = strtoul(val, &end, 10);
+	if (!*val || *end)
+		die("create: " CLASS_DIR "/hot_add gave '%s', not a number", val);
+	snprintf(name, sizeof(name), "mmapper%lu", n);
+	if (backend || size > 0) {
+		snprintf(path, sizeof(path), "/dev/%s", name);
+		/* devtmpfs has the node at once; a udev without it, soon. */
+		for (tries = 0; (fd = open(path, O_RDWR)) < 0 && errno == ENOENT &&
+		     tries < 50; tries++)
+			usleep(100000);
+		err = fd < 0 ? errno : 0;
+		what = path;
+		if (!err && backend) {
+			struct mmapper_set_backend sb = { .size = sizeof(sb) };
+
+			what = set_backend;
+			strcpy(sb.backend, backend);
+			if (ioctl(fd, MMAPPER_IOC_SET_BACKEND, &sb))
+				err = errno;
+		}
+		if (!err && size > 0) {
+			struct mmapper_set_size ss = { .size = sizeof(ss), .buf_size = size };
+
+			snprintf(size_arg, sizeof(size_arg), "size=%lld", size);
+			what = size_arg;
+			if (ioctl(fd, MMAPPER_IOC_SET_SIZE, &ss))
+				err = errno;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (err) {
+			hot_remove(n);
+			die("create: %s%s: %s%s; %s removed again", what,
+			    what == set_backend ? backend : "", strerror(err),
+			    err == EINVAL && what == set_backend ?
+			    " (unknown backend; see mmapperctl list)" : hint(err), name);
+		}
+	}
+	return cmd_info(name);
+}
+
+static int cmd_remove(const char *name)
+{
+	int err = hot_remove(strtoul(name + 7, NULL, 10));
+
+	if (err)
+		die("remove %s: %s%s", name, strerror(err), hotplug_hint(err));
+	if (json)
+		printf("{\"device\": \"%s\", \"removed\": true}\n", name);
+	else
+		printf("%s: removed\n", name);
+	return 0;
 }
 
 static int cmd_stats(const char *name, int argc, char **argv)
@@ -400,16 +567,23 @@ static int cmd_debugfs(const char *name, const char *file)
 			printf("%s", first ? "" : ", ");
 			json_str(line);
 		} else if (!strcmp(file, "pages")) {
+			char ktype[64] = "-", utype[64] = "-";
 			unsigned long idx, pfn;
 			int ref, mapcount;
 			unsigned int mapped;
 
-			if (sscanf(line, "%lu %lx %d %d %u", &idx, &pfn, &ref, &mapcount,
-				   &mapped) != 5)
+			if (sscanf(line, "%lu %lx %d %d %u %63s %63s", &idx, &pfn, &ref,
+				   &mapcount, &mapped, ktype, utype) < 5)
 				continue;
 			printf("%s{\"index\": %lu, \"pfn\": %lu, \"refcount\": %d, "
-			       "\"mapcount\": %d, \"mapped\": %u}", first ? "" : ", ",
-			       idx, pfn, ref, mapcount, mapped);
+			       "\"mapcount\": %d, \"mapped\": %u, \"kernel_type\": \"%s\", "
+			       "\"user_type\": ", first ? "" : ", ",
+			       idx, pfn, ref, mapcount, mapped, ktype);
+			if (strcmp(utype, "-"))
+				json_str(utype);
+			else
+				printf("null");
+			printf("}");
 		} else {
 			char comm[64], perms[8], flags[256] = "";
 			unsigned long start, end, pgoff;
@@ -782,6 +956,8 @@ int main(int argc, char **argv)
 			bad_usage("list takes no arguments");
 		return cmd_list();
 	}
+	if (!strcmp(cmd, "create"))
+		return cmd_create(argc - i, argv + i);
 	if (i >= argc)
 		bad_usage("%s: which device?", cmd);
 	name = dev_name(argv[i++]);
@@ -789,6 +965,8 @@ int main(int argc, char **argv)
 	argv += i;
 	if (!strcmp(cmd, "info") && !argc)
 		return cmd_info(name);
+	if (!strcmp(cmd, "remove") && !argc)
+		return cmd_remove(name);
 	if (!strcmp(cmd, "set"))
 		return cmd_set(name, argc, argv);
 	if (!strcmp(cmd, "stats"))

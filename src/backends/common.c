@@ -2,7 +2,9 @@
 /*
  * Allocation helpers that more than one backend uses: arrays of
  * independent order-0 pages ("pages", "vmalloc-user") and vmalloc() areas
- * ("vmalloc", "vmalloc-fault"; "vmalloc-user" uses the page lookup).
+ * ("vmalloc", "vmalloc-fault", "vmalloc-user"): vmalloc() itself, or pages
+ * vmap()ed with the buffer's memory type ("vmalloc-user" always, the
+ * others for a buffer that is not cached).
  */
 #include <linux/err.h>
 #include <linux/gfp.h>
@@ -39,18 +41,20 @@ void mmapper_free_page_array(struct page **pages, unsigned long nr_pages)
  * compat.h) and none invokes the OOM killer.
  */
 #define MMAPPER_PAGES_ORDER	4
-#define MMAPPER_PAGES_GFP_HIGH	((MMAPPER_GFP_MAPPED | __GFP_NORETRY) & \
-				 ~(__GFP_RECLAIM | __GFP_RETRY_MAYFAIL))
+#define MMAPPER_PAGES_GFP_HIGH(gfp)	(((gfp) | __GFP_NORETRY) & \
+					 ~(__GFP_RECLAIM | __GFP_RETRY_MAYFAIL))
 
 /**
  * mmapper_alloc_page_array() - zeroed order-0 pages, in runs where free
  * @nr_pages: how many
+ * @gfp: MMAPPER_GFP, or MMAPPER_GFP_MAPPED for pages user space maps as
+ *	struct pages
  *
  * Return: an array of @nr_pages independent, refcounted order-0 pages, to
  * be freed with mmapper_free_page_array(); ERR_PTR(-ENOMEM) without a
  * warning, or ERR_PTR(-EINTR) on a fatal signal.
  */
-struct page **mmapper_alloc_page_array(unsigned long nr_pages)
+struct page **mmapper_alloc_page_array(unsigned long nr_pages, gfp_t gfp)
 {
 	struct page **pages;
 	unsigned long i = 0;
@@ -71,8 +75,8 @@ struct page **mmapper_alloc_page_array(unsigned long nr_pages)
 		}
 		/* High orders only if free: no reclaim, no compaction. */
 		for (;;) {
-			page = alloc_pages(order ? MMAPPER_PAGES_GFP_HIGH :
-					   MMAPPER_GFP_MAPPED, order);
+			page = alloc_pages(order ? MMAPPER_PAGES_GFP_HIGH(gfp) :
+					   gfp, order);
 			if (page || !order)
 				break;
 			order--;
@@ -110,10 +114,17 @@ struct page **mmapper_alloc_page_array(unsigned long nr_pages)
  * cgroup accounting is on; the bulk allocator it uses otherwise for 4 KiB
  * pages does not look.
  *
+ * vmalloc() maps its pages write-back, and cannot be asked otherwise (no
+ * exported call takes a page protection): a buffer that is not cached is
+ * made by mmapper_vmap_area_alloc() instead, the same pages in a vmalloc
+ * area, mapped with its memory type.
+ *
  * Return: 0, -ENOMEM, or -EINTR on a fatal signal; no warning in the log.
  */
 int mmapper_vmalloc_area_alloc(struct mmapper_buf *buf, gfp_t gfp)
 {
+	if (buf->cache != MMAPPER_CACHE_CACHED)
+		return mmapper_vmap_area_alloc(buf, gfp, 0);
 	if (buf->size >= PMD_SIZE)
 		buf->vaddr = vmalloc_huge(buf->size, gfp);
 	else
@@ -124,12 +135,69 @@ int mmapper_vmalloc_area_alloc(struct mmapper_buf *buf, gfp_t gfp)
 }
 
 /**
+ * mmapper_vmap_area_alloc() - a buffer of pages vmap()ed with its memory type
+ * @buf: buffer whose @size and @cache are set
+ * @gfp: as for mmapper_alloc_page_array()
+ * @vm_flags: VM_USERMAP for a buffer that remap_vmalloc_range() maps, or 0
+ *
+ * Pages as mmapper_alloc_page_array() gives them, their direct map
+ * changed to @buf->cache's memory type first, then vmap()ed with that
+ * type: no kernel mapping of the buffer is ever of another type.  @buf->priv
+ * is the page array (mmapper_vmalloc_free() tells the two kinds apart by
+ * it).
+ *
+ * Return: 0, -ENOMEM, or -EINTR on a fatal signal; an error of the
+ * direct map's change.
+ */
+int mmapper_vmap_area_alloc(struct mmapper_buf *buf, gfp_t gfp,
+			    unsigned long vm_flags)
+{
+	struct page **pages;
+	int ret;
+
+	pages = mmapper_alloc_page_array(buf->nr_pages, gfp);
+	if (IS_ERR(pages))
+		return PTR_ERR(pages);
+	buf->priv = pages;
+	ret = mmapper_cache_apply_array(pages, buf->nr_pages, buf->cache);
+	if (ret)
+		goto err_free;
+	buf->vaddr = vmap(pages, buf->nr_pages, VM_MAP | vm_flags,
+			  mmapper_cache_pgprot(PAGE_KERNEL, buf->cache));
+	if (!buf->vaddr) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	return 0;
+
+err_free:
+	mmapper_vmalloc_free(buf);
+	return ret;
+}
+
+/**
  * mmapper_vmalloc_free() - free a buffer of mmapper_vmalloc_area_alloc()
+ *	or mmapper_vmap_area_alloc()
  * @buf: the buffer
+ *
+ * A vmap()ed one in reverse order of its making: the vmap, the memory
+ * type (the pages are kept if they cannot be made write-back again), the
+ * pages.
  */
 void mmapper_vmalloc_free(struct mmapper_buf *buf)
 {
-	vfree(buf->vaddr);
+	struct page **pages = buf->priv;
+
+	if (!pages) {
+		vfree(buf->vaddr);
+		return;
+	}
+	if (buf->vaddr)
+		vunmap(buf->vaddr);
+	if (mmapper_cache_restore_array(pages, buf->nr_pages, buf->cache))
+		kvfree(pages);
+	else
+		mmapper_free_page_array(pages, buf->nr_pages);
 }
 
 /**

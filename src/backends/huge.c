@@ -10,6 +10,12 @@
  * The mapping is VM_PFNMAP: no get_user_pages(), MAP_PRIVATE refused.
  * 2 MiB entries in a VM_PFNMAP mapping need kernel support (6.12's
  * CONFIG_ARCH_SUPPORTS_PMD_PFNMAP); without it every entry is 4 KiB.
+ *
+ * Every cache mode: each chunk's direct map is changed with one
+ * set_memory_*() call (which keeps a 2 MiB page of the direct map whole)
+ * as soon as it is allocated, and made write-back again before it is
+ * freed.  The fault handlers insert by pfn, and PAT gives the entries the
+ * type recorded in the pages, which is the mapping's own.
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
@@ -30,7 +36,9 @@ static void mmapper_huge_free(struct mmapper_buf *buf)
 	unsigned long i;
 
 	for (i = 0; i < mmapper_huge_nr_chunks(buf) && chunks[i]; i++)
-		__free_pages(chunks[i], MMAPPER_CHUNK_ORDER);
+		if (!mmapper_cache_restore_run(chunks[i], MMAPPER_CHUNK_PAGES,
+					       buf->cache))
+			__free_pages(chunks[i], MMAPPER_CHUNK_ORDER);
 	kvfree(chunks);
 }
 
@@ -38,6 +46,7 @@ static int mmapper_huge_alloc(struct mmapper_buf *buf)
 {
 	unsigned long i, n = mmapper_huge_nr_chunks(buf);
 	struct page **chunks;
+	int ret;
 
 	chunks = kvcalloc(n, sizeof(*chunks), MMAPPER_GFP_META);
 	if (!chunks)
@@ -62,6 +71,12 @@ static int mmapper_huge_alloc(struct mmapper_buf *buf)
 		if (!chunks[i]) {
 			mmapper_huge_free(buf);
 			return -ENOMEM;
+		}
+		ret = mmapper_cache_apply_run(chunks[i], MMAPPER_CHUNK_PAGES,
+					      buf->cache);
+		if (ret) {
+			mmapper_huge_free(buf);
+			return ret;
 		}
 		cond_resched();
 	}
@@ -140,6 +155,7 @@ bool mmapper_huge_pmd_possible(void)
 
 const struct mmapper_backend mmapper_backend_huge = {
 	.name		= "huge",
+	.caches		= MMAPPER_CACHES_ALL,
 	.alloc		= mmapper_huge_alloc,
 	.free		= mmapper_huge_free,
 	.page_at	= mmapper_huge_page_at,

@@ -7,25 +7,38 @@
  * works on the mapping: O_DIRECT into it, vmsplice() and io_uring fixed
  * buffers from it.  MAP_PRIVATE is copy-on-write: the pages are inserted
  * read-only into a private mapping and the first write to one copies it.
+ *
+ * Every cache mode: the direct map of the pages is changed with one
+ * set_pages_array_*() call after they are allocated (the backend keeps
+ * no other kernel mapping), and made write-back again before they are
+ * freed.
  */
 #include <linux/err.h>
 #include <linux/mm.h>
 
 #include "../mmapper.h"
 
+static void mmapper_pages_free(struct mmapper_buf *buf)
+{
+	if (mmapper_cache_restore_array(buf->priv, buf->nr_pages, buf->cache))
+		kvfree(buf->priv);	/* the pages are kept: cache.c */
+	else
+		mmapper_free_page_array(buf->priv, buf->nr_pages);
+}
+
 static int mmapper_pages_alloc(struct mmapper_buf *buf)
 {
-	struct page **pages = mmapper_alloc_page_array(buf->nr_pages);
+	struct page **pages = mmapper_alloc_page_array(buf->nr_pages,
+						       MMAPPER_GFP_MAPPED);
+	int ret;
 
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
 	buf->priv = pages;
-	return 0;
-}
-
-static void mmapper_pages_free(struct mmapper_buf *buf)
-{
-	mmapper_free_page_array(buf->priv, buf->nr_pages);
+	ret = mmapper_cache_apply_array(pages, buf->nr_pages, buf->cache);
+	if (ret)
+		mmapper_pages_free(buf);
+	return ret;
 }
 
 static struct page *mmapper_pages_page_at(const struct mmapper_buf *buf,
@@ -49,6 +62,7 @@ static int mmapper_pages_mmap(struct mmapper_buf *buf,
 const struct mmapper_backend mmapper_backend_pages = {
 	.name		= "pages",
 	.private_cow	= true,
+	.caches		= MMAPPER_CACHES_ALL,
 	.alloc		= mmapper_pages_alloc,
 	.free		= mmapper_pages_free,
 	.page_at	= mmapper_pages_page_at,

@@ -11,6 +11,9 @@
  * The mapping is made of normal refcounted pages, so get_user_pages() works
  * on it, and MAP_PRIVATE is copy-on-write: the core copies a page on the
  * first write, and the copy never reaches the buffer.
+ *
+ * Every cache mode, as "vmalloc": for one that is not cached, pages
+ * vmap()ed with its memory type (mmapper_vmap_area_alloc()).
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -131,6 +134,7 @@ static vm_fault_t mmapper_vmalloc_fault_fault(struct mmapper_buf *buf,
 
 const struct mmapper_backend mmapper_backend_vmalloc_fault = {
 	.name		= "vmalloc-fault",
+	.caches		= MMAPPER_CACHES_ALL,
 	.private_cow	= true,
 	.alloc		= mmapper_vmalloc_fault_alloc,
 	.free		= mmapper_vmalloc_free,

@@ -17,6 +17,10 @@
  * The mapping is made of normal refcounted pages (VM_MIXEDMAP), so
  * get_user_pages() works on it; MAP_PRIVATE is refused, because
  * remap_vmalloc_range() would put the buffer's own pages in it.
+ *
+ * Every cache mode: the direct map of the pages is changed before the
+ * vmap(), which is made with the same memory type, as TTM makes its
+ * vmaps of write-combined pages (mmapper_vmap_area_alloc()).
  */
 #include <linux/err.h>
 #include <linux/mm.h>
@@ -26,24 +30,7 @@
 
 static int mmapper_vmalloc_user_alloc(struct mmapper_buf *buf)
 {
-	struct page **pages;
-
-	pages = mmapper_alloc_page_array(buf->nr_pages);
-	if (IS_ERR(pages))
-		return PTR_ERR(pages);
-	buf->vaddr = vmap(pages, buf->nr_pages, VM_MAP | VM_USERMAP, PAGE_KERNEL);
-	if (!buf->vaddr) {
-		mmapper_free_page_array(pages, buf->nr_pages);
-		return -ENOMEM;
-	}
-	buf->priv = pages;
-	return 0;
-}
-
-static void mmapper_vmalloc_user_free(struct mmapper_buf *buf)
-{
-	vunmap(buf->vaddr);
-	mmapper_free_page_array(buf->priv, buf->nr_pages);
+	return mmapper_vmap_area_alloc(buf, MMAPPER_GFP_MAPPED, VM_USERMAP);
 }
 
 static int mmapper_vmalloc_user_mmap(struct mmapper_buf *buf,
@@ -54,8 +41,9 @@ static int mmapper_vmalloc_user_mmap(struct mmapper_buf *buf,
 
 const struct mmapper_backend mmapper_backend_vmalloc_user = {
 	.name		= "vmalloc-user",
+	.caches		= MMAPPER_CACHES_ALL,
 	.alloc		= mmapper_vmalloc_user_alloc,
-	.free		= mmapper_vmalloc_user_free,
+	.free		= mmapper_vmalloc_free,
 	.page_at	= mmapper_vmalloc_page_at,
 	.mmap		= mmapper_vmalloc_user_mmap,
 };

@@ -5,6 +5,12 @@
  * vmalloc_to_pfn() finds for each page.
  *
  * The mapping is VM_PFNMAP: no get_user_pages(), MAP_PRIVATE refused.
+ *
+ * Every cache mode: a buffer that is not cached is the same pages in a
+ * vmalloc area mapped with its memory type, their direct map changed
+ * first (mmapper_vmap_area_alloc()), because vmalloc() itself maps
+ * write-back only.  remap_pfn_range() then finds the type it is asked for
+ * recorded in each page, as PAT requires of RAM.
  */
 #include <linux/mm.h>
 #include <linux/sched.h>
@@ -38,6 +44,7 @@ static int mmapper_vmalloc_mmap(struct mmapper_buf *buf,
 
 const struct mmapper_backend mmapper_backend_vmalloc = {
 	.name		= "vmalloc",
+	.caches		= MMAPPER_CACHES_ALL,
 	.alloc		= mmapper_vmalloc_alloc,
 	.free		= mmapper_vmalloc_free,
 	.page_at	= mmapper_vmalloc_page_at,

@@ -43,6 +43,9 @@
  * @version: (MMAPPER_VERSION_MAJOR << 16) | MMAPPER_VERSION_MINOR
  * @caps: MMAPPER_CAP_* bits: what this module can do on this kernel
  * @backend: NUL-terminated name of the backend in force
+ * @cache: the buffer's cache mode, an MMAPPER_CACHE_* value (since VER1)
+ * @caches: the cache modes this machine offers, bit (1 << MMAPPER_CACHE_*)
+ *	of each; MMAPPER_CACHE_CACHED is always there (since VER1)
  */
 struct mmapper_info {
 	__u32 size;
@@ -53,9 +56,12 @@ struct mmapper_info {
 	__u32 version;
 	__u32 caps;
 	char backend[MMAPPER_BACKEND_NAME_LEN];
+	__u32 cache;
+	__u32 caches;
 };
 
 #define MMAPPER_INFO_SIZE_VER0		64
+#define MMAPPER_INFO_SIZE_VER1		72
 
 /* The "huge" backend maps 2 MiB entries (kernel 6.12+); else 4 KiB only. */
 #define MMAPPER_CAP_HUGE_PMD		(1U << 0)
@@ -123,7 +129,7 @@ struct mmapper_range {
  * @huge_faults: page faults the driver answered with a 2 MiB entry
  * @bytes_read: bytes returned by read()
  * @bytes_written: bytes stored by write()
- * @resizes: successful changes of size or backend
+ * @resizes: successful changes of size, backend or cache mode
  * @alloc_failures: changes refused because memory could not be allocated
  * @exports: DMA-BUF exports of the buffer that live right now (a level,
  *	like @active_mappings; since MMAPPER_STATS_SIZE_VER1)
@@ -196,8 +202,8 @@ struct mmapper_put_user {
  *
  * The DMA-BUF holds the buffer: until its last user (descriptor, mapping,
  * importer) is gone the buffer lives, even after every descriptor of the
- * device is closed, and its size and backend cannot change (EBUSY), as
- * while it is mapped.
+ * device is closed, and its size, backend and cache mode cannot change
+ * (EBUSY), as while it is mapped.
  */
 struct mmapper_export {
 	__u32 size;
@@ -210,6 +216,32 @@ struct mmapper_export {
 };
 
 #define MMAPPER_EXPORT_SIZE_VER0	40
+/*
+ * Cache modes: the memory type of every mapping of the buffer's pages, the
+ * kernel's and user space's alike (sysfs names them cached, write-combine,
+ * uncached).  CACHED is write-back, the kernel's own type for RAM;
+ * WRITE_COMBINE is write-combining; UNCACHED is uncached-minus (x86 PAT's
+ * UC-, which the MTRRs of RAM make uncached).
+ */
+#define MMAPPER_CACHE_CACHED		0
+#define MMAPPER_CACHE_WRITE_COMBINE	1
+#define MMAPPER_CACHE_UNCACHED		2
+
+/**
+ * struct mmapper_set_cache - argument of MMAPPER_IOC_SET_CACHE
+ * @size: sizeof(struct mmapper_set_cache) of the caller
+ * @flags: must be zero
+ * @cache: the new cache mode, an MMAPPER_CACHE_* value; the data is kept
+ * @reserved: zero
+ */
+struct mmapper_set_cache {
+	__u32 size;
+	__u32 flags;
+	__u32 cache;
+	__u32 reserved;
+};
+
+#define MMAPPER_SET_CACHE_SIZE_VER0	16
 
 #define MMAPPER_IOC_MAGIC		0xb7
 
@@ -221,5 +253,6 @@ struct mmapper_export {
 #define MMAPPER_IOC_GET_STATS	_IOWR(MMAPPER_IOC_MAGIC, 0x05, struct mmapper_stats)
 #define MMAPPER_IOC_PUT_USER	_IOWR(MMAPPER_IOC_MAGIC, 0x06, struct mmapper_put_user)
 #define MMAPPER_IOC_EXPORT_DMABUF _IOWR(MMAPPER_IOC_MAGIC, 0x07, struct mmapper_export)
+#define MMAPPER_IOC_SET_CACHE	_IOW(MMAPPER_IOC_MAGIC, 0x08, struct mmapper_set_cache)
 
 #endif /* _UAPI_LINUX_MMAPPER_H */
