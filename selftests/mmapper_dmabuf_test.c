@@ -970,6 +970,39 @@ TEST_F(export, sysfs_and_debugfs)
 	EXPECT_EQ(total + 2, exports_total());
 }
 
+/*
+ * An export pins its device: hot_remove is refused (EBUSY) while it lives,
+ * even with every descriptor of the device closed, and goes through once
+ * the DMA-BUF is gone.  On a device of its own (hot_add).
+ */
+TEST(hot_remove_while_exported)
+{
+	char path[64], num[16];
+	int n, fd, x;
+
+	if (access("/sys/class/mmapper/hot_add", F_OK))
+		SKIP(return, "no hot_add");
+	n = file_read_ll("/sys/class/mmapper/hot_add");
+	ASSERT_LE(0, n);
+	snprintf(path, sizeof(path), "/dev/mmapper%d", n);
+	snprintf(num, sizeof(num), "%d", n);
+	fd = open(path, O_RDWR);
+	ASSERT_LE(0, fd);
+	if (!have_export(fd)) {
+		close(fd);
+		EXPECT_EQ(0, file_write("/sys/class/mmapper/hot_remove", num));
+		SKIP(return, "a kernel without DMA-BUF: no export (EOPNOTSUPP)");
+	}
+	x = export_range(fd, O_RDWR, 0, 4096, NULL);
+	ASSERT_LE(0, x);
+	close(fd);
+	EXPECT_EQ(-EBUSY, file_write("/sys/class/mmapper/hot_remove", num));
+	EXPECT_EQ(0, access(path, F_OK));
+	close(x);
+	EXPECT_EQ(0, file_write("/sys/class/mmapper/hot_remove", num));
+	EXPECT_NE(0, access(path, F_OK));
+}
+
 /* Drop to an unprivileged user in a child; run @fn there; its exit status. */
 static int as_nobody(int (*fn)(void))
 {
