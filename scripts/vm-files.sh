@@ -46,7 +46,7 @@ kernel_moddir() {
 # missing.
 importer_modules() {
 	local dest=$2 ko name dep
-	local -A path=() done=()
+	local -A path=() seen=()
 	local order=()
 	rm -rf "$dest"
 	mkdir -p "$dest"
@@ -57,8 +57,8 @@ importer_modules() {
 	done < <(find -L "$1" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' 2>/dev/null)
 	visit() {
 		local n=${1//-/_}
-		[[ -n ${done[$n]:-} ]] && return 0
-		done[$n]=1
+		[[ -n ${seen[$n]:-} ]] && return 0
+		seen[$n]=1
 		[[ -n ${path[$n]:-} ]] || return 0	# built in
 		for dep in $(modinfo -F depends "${path[$n]}" | tr ',' ' '); do
 			visit "$dep"
