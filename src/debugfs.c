@@ -80,23 +80,31 @@ static int mmapper_visit_mappings(struct mmapper_dev *mdev,
 		u64 id = 0;
 		int ret = 0;
 
-		/* The list is in id order; a listed VMA and its mm are alive. */
+		/*
+		 * The list is in id order; a listed VMA and its mm are alive.
+		 * A user reference, not only the mm_struct's: exit_mmap() tears
+		 * VMAs and page tables down without the mmap lock before 6.1,
+		 * so an exiting mm is skipped (it is unmapping everything).
+		 */
 		spin_lock(&mdev->mappings_lock);
 		list_for_each_entry(m, &mdev->mappings, node) {
 			if (m->id >= next) {
 				id = m->id;
 				mm = m->vma->vm_mm;
-				mmgrab(mm);
 				break;
 			}
 		}
+		if (mm && !mmget_not_zero(mm))
+			mm = ERR_PTR(-ESRCH);
 		spin_unlock(&mdev->mappings_lock);
 		if (!mm)
 			return 0;
 		next = id + 1;
+		if (IS_ERR(mm))
+			continue;
 
 		if (mmap_read_lock_killable(mm)) {
-			mmdrop(mm);
+			mmput(mm);
 			return -EINTR;
 		}
 
@@ -119,7 +127,7 @@ static int mmapper_visit_mappings(struct mmapper_dev *mdev,
 			ret = v->fn(mdev, vma, v->arg);
 
 		mmap_read_unlock(mm);
-		mmdrop(mm);
+		mmput(mm);
 		if (ret)
 			return ret;
 		cond_resched();
