@@ -139,16 +139,20 @@ else
 	result FAIL "build tools, no warnings"
 fi
 
-stage "build: the documentation's example program"
-if gcc -static -Wall -Wextra -Werror -O2 -I"$ROOT/include/uapi" \
-	-o "$BUILD/mmapper-example" "$ROOT/Documentation/examples/mmapper-example.c"; then
-	result PASS "build Documentation/examples/mmapper-example.c, no warnings"
-else
-	result FAIL "build Documentation/examples/mmapper-example.c, no warnings"
-fi
+stage "build: the documentation's example programs"
+for ex in mmapper-example mmapper-vivid; do
+	if gcc -static -Wall -Wextra -Werror -O2 -I"$ROOT/include/uapi" \
+		-o "$BUILD/$ex" "$ROOT/Documentation/examples/$ex.c"; then
+		result PASS "build Documentation/examples/$ex.c, no warnings"
+	else
+		result FAIL "build Documentation/examples/$ex.c, no warnings"
+	fi
+done
 
 # The payload of every test VM.  A RAM block device (brd.ko, or built in)
-# gives the O_DIRECT test something to read from.  The example program runs
+# gives the O_DIRECT test something to read from.  The DMA-BUF export tests
+# load their importers, vgem and vivid, from /lib/importers (the kernel's
+# own modules and what they need: importer_modules).  The example program runs
 # on a freshly loaded module, as one KTAP result.  On the debug kernel
 # (/bin/trinity present) trinity then fuzzes the device nodes, and
 # kmemleak scans once everything is unloaded.
@@ -156,6 +160,7 @@ cat > "$BUILD/selftests-payload.sh" <<'EOF2'
 [ -f /lib/brd.ko ] && insmod /lib/brd.ko rd_nr=1 rd_size=4096
 cd /selftests && ./test_mmapper.sh /lib/mmapper.ko
 rc=$?
+./test_dmabuf.sh /lib/mmapper.ko /lib/importers || rc=1
 ./test_params.sh /lib/mmapper.ko || rc=1
 ./test_mmapperctl.sh /lib/mmapper.ko /selftests/mmapperctl || rc=1
 if insmod /lib/mmapper.ko size=64K backend=vmalloc-fault &&
@@ -164,6 +169,23 @@ if insmod /lib/mmapper.ko size=64K backend=vmalloc-fault &&
 else
 	echo "not ok 1 documentation example program"
 fi
+# The documentation's zero-copy capture pipeline: vivid (one capture
+# node) writes into DMA-BUF exports of a pages buffer.
+for m in $(cat /lib/importers/order 2>/dev/null); do
+	case $m in
+	vivid.ko) insmod /lib/importers/$m n_devs=1 node_types=0x1 ;;
+	*) insmod /lib/importers/$m ;;
+	esac
+done
+if insmod /lib/mmapper.ko size=64K backend=pages &&
+   ./mmapper-vivid /dev/mmapper0 && rmmod mmapper; then
+	echo "ok 1 documentation example program: the vivid pipeline"
+else
+	echo "not ok 1 documentation example program: the vivid pipeline"
+fi
+for m in $(sed '1!G;h;$!d' /lib/importers/order 2>/dev/null); do
+	rmmod "${m%.ko}"
+done
 if [ -x /bin/trinity ]; then
 	/selftests/fuzz.sh || rc=1
 fi
@@ -200,7 +222,10 @@ run_suite() {
 		-f "$ko:/lib/mmapper.ko" \
 		-f "$BUILD/mmapper_test:/selftests/mmapper_test" \
 		-f "$BUILD/mmapper_stress:/selftests/mmapper_stress" \
+		-f "$BUILD/mmapper_dmabuf_test:/selftests/mmapper_dmabuf_test" \
+		-f "$ROOT/selftests/test_dmabuf.sh:/selftests/test_dmabuf.sh" \
 		-f "$BUILD/mmapper-example:/selftests/mmapper-example" \
+		-f "$BUILD/mmapper-vivid:/selftests/mmapper-vivid" \
 		-f "$ROOT/selftests/test_mmapper.sh:/selftests/test_mmapper.sh" \
 		-f "$ROOT/selftests/test_params.sh:/selftests/test_params.sh" \
 		-f "$ROOT/selftests/test_mmapperctl.sh:/selftests/test_mmapperctl.sh" \
@@ -224,6 +249,11 @@ test_kernel() {
 	fi
 	[[ -f $BUILD/mmapper_test ]] || return
 	brd_module "$rel" "$image" && extra=(-f "$BUILD/$rel/brd.ko:/lib/brd.ko")
+	if importer_modules "$(kernel_moddir "$rel" "$image")/kernel" "$BUILD/$rel/importers"; then
+		importer_args extra "$BUILD/$rel/importers"
+	else
+		result FAIL "$rel: the DMA-BUF importers vgem and vivid in the kernel's modules"
+	fi
 	# 2 GiB: the 1 GiB buffer tests need room for it and for the kernel.
 	run_suite "$image" "$BUILD/$rel/src/mmapper.ko" "$rel" -m 2048 "${extra[@]}"
 }
@@ -308,6 +338,11 @@ if [[ $(wait_for "$BUILD/debug-kernel.rc") == 0 ]] &&
 		# trinity is dynamically linked: give the VM its libraries.
 		fuzz=(-f /usr/bin/trinity:/bin/trinity -f "$ROOT/selftests/fuzz.sh:/selftests/fuzz.sh")
 		vm_lib_args fuzz /usr/bin/trinity
+		if importer_modules "$DEBUG_KDIR" "$BUILD/debug/importers"; then
+			importer_args fuzz "$BUILD/debug/importers"
+		else
+			result FAIL "debug: the DMA-BUF importers vgem and vivid built with the debug kernel"
+		fi
 		# KASAN's shadow and kmemleak's pool take memory of their own.
 		run_suite "$DEBUG_KDIR/arch/x86/boot/bzImage" "$BUILD/debug/src/mmapper.ko" \
 			debug -m 3072 -t 2400 "${fuzz[@]}"

@@ -5,7 +5,8 @@
 # linux-source-7.2 (sid, the newest line, with the newest checkers): KASAN
 # (generic, inline, with KASAN_VMALLOC), PROVE_LOCKING, DEBUG_VM,
 # DEBUG_ATOMIC_SLEEP, DEBUG_LIST and DEBUG_KMEMLEAK on a small config
-# (tinyconfig + what the busybox VM, the module and its selftests need).
+# (tinyconfig + what the busybox VM, the module and its selftests need,
+# with the DMA-BUF importers vgem and vivid as modules, and DMA_API_DEBUG).
 #
 # The source is the extract fetch-kernels.sh keeps in ~/.cache/mmapper/src
 # (shared with the 7.2 kernels); the kernel is an O= tree in
@@ -62,12 +63,20 @@ ON=(64BIT SMP PRINTK PRINTK_TIME TTY SERIAL_8250 SERIAL_8250_CONSOLE
 	ADVISE_SYSCALLS IO_URING CGROUPS MEMCG
 	# KSM's advices and sendfile() to an AF_UNIX socket.
 	KSM NET UNIX
+	# DMA-BUF, and the menus of the importers the export tests drive
+	# (MOD below); DMA_API_DEBUG checks how the exporter maps, syncs
+	# and unmaps for them, DMABUF_DEBUG that they keep off its pages.
+	DMA_SHARED_BUFFER SYNC_FILE DMABUF_DEBUG DMA_API_DEBUG
+	MEDIA_SUPPORT_FILTER MEDIA_CAMERA_SUPPORT MEDIA_TEST_SUPPORT V4L_TEST_DRIVERS
 	# PAT (which needs MTRRs): the cache modes write-combine and
 	# uncached, and x86's checks of memory types, under the checkers.
 	MTRR X86_PAT
 	# ... and the checkers.
 	DEBUG_KERNEL KASAN KASAN_GENERIC KASAN_INLINE KASAN_VMALLOC
 	PROVE_LOCKING DEBUG_VM DEBUG_ATOMIC_SLEEP DEBUG_LIST DEBUG_KMEMLEAK)
+# Modules: the DMA-BUF importers (DRM vgem, V4L2 vivid) and their cores,
+# which check.sh copies into the VM from this tree.
+MOD=(DRM DRM_VGEM MEDIA_SUPPORT VIDEO_DEV VIDEO_VIVID)
 # SLOB is gone since 6.4 (SLUB is the only allocator); tinyconfig picks
 # SLUB_TINY, which KASAN and kmemleak exclude.
 OFF=(SLUB_TINY DEBUG_KMEMLEAK_DEFAULT_OFF MODULE_SIG)
@@ -75,6 +84,9 @@ args=()
 for o in "${ON[@]}"; do
 	[[ $o == \#* ]] && continue
 	args+=(--enable "$o")
+done
+for o in "${MOD[@]}"; do
+	args+=(--module "$o")
 done
 for o in "${OFF[@]}"; do
 	args+=(--disable "$o")
@@ -90,6 +102,9 @@ missing=()
 for o in "${ON[@]}"; do
 	[[ $o == \#* ]] && continue
 	grep -qx "CONFIG_$o=y" "$O/.config" || missing+=("$o")
+done
+for o in "${MOD[@]}"; do
+	grep -qx "CONFIG_$o=m" "$O/.config" || missing+=("$o=m")
 done
 for o in "${OFF[@]}"; do
 	grep -q "^CONFIG_$o=" "$O/.config" && missing+=("!$o")

@@ -35,3 +35,50 @@ kernel_moddir() {
 		echo "/lib/modules/$1"
 	fi
 }
+
+# The DMA-BUF importers the export tests drive (DRM vgem, V4L2 vivid), with
+# the modules they need, from the modules under directory $1 (a kernel's
+# module tree: "$(kernel_moddir REL IMAGE)/kernel", or a kernel build tree)
+# into directory $2, uncompressed, and $2/order: their file names, each
+# after what it needs, for insmod in that order.  Dependencies are read
+# with modinfo (the cache of fetch-kernels.sh has no modules.dep); a module
+# built in is not there and needs no file.  Fails if vgem or vivid is
+# missing.
+importer_modules() {
+	local dest=$2 ko name dep
+	local -A path=() seen=()
+	local order=()
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	while read -r ko; do
+		name=$(basename "$ko")
+		name=${name%%.ko*}
+		path[${name//-/_}]=$ko
+	done < <(find -L "$1" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' 2>/dev/null)
+	visit() {
+		local n=${1//-/_}
+		[[ -n ${seen[$n]:-} ]] && return 0
+		seen[$n]=1
+		[[ -n ${path[$n]:-} ]] || return 0	# built in
+		for dep in $(modinfo -F depends "${path[$n]}" | tr ',' ' '); do
+			visit "$dep"
+		done
+		ko_unpack "${path[$n]}" "$dest/$n.ko"
+		order+=("$n.ko")
+	}
+	for name in vgem vivid; do
+		[[ -n ${path[$name]:-} ]] || { echo "importer_modules: no $name.ko under $1" >&2; return 1; }
+		visit "$name"
+	done
+	printf '%s\n' "${order[@]}" > "$dest/order"
+}
+
+# Append to the array named $1 the vm-run.sh -f arguments that put the
+# files of directory $2 (importer_modules) in the VM's /lib/importers.
+importer_args() {
+	local -n _iargs=$1
+	local f
+	for f in "$2"/*; do
+		_iargs+=(-f "$f:/lib/importers/$(basename "$f")")
+	done
+}

@@ -17,10 +17,11 @@
  *    reads the whole buffer.
  *  - switcher: switches the backend of every device (class attribute) and
  *    of each device, and the cache mode of the owners' devices (sysfs and
- *    ioctl, among the modes the machine offers); only EBUSY (mapped), E2BIG
- *    and ENOMEM may refuse.
+ *    ioctl, among the modes the machine offers); only EBUSY (mapped or
+ *    exported), E2BIG and ENOMEM may refuse.
  *  - observer: reads every stats file, the debugfs files, GET_INFO,
- *    GET_STATS, and runs the put_user() experiment on its own mappings.
+ *    GET_STATS, runs the put_user() experiment on its own mappings, and
+ *    exports a page of each device read-only, maps and reads it.
  *  - ioctl fuzzer: owns mmapper4; every mmapper ioctl with random sizes in
  *    the command, random struct sizes and bytes, and arguments that are
  *    NULL, unmapped, straddle into an unmapped page, or point into its own
@@ -507,8 +508,9 @@ static void observer(void)
 	static const char *const stats[] = {
 		"opens", "mmaps", "active_mappings", "faults", "huge_faults",
 		"bytes_read", "bytes_written", "resizes", "alloc_failures",
+		"exports", "exports_total",
 	};
-	static const char *const dbg[] = { "pages", "mappings", "summary" };
+	static const char *const dbg[] = { "pages", "mappings", "summary", "exports" };
 	char path[128], *buf = malloc(1 << 20);
 	unsigned int i;
 	int dev = 0;
@@ -516,6 +518,9 @@ static void observer(void)
 	while (!sh->stop && buf) {
 		struct mmapper_stats st = { .size = sizeof(st) };
 		struct mmapper_put_user pu = { .size = sizeof(pu) };
+		struct mmapper_export ex = {
+			.size = sizeof(ex), .flags = O_RDONLY | O_CLOEXEC, .length = page,
+		};
 		unsigned char *map;
 		int fd;
 
@@ -551,6 +556,23 @@ static void observer(void)
 				fail("observer: put_user into a read-only mapping: %d", pu.result);
 			munmap(map, page);
 		}
+		/*
+		 * A read-only DMA-BUF of the first page, mapped and read, racing
+		 * the owners, the resizer and the switcher: while it lives, they
+		 * get EBUSY, which they take.
+		 */
+		if (ioctl(fd, MMAPPER_IOC_EXPORT_DMABUF, &ex) == 0) {
+			map = mmap(NULL, page, PROT_READ, MAP_SHARED, ex.fd, 0);
+			if (map == MAP_FAILED) {
+				fail("observer: mmap of an export: %s", strerror(errno));
+			} else {
+				*(volatile unsigned char *)map;
+				munmap(map, page);
+			}
+			close(ex.fd);
+		} else if (errno != EOPNOTSUPP) {
+			fail("observer: export: %s", strerror(errno));
+		}
 		close(fd);
 		__atomic_fetch_add(&sh->ops[4], 1, __ATOMIC_RELAXED);
 	}
@@ -563,6 +585,8 @@ static int ioctl_errno_ok(int err)
 	switch (err) {
 	case EINVAL: case EFAULT: case E2BIG: case ENOTTY: case EBADF:
 	case EBUSY: case ENOMEM:
+	/* EXPORT_DMABUF: no descriptor left; a kernel without DMA-BUF */
+	case EMFILE: case EOPNOTSUPP:
 		return 1;
 	}
 	return 0;
@@ -574,7 +598,7 @@ static void fuzzer(void)
 	static const unsigned int cmds[] = {
 		MMAPPER_IOC_GET_INFO, MMAPPER_IOC_SET_SIZE, MMAPPER_IOC_SET_BACKEND,
 		MMAPPER_IOC_FILL, MMAPPER_IOC_CHECKSUM, MMAPPER_IOC_GET_STATS,
-		MMAPPER_IOC_PUT_USER, MMAPPER_IOC_SET_CACHE,
+		MMAPPER_IOC_PUT_USER, MMAPPER_IOC_SET_CACHE, MMAPPER_IOC_EXPORT_DMABUF,
 	};
 	unsigned char *arena, *map = NULL;
 	char path[96];
@@ -632,9 +656,15 @@ static void fuzzer(void)
 			arg = arena + page - 2;	/* straddles */
 			break;
 		}
-		if (ioctl(fd, cmd, arg) && !ioctl_errno_ok(errno)) {
-			fail("fuzzer: ioctl %#x gave %s", cmd, strerror(errno));
-			break;
+		if (ioctl(fd, cmd, arg)) {
+			if (!ioctl_errno_ok(errno)) {
+				fail("fuzzer: ioctl %#x gave %s", cmd, strerror(errno));
+				break;
+			}
+		} else if (_IOC_NR(cmd) == _IOC_NR(MMAPPER_IOC_EXPORT_DMABUF) &&
+			   _IOC_DIR(cmd) == _IOC_DIR(MMAPPER_IOC_EXPORT_DMABUF) && arg) {
+			/* Random bytes made an export: drop it, it holds the buffer. */
+			close(((struct mmapper_export *)arg)->fd);
 		}
 		/* A fresh mapping now and then, for put_user() to land in. */
 		if (rand() % 64 == 0) {

@@ -2098,6 +2098,7 @@ TEST_F(mmapper, stats_count)
 static const char *const stat_names[] = {
 	"opens", "mmaps", "active_mappings", "faults", "huge_faults",
 	"bytes_read", "bytes_written", "resizes", "alloc_failures",
+	"exports", "exports_total",
 };
 
 static int sysfs_stats(struct mmapper_stats *st)

@@ -101,8 +101,24 @@ $CTL hold 0 30 > /dev/null &
 holder=$!
 sleep 2
 t "mappings --json of a holder" 0 '"comm": "mmapperctl"' $CTL --json mappings 0
-t "set while mapped: EBUSY (exit 1)" 1 "Device or resource busy (a process maps the buffer: unmap it first)" $CTL set 0 size=4K
+t "set while mapped: EBUSY (exit 1)" 1 "Device or resource busy (a process maps the buffer" $CTL set 0 size=4K
 t "remove while mapped: EBUSY (exit 1)" 1 "Device or resource busy (a process has it open, mapped or exported: close it first)" $CTL remove 0
+kill $holder
+wait $holder 2>/dev/null
+t "export" 0 "mmapper0: DMA-BUF fd [0-9]*, inode [0-9]*: offset 4096, length 8192, read-write, exporter mmapper, size 8192" \
+	$CTL export 0 --offset 4K --length 8K
+t "export --json --read-only" 0 '"offset": 0, "length": 4096, "access": "ro", "size": 4096, "exp_name": "mmapper"' \
+	$CTL --json export 0 --read-only --length 4K
+t "export not page aligned (exit 1)" 1 "multiples of the page size" $CTL export 0 --offset 1 --length 4K
+t "export outside the buffer (exit 1)" 1 "is outside the buffer" $CTL export 0 --offset 1G
+t "exports, none" 0 "^mappings:" $CTL exports 0
+$CTL export 0 --length 4K --hold 30 > /dev/null &
+holder=$!
+sleep 2
+t "exports of a holder" 0 "export [0-9]*: offset 0 length 4096 rw" $CTL exports 0
+t "exports --json" 0 '"exports": \["export [0-9]*: offset 0 length 4096 rw' $CTL --json exports 0
+t "set while exported: EBUSY (exit 1)" 1 "a DMA-BUF export holds it" $CTL set 0 size=4K
+t "remove while exported: EBUSY (exit 1)" 1 "open, mapped or exported" $CTL remove 0
 kill $holder
 wait $holder 2>/dev/null
 t "set unknown backend (exit 1)" 1 "unknown backend; see mmapperctl list" $CTL set 0 backend=bogus

@@ -26,9 +26,12 @@
 #define _MMAPPER_COMPAT_H
 
 #include <linux/device/class.h>
+#include <linux/dma-buf.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/scatterlist.h>
 #include <linux/vmalloc.h>
 
 /*
@@ -256,6 +259,105 @@ static inline bool mmapper_thp_disabled(struct mm_struct *mm)
 #define MMAPPER_GFP_NO_MAPPED	__GFP_ACCOUNT
 #else
 #define MMAPPER_GFP_NO_MAPPED	((__force gfp_t)0)
+#endif
+
+/*
+ * A page that user space must not map by its struct page: 5.10's charged
+ * pages (above) keep their PageKmemcg type in the mapcount.  Not only
+ * mmapper's own mappings: 5.10's vgem maps the pages of an imported
+ * DMA-BUF's sg_table by struct page, so such pages stay out of the
+ * tables mmapper hands importers (dmabuf.c).  Later kernels have no
+ * such page.
+ */
+static inline bool mmapper_page_unmappable(struct page *page)
+{
+#ifdef PG_kmemcg
+	return PageKmemcg(page);
+#else
+	return false;
+#endif
+}
+
+/*
+ * 6.13, "module: Convert symbol namespace to string literal":
+ * MODULE_IMPORT_NS() takes a string.  Before, it stringified a bare word.
+ * (The DMA_BUF namespace itself came in 5.16, "dma-buf: move dma-buf
+ * symbols into the DMA_BUF module namespace"; on 5.10 the import is
+ * recorded and matches no symbol, which is harmless.)
+ */
+#ifndef MMAPPER_HAVE_IMPORT_NS_STRING
+#undef MODULE_IMPORT_NS
+#define MODULE_IMPORT_NS(ns)	MODULE_INFO(import_ns, ns)
+#endif
+
+/*
+ * 5.18, "dma-buf-map: Rename to iosys-map": struct iosys_map was struct
+ * dma_buf_map, which 5.11 introduced ("dma-buf: Add struct dma-buf-map
+ * for storing struct dma_buf.vaddr_ptr").  Before 5.11, ->vmap() returned
+ * the address and ->vunmap() took it ("dma-buf: Use struct dma_buf_map in
+ * dma_buf_vmap() interfaces"): MMAPPER_DMA_BUF_VMAP_OPS() makes
+ * ->vmap()/->vunmap() of that form out of the core's, which
+ * MMAPPER_DMA_BUF_VMAP() and MMAPPER_DMA_BUF_VUNMAP() name in the ops
+ * table (the newest kernels' ops themselves elsewhere).
+ */
+#if !defined(MMAPPER_HAVE_IOSYS_MAP) && defined(MMAPPER_HAVE_DMA_BUF_MAP)
+#include <linux/dma-buf-map.h>
+#define iosys_map		dma_buf_map
+#define iosys_map_set_vaddr	dma_buf_map_set_vaddr
+#endif
+
+#if !defined(MMAPPER_HAVE_IOSYS_MAP) && !defined(MMAPPER_HAVE_DMA_BUF_MAP)
+struct iosys_map {
+	void *vaddr;
+	bool is_iomem;
+};
+
+static inline void iosys_map_set_vaddr(struct iosys_map *map, void *vaddr)
+{
+	map->vaddr = vaddr;
+	map->is_iomem = false;
+}
+
+#define MMAPPER_DMA_BUF_VMAP_OPS(vmap_fn, vunmap_fn)				\
+static void *vmap_fn##_addr(struct dma_buf *dmabuf)				\
+{										\
+	struct iosys_map map;							\
+										\
+	return vmap_fn(dmabuf, &map) ? NULL : map.vaddr;			\
+}										\
+										\
+static void vunmap_fn##_addr(struct dma_buf *dmabuf, void *vaddr)		\
+{										\
+	struct iosys_map map = { .vaddr = vaddr };				\
+										\
+	vunmap_fn(dmabuf, &map);						\
+}
+
+#define MMAPPER_DMA_BUF_VMAP(vmap_fn)		vmap_fn##_addr
+#define MMAPPER_DMA_BUF_VUNMAP(vunmap_fn)	vunmap_fn##_addr
+#else
+#define MMAPPER_DMA_BUF_VMAP_OPS(vmap_fn, vunmap_fn)
+#define MMAPPER_DMA_BUF_VMAP(vmap_fn)		vmap_fn
+#define MMAPPER_DMA_BUF_VUNMAP(vunmap_fn)	vunmap_fn
+#endif
+
+/*
+ * 5.15, "lib/scatterlist: Provide a dedicated function to support table
+ * append": sg_alloc_table_from_pages_segment() builds a table whose
+ * segments stay within a size.  Before, __sg_alloc_table_from_pages() did,
+ * returning the last entry.
+ */
+#ifndef MMAPPER_HAVE_SG_ALLOC_TABLE_SEGMENT
+static inline int
+sg_alloc_table_from_pages_segment(struct sg_table *sgt, struct page **pages,
+				  unsigned int n_pages, unsigned int offset,
+				  unsigned long size, unsigned int max_segment,
+				  gfp_t gfp_mask)
+{
+	return PTR_ERR_OR_ZERO(__sg_alloc_table_from_pages(sgt, pages, n_pages,
+							   offset, size, max_segment,
+							   NULL, 0, gfp_mask));
+}
 #endif
 
 #endif /* _MMAPPER_COMPAT_H */

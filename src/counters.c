@@ -17,6 +17,11 @@ static u64 mmapper_active_mappings(const struct mmapper_dev *mdev)
 	return atomic_read(&mdev->nr_mappings);
 }
 
+static u64 mmapper_exports(const struct mmapper_dev *mdev)
+{
+	return atomic_read(&mdev->nr_exports);
+}
+
 /* A count: kept in struct mmapper_counters, zeroed by stats/reset. */
 #define MMAPPER_COUNT(field) \
 	[MMAPPER_STAT_IDX(field)] = { .name = #field }
@@ -34,6 +39,8 @@ const struct mmapper_stat_desc mmapper_stat_descs[] = {
 	MMAPPER_COUNT(bytes_written),
 	MMAPPER_COUNT(resizes),
 	MMAPPER_COUNT(alloc_failures),
+	MMAPPER_LEVEL(exports, mmapper_exports),
+	MMAPPER_COUNT(exports_total),
 };
 
 /* A field added at the end of struct mmapper_stats without its line. */

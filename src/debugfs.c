@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmapper debugfs: /sys/kernel/debug/mmapper/mmapperN/{pages,mappings,summary}
- * and /sys/kernel/debug/mmapper/memtype.  Documented in
+ * mmapper debugfs: /sys/kernel/debug/mmapper/mmapperN/{pages,mappings,summary,
+ * exports} and /sys/kernel/debug/mmapper/memtype.  Documented in
  * Documentation/debugfs.rst.
  *
  * Finding out whether a page is mapped into user space right now:
@@ -445,6 +445,34 @@ static int mmapper_mappings_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(mmapper_mappings);
 
+/* exports: each live DMA-BUF export (dmabuf.c), then their mappings */
+
+static int mmapper_export_mapping_show_one(struct mmapper_dev *mdev,
+					   struct vm_area_struct *vma, void *arg)
+{
+	u64 id = mmapper_dmabuf_vma_id(vma);
+
+	if (!id)
+		return 0;	/* a mapping of the device itself */
+	seq_printf(arg, "%5llu ", id);
+	return mmapper_mappings_show_one(mdev, vma, arg);
+}
+
+static int mmapper_exports_show(struct seq_file *m, void *v)
+{
+	const struct mmapper_mapping_visitor visitor = {
+		.fn = mmapper_export_mapping_show_one,
+		.arg = m,
+	};
+	struct mmapper_dev *mdev = m->private;
+
+	mmapper_dmabuf_show(m, mdev);
+	seq_printf(m, "mappings:\n%5s %7s %-16s %-33s %10s %s\n", "id", "pid",
+		   "comm", "start-end", "pgoff", "flags");
+	return mmapper_visit_mappings(mdev, &visitor);
+}
+DEFINE_SHOW_ATTRIBUTE(mmapper_exports);
+
 /* summary: the device at a glance */
 
 static int mmapper_summary_show(struct seq_file *m, void *v)
@@ -569,6 +597,7 @@ void mmapper_debugfs_add(struct mmapper_dev *mdev)
 	debugfs_create_file("pages", 0400, dir, mdev, &mmapper_pages_fops);
 	debugfs_create_file("mappings", 0400, dir, mdev, &mmapper_mappings_fops);
 	debugfs_create_file("summary", 0400, dir, mdev, &mmapper_summary_fops);
+	debugfs_create_file("exports", 0400, dir, mdev, &mmapper_exports_fops);
 	mdev->debugfs = dir;
 }
 

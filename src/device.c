@@ -99,6 +99,11 @@ static int mmapper_dev_check_change(struct mmapper_dev *mdev,
 		dev_dbg(&mdev->dev, "change refused: buffer is mapped\n");
 		return -EBUSY;
 	}
+	/* An export holds the buffer as a mapping does (dmabuf.c). */
+	if (atomic_read(&mdev->nr_exports)) {
+		dev_dbg(&mdev->dev, "change refused: buffer is exported\n");
+		return -EBUSY;
+	}
 	return 0;
 }
 
@@ -210,7 +215,7 @@ static void mmapper_trace_cache(struct mmapper_dev *mdev, unsigned int old_cache
  * buffer is charged to the caller's memory cgroup.
  *
  * Return: 0, -EPERM above max_size without CAP_SYS_ADMIN, -EBUSY if the
- * device is mapped, an error of mmapper_size_check(), -EINVAL for a cache
+ * device is mapped or exported, an error of mmapper_size_check(), -EINVAL for a cache
  * mode that the machine or the backend cannot give, -ENOMEM, or -EINTR on
  * a fatal signal.
  */
@@ -330,7 +335,8 @@ int mmapper_dev_set_cache(struct mmapper_dev *mdev, unsigned int cache)
  * held throughout: devices being added (at load or by hot_add) or removed
  * (by hot_remove or at unload) are not part of it.
  *
- * Return: 0, -EBUSY if any device that would change is mapped, or the
+ * Return: 0, -EBUSY if any device that would change is mapped or
+ * exported, or the
  * first error of a device's check, allocation or copy.
  */
 int mmapper_switch_all(const struct mmapper_backend *backend)

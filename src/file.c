@@ -413,9 +413,23 @@ static int mmapper_mmap_cache(struct mmapper_dev *mdev, struct mmapper_buf *buf,
 	return 0;
 }
 
-static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
+/**
+ * mmapper_mmap_vma() - map a device's buffer into a new VMA
+ * @mdev: the device
+ * @vma: the VMA; @vma->vm_pgoff counts pages from the start of the buffer
+ *	(an export's mmap() has already added the export's offset)
+ *
+ * Every mapping of the buffer comes here, of the device and of its
+ * DMA-BUF exports alike: one set of checks, one set of vm_ops (fork,
+ * ptrace, /proc/PID/mem, MAP_PRIVATE), one count that keeps the buffer
+ * from being replaced.
+ *
+ * Context: the mmap lock held; takes the device lock.
+ * Return: 0, -EINVAL outside the buffer or for a MAP_PRIVATE mapping the
+ * backend refuses, -ENOMEM, or the backend's error.
+ */
+int mmapper_mmap_vma(struct mmapper_dev *mdev, struct vm_area_struct *vma)
 {
-	struct mmapper_dev *mdev = file->private_data;
 	struct mmapper_mapping *m;
 	struct mmapper_buf *buf;
 	int ret;
@@ -465,18 +479,33 @@ out_unlock:
 	return ret;
 }
 
+static int mmapper_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return mmapper_mmap_vma(file->private_data, vma);
+}
+
 /* ioctls */
 
 /* The largest struct size accepted from user space. */
 #define MMAPPER_IOC_MAX_USIZE	PAGE_SIZE
 
-/*
- * Copy an extensible struct in: check its @size (the first u32) against
- * the first published size, then let copy_struct_from_user() zero-fill a
- * short one and refuse a long one whose tail is not zero.
+/**
+ * mmapper_copy_struct_in() - copy an ioctl's extensible struct in
+ * @kst: the kernel's struct
+ * @ksize: its size
+ * @ver0: the first published size (*_SIZE_VER0)
+ * @uarg: the caller's struct, whose first u32 is its size
+ * @usize: that size, on success
+ *
+ * Check @size against the first published size, then let
+ * copy_struct_from_user() zero-fill a short struct and refuse a long one
+ * whose tail is not zero.
+ *
+ * Return: 0, -EFAULT, -EINVAL below @ver0, -E2BIG above a page or for a
+ * non-zero tail.
  */
-static int mmapper_copy_struct_in(void *kst, size_t ksize, size_t ver0,
-				  void __user *uarg, u32 *usize)
+int mmapper_copy_struct_in(void *kst, size_t ksize, size_t ver0,
+			   void __user *uarg, u32 *usize)
 {
 	u32 size;
 
@@ -490,9 +519,19 @@ static int mmapper_copy_struct_in(void *kst, size_t ksize, size_t ver0,
 	return copy_struct_from_user(kst, ksize, uarg, size);
 }
 
-/* Copy an extensible struct out: as much of it as both sides know. */
-static int mmapper_copy_struct_out(void __user *uarg, void *kst, size_t ksize,
-				   u32 usize)
+/**
+ * mmapper_copy_struct_out() - copy an ioctl's extensible struct out
+ * @uarg: the caller's struct
+ * @kst: the kernel's struct, whose first u32 is set to the bytes copied
+ * @ksize: its size
+ * @usize: the caller's size, from mmapper_copy_struct_in()
+ *
+ * As much of it as both sides know.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int mmapper_copy_struct_out(void __user *uarg, void *kst, size_t ksize,
+			    u32 usize)
 {
 	u32 n = min_t(u32, usize, ksize);
 
@@ -715,6 +754,9 @@ static long mmapper_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return mmapper_ioctl_get_stats(mdev, uarg);
 	case MMAPPER_IOC_BASE(MMAPPER_IOC_PUT_USER):
 		return mmapper_ioctl_put_user(mdev, uarg);
+	case MMAPPER_IOC_BASE(MMAPPER_IOC_EXPORT_DMABUF):
+		/* The access it asks for decides what the descriptor needs. */
+		return mmapper_ioctl_export_dmabuf(mdev, file, uarg);
 	case MMAPPER_IOC_BASE(MMAPPER_IOC_SET_SIZE):
 		return writer ? mmapper_ioctl_set_size(mdev, uarg) : -EBADF;
 	case MMAPPER_IOC_BASE(MMAPPER_IOC_SET_BACKEND):
@@ -738,7 +780,7 @@ static void __maybe_unused mmapper_uapi_sizes(void)
 	BUILD_BUG_ON(sizeof(struct mmapper_set_size) != MMAPPER_SET_SIZE_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct mmapper_set_backend) != MMAPPER_SET_BACKEND_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct mmapper_range) != MMAPPER_RANGE_SIZE_VER0);
-	BUILD_BUG_ON(sizeof(struct mmapper_stats) != MMAPPER_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mmapper_stats) != MMAPPER_STATS_SIZE_VER1);
 	BUILD_BUG_ON(sizeof(struct mmapper_put_user) != MMAPPER_PUT_USER_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct mmapper_set_cache) != MMAPPER_SET_CACHE_SIZE_VER0);
 }

@@ -127,6 +127,8 @@ const char *mmapper_dev_busy(struct mmapper_dev *mdev)
 
 	if (atomic_read(&mdev->nr_mappings))
 		return "mapped";
+	if (atomic_read(&mdev->nr_exports))
+		return "exported";
 	if (mdev->nr_open)
 		return "open";
 	return NULL;
@@ -160,6 +162,7 @@ static void mmapper_dev_release(struct device *dev)
 	struct mmapper_dev *mdev = container_of(dev, struct mmapper_dev, dev);
 
 	mmapper_buf_put(rcu_dereference_protected(mdev->buf, 1));
+	mutex_destroy(&mdev->exports_lock);
 	mutex_destroy(&mdev->experiment_lock);
 	mutex_destroy(&mdev->lock);
 	kfree(mdev);
@@ -193,6 +196,9 @@ static struct mmapper_dev *mmapper_dev_alloc(unsigned int index)
 	INIT_LIST_HEAD(&mdev->mappings);
 	mdev->no_record.mdev = mdev;
 	mutex_init(&mdev->experiment_lock);
+	atomic_set(&mdev->nr_exports, 0);
+	mutex_init(&mdev->exports_lock);
+	INIT_LIST_HEAD(&mdev->exports);
 	spin_lock_init(&mdev->open_lock);
 	mdev->index = index;
 

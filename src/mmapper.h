@@ -236,6 +236,13 @@ struct mmapper_mapping {
  * @experiment_task: the task inside MMAPPER_IOC_PUT_USER, or NULL
  * @experiment_faults: faults answered for @experiment_task; written only
  *	in that task's own fault handlers
+ * @nr_exports: live DMA-BUF exports of the buffer (dmabuf.c); raised
+ *	under @lock, dropped when the DMA-BUF is released.  Like
+ *	@nr_mappings, it keeps the buffer from being replaced.
+ * @exports_lock: guards @exports and @next_export_id; taken before a
+ *	struct mmapper_dmabuf's own lock
+ * @exports: struct mmapper_dmabuf of each live export, oldest first
+ * @next_export_id: id of the next export, for debugfs
  * @stats: counters, atomic: no lock
  * @open_lock: guards @nr_open and @removed, so that an open() and a
  *	removal of the device exclude each other (mmapper_dev_busy())
@@ -269,6 +276,11 @@ struct mmapper_dev {
 	struct mutex experiment_lock;
 	struct task_struct *experiment_task;
 	unsigned int experiment_faults;
+	atomic_t nr_exports;
+	/* guards exports, next_export_id */
+	struct mutex exports_lock;
+	struct list_head exports;
+	u64 next_export_id;
 	struct mmapper_counters stats;
 	/* guards nr_open, removed */
 	spinlock_t open_lock;
@@ -407,6 +419,37 @@ int mmapper_dev_remove(unsigned int index);
 
 /* file.c */
 extern const struct file_operations mmapper_fops;
+int mmapper_mmap_vma(struct mmapper_dev *mdev, struct vm_area_struct *vma);
+int mmapper_copy_struct_in(void *kst, size_t ksize, size_t ver0,
+			   void __user *uarg, u32 *usize);
+int mmapper_copy_struct_out(void __user *uarg, void *kst, size_t ksize,
+			    u32 usize);
+
+/* dmabuf.c: DMA-BUF export; a kernel without DMA-BUF has none */
+struct seq_file;
+#ifdef CONFIG_DMA_SHARED_BUFFER
+long mmapper_ioctl_export_dmabuf(struct mmapper_dev *mdev, struct file *file,
+				 void __user *uarg);
+void mmapper_dmabuf_show(struct seq_file *m, struct mmapper_dev *mdev);
+u64 mmapper_dmabuf_vma_id(struct vm_area_struct *vma);
+#else
+static inline long mmapper_ioctl_export_dmabuf(struct mmapper_dev *mdev,
+					       struct file *file,
+					       void __user *uarg)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void mmapper_dmabuf_show(struct seq_file *m,
+				       struct mmapper_dev *mdev)
+{
+}
+
+static inline u64 mmapper_dmabuf_vma_id(struct vm_area_struct *vma)
+{
+	return 0;
+}
+#endif
 
 /* sysfs.c */
 void __init mmapper_sysfs_init(void);

@@ -7,9 +7,11 @@
  * the kernel checksums what user space wrote.  Then: a change refused
  * while the buffer is mapped, the data surviving a backend switch, and
  * the control plane: debugfs showing lazy faults, the kernel's put_user()
- * into a fresh mapping, the stats moving; and cache modes: a buffer made
+ * into a fresh mapping, the stats moving; cache modes: a buffer made
  * write-combined in every mapping, the kernel's first, and write-back again
- * after.
+ * after; and, where the V4L2 test driver vivid is loaded, vivid capturing
+ * a frame straight into a DMA-BUF export of the buffer, debugfs showing the
+ * export and its importer.
  *
  * Usage: mmapper-demo [/dev/mmapperN]
  */
@@ -17,6 +19,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,7 @@
 #include <unistd.h>
 
 #include <linux/mmapper.h>
+#include <linux/videodev2.h>
 
 /* The module's backends, from its class attribute ("a [b] c"): no copy here. */
 #define MAX_BACKENDS	16
@@ -117,13 +121,18 @@ static void die(const char *what)
 	exit(1);
 }
 
-static uint32_t kernel_checksum(int fd, size_t len)
+static uint32_t kernel_checksum_at(int fd, size_t off, size_t len)
 {
-	struct mmapper_range r = { .size = sizeof(r), .length = len };
+	struct mmapper_range r = { .size = sizeof(r), .offset = off, .length = len };
 
 	if (ioctl(fd, MMAPPER_IOC_CHECKSUM, &r))
 		die("MMAPPER_IOC_CHECKSUM");
 	return r.checksum;
+}
+
+static uint32_t kernel_checksum(int fd, size_t len)
+{
+	return kernel_checksum_at(fd, 0, len);
 }
 
 static void show_backend(const char *name)
@@ -373,6 +382,155 @@ static void show_control_plane(void)
 	sysfs_show(path);
 }
 
+/* Set the menu control named @ctrl to its item named @item: 0 or -1. */
+static int set_menu(int vfd, const char *ctrl, const char *item)
+{
+	struct v4l2_queryctrl q = { .id = V4L2_CTRL_FLAG_NEXT_CTRL };
+
+	while (!ioctl(vfd, VIDIOC_QUERYCTRL, &q)) {
+		struct v4l2_querymenu m = { .id = q.id };
+		struct v4l2_control c = { .id = q.id };
+
+		q.id |= V4L2_CTRL_FLAG_NEXT_CTRL;
+		if (q.type != V4L2_CTRL_TYPE_MENU || strcmp((char *)q.name, ctrl))
+			continue;
+		for (m.index = q.minimum; m.index <= (__u32)q.maximum; m.index++) {
+			if (ioctl(vfd, VIDIOC_QUERYMENU, &m) || strcmp((char *)m.name, item))
+				continue;
+			c.value = m.index;
+			return ioctl(vfd, VIDIOC_S_CTRL, &c);
+		}
+	}
+	return -1;
+}
+
+/* The first vivid video capture node, opened, or -1. */
+static int open_vivid(void)
+{
+	char path[64], name[64];
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/sys/class/video4linux/video%d/name", i);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof(name), f) && !strncmp(name, "vivid", 5) &&
+		    strstr(name, "vid-cap")) {
+			fclose(f);
+			snprintf(path, sizeof(path), "/dev/video%d", i);
+			return open(path, O_RDWR);
+		}
+		fclose(f);
+	}
+	return -1;
+}
+
+/*
+ * The zero-copy capture path: two ranges of the buffer exported as
+ * DMA-BUFs, queued to vivid (V4L2_MEMORY_DMABUF), vivid's frame read
+ * through our own mapping of the device.
+ */
+static void show_vivid(void)
+{
+	struct v4l2_format fmt = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	struct v4l2_requestbuffers rb = {
+		.count = 2, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		.memory = V4L2_MEMORY_DMABUF,
+	};
+	struct v4l2_buffer b = {
+		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_DMABUF,
+	};
+	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, vfd, fd, i, x[2];
+	long page = sysconf(_SC_PAGESIZE);
+	struct pollfd p;
+	unsigned char *map;
+	size_t slot;
+	char path[192];
+
+	vfd = open_vivid();
+	if (vfd < 0) {
+		printf("\n[vivid is not loaded: no capture into a DMA-BUF export]\n");
+		return;
+	}
+	printf("\n[vivid captures into the buffer: DMA-BUF export, zero copy]\n");
+	fmt.fmt.pix.width = 320;
+	fmt.fmt.pix.height = 180;
+	fmt.fmt.pix.pixelformat = V4L2_PIX_FMT_RGB24;
+	fmt.fmt.pix.field = V4L2_FIELD_NONE;
+	if (ioctl(vfd, VIDIOC_S_FMT, &fmt))
+		die("vivid format");
+	if (set_menu(vfd, "Test Pattern", "100% Colorbar") ||
+	    set_menu(vfd, "OSD Text Mode", "None"))
+		die("vivid controls");
+	slot = (fmt.fmt.pix.sizeimage + page - 1) / page * page;
+	/* Physically contiguous, for an importer that wants it so (dma-contig). */
+	if (sysfs_write("backend", "kmalloc") || sysfs_write("size", "512K"))
+		die("sysfs");
+	fd = open(dev, O_RDWR);
+	if (fd < 0)
+		die(dev);
+	if (ioctl(vfd, VIDIOC_REQBUFS, &rb))
+		die("VIDIOC_REQBUFS");
+	for (i = 0; i < 2; i++) {
+		struct mmapper_export e = {
+			.size = sizeof(e), .flags = O_RDWR | O_CLOEXEC,
+			.offset = i * slot, .length = slot,
+		};
+
+		if (ioctl(fd, MMAPPER_IOC_EXPORT_DMABUF, &e))
+			die("MMAPPER_IOC_EXPORT_DMABUF");
+		x[i] = e.fd;
+		printf("  MMAPPER_IOC_EXPORT_DMABUF [%zu, %zu) -> DMA-BUF fd %d, queued to vivid\n",
+		       i * slot, (i + 1) * slot, e.fd);
+		b.index = i;
+		b.m.fd = e.fd;
+		b.length = slot;
+		if (ioctl(vfd, VIDIOC_QBUF, &b))
+			die("VIDIOC_QBUF");
+	}
+	map = mmap(NULL, 2 * slot, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		die("mmap");
+	if (ioctl(vfd, VIDIOC_STREAMON, &type))
+		die("VIDIOC_STREAMON");
+	p.fd = vfd;
+	p.events = POLLIN;
+	if (poll(&p, 1, 10000) != 1 || ioctl(vfd, VIDIOC_DQBUF, &b))
+		die("VIDIOC_DQBUF");
+	printf("  vivid wrote frame %u (%u bytes, 320x180 RGB24 colour bars) into buffer %u;\n"
+	       "  user space reads it through its own mapping of %s at offset %zu:\n",
+	       b.sequence, b.bytesused, b.index, dev, b.index * slot);
+	for (i = 0; i < 8; i++) {
+		const unsigned char *px = map + b.index * slot + 3 * (40 * i + 20) + 90 * 960;
+
+		printf("    bar %d: %02x %02x %02x\n", i, px[0], px[1], px[2]);
+	}
+	printf("  the kernel's checksum of the frame: %#010x, the mapping's: %#010x\n",
+	       kernel_checksum_at(fd, b.index * slot, b.bytesused),
+	       fnv1a(map + b.index * slot, b.bytesused));
+	debugfs_show("exports");
+	snprintf(path, sizeof(path), "%s/stats/exports", sysdir);
+	sysfs_show(path);
+	printf("  $ echo 1M > %s/size   -> %s\n", sysdir,
+	       sysfs_write("size", "1M") == -EBUSY ? "EBUSY (exported)" : "?");
+
+	ioctl(vfd, VIDIOC_STREAMOFF, &type);
+	rb.count = 0;
+	ioctl(vfd, VIDIOC_REQBUFS, &rb);
+	close(vfd);
+	close(x[0]);
+	close(x[1]);
+	munmap(map, 2 * slot);
+	close(fd);
+	printf("  vivid's buffers freed, the DMA-BUFs closed:\n");
+	sysfs_show(path);
+	i = sysfs_write("size", "1M");
+	printf("  $ echo 1M > %s/size   -> %s\n", sysdir, i ? strerror(-i) : "ok");
+}
+
 /* Lines of debugfs pages: the header and the first @n pages. */
 static void debugfs_pages_head(int n)
 {
@@ -518,6 +676,7 @@ int main(int argc, char **argv)
 	show_switch_keeps_data();
 	show_control_plane();
 	show_cache_modes();
+	show_vivid();
 
 	printf("\n[one write switches every device]\n");
 	printf("  $ echo vmalloc-user > /sys/class/mmapper/backend   -> %s\n",

@@ -48,6 +48,8 @@ static void usage(void)
 		"  fill DEV --pattern BYTE [--offset N] [--length N]\n"
 		"  verify DEV [--pattern BYTE] [--offset N] [--length N]\n"
 		"  hold DEV SECONDS\n"
+		"  export DEV [--offset N] [--length N] [--read-only] [--hold SECONDS]\n"
+		"  exports DEV\n"
 		"DEV: mmapper0, /dev/mmapper0 or 0.  SIZE and N: bytes, K/M/G suffixes.\n",
 		prog);
 	exit(EXIT_USAGE);
@@ -82,7 +84,7 @@ static const char *hint(int err)
 {
 	switch (err) {
 	case EBUSY:
-		return " (a process maps the buffer: unmap it first)";
+		return " (a process maps the buffer, or a DMA-BUF export holds it: unmap, close it first)";
 	case EACCES:
 		return " (needs root, or membership of group mmapper for the device node)";
 	case EPERM:
@@ -503,6 +505,7 @@ static int cmd_stats(const char *name, int argc, char **argv)
 	static const char *const keys[] = {
 		"opens", "mmaps", "active_mappings", "faults", "huge_faults",
 		"bytes_read", "bytes_written", "resizes", "alloc_failures",
+		"exports", "exports_total",
 	};
 	struct mmapper_stats st = { .size = sizeof(st) };
 	unsigned int i;
@@ -537,7 +540,7 @@ static int cmd_stats(const char *name, int argc, char **argv)
 	return 0;
 }
 
-/* debugfs pages and mappings: the text as it is, or JSON rows. */
+/* debugfs pages, mappings, exports: the text as it is, or JSON rows (lines, for exports). */
 static int cmd_debugfs(const char *name, const char *file)
 {
 	char path[128], line[512];
@@ -557,11 +560,15 @@ static int cmd_debugfs(const char *name, const char *file)
 			fputs(line, stdout);
 			continue;
 		}
-		if (header) {
+		if (header && strcmp(file, "exports")) {
 			header = 0;
 			continue;
 		}
-		if (!strcmp(file, "pages")) {
+		if (!strcmp(file, "exports")) {
+			line[strcspn(line, "\n")] = '\0';
+			printf("%s", first ? "" : ", ");
+			json_str(line);
+		} else if (!strcmp(file, "pages")) {
 			char ktype[64] = "-", utype[64] = "-";
 			unsigned long idx, pfn;
 			int ref, mapcount;
@@ -829,6 +836,102 @@ static int cmd_hold(const char *name, int argc, char **argv)
 	return 0;
 }
 
+/* The value of "KEY:\tVALUE" in /proc/self/fdinfo/FD, or "?". */
+static const char *fdinfo(int fd, const char *key, char *out, size_t len)
+{
+	char path[64], line[256];
+	size_t n = strlen(key);
+	FILE *f;
+
+	snprintf(out, len, "?");
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return out;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			char *v = line + n + 1;
+
+			v += strspn(v, " \t");
+			v[strcspn(v, "\n")] = '\0';
+			snprintf(out, len, "%s", v);
+			break;
+		}
+	}
+	fclose(f);
+	return out;
+}
+
+/*
+ * Export a range as a DMA-BUF and print what it is; with --hold, keep it
+ * (and so the buffer) that many seconds, for debugfs exports, EBUSY, rmmod.
+ */
+static int cmd_export(const char *name, int argc, char **argv)
+{
+	struct mmapper_export e = { .size = sizeof(e), .flags = O_RDWR | O_CLOEXEC };
+	char size[32], exp_name[64];
+	long long hold = 0;
+	struct mmapper_info info;
+	struct range r;
+	int fd, i, j = 0;
+	char **rest;
+
+	rest = calloc(argc + 1, sizeof(*rest));
+	if (!rest)
+		die("out of memory");
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--read-only")) {
+			e.flags = O_RDONLY | O_CLOEXEC;
+		} else if (!strcmp(argv[i], "--hold")) {
+			if (i + 1 >= argc || (hold = parse_size(argv[++i])) < 0)
+				bad_usage("export: --hold needs a number of seconds");
+		} else {
+			rest[j++] = argv[i];
+		}
+	}
+	fd = open_dev(name, (e.flags & O_ACCMODE) == O_RDWR ? O_RDWR : O_RDONLY);
+	info = get_info(fd, name);
+	parse_range("export", j, rest, &r, -1);
+	free(rest);
+	if (r.pattern >= 0)
+		bad_usage("export: unexpected --pattern");
+	if (r.length < 0)
+		r.length = info.buf_size - r.offset;
+	check_range("export", name, &r, &info);
+	e.offset = r.offset;
+	e.length = r.length;
+	if (ioctl(fd, MMAPPER_IOC_EXPORT_DMABUF, &e))
+		die("%s: export of [%lld, %lld): %s%s", name, r.offset, r.offset + r.length,
+		    strerror(errno), errno == EINVAL ?
+		    " (offset and length must be multiples of the page size, the length not 0)" :
+		    hint(errno));
+	close(fd);
+	fdinfo(e.fd, "size", size, sizeof(size));
+	fdinfo(e.fd, "exp_name", exp_name, sizeof(exp_name));
+	if (json) {
+		printf("{\"device\": \"%s\", \"fd\": %d, \"inode\": %llu, \"offset\": %llu, "
+		       "\"length\": %llu, \"access\": \"%s\", \"size\": %s, \"exp_name\": ",
+		       name, e.fd, (unsigned long long)e.inode, (unsigned long long)e.offset,
+		       (unsigned long long)e.length,
+		       (e.flags & O_ACCMODE) == O_RDWR ? "rw" : "ro",
+		       strcmp(size, "?") ? size : "null");
+		json_str(exp_name);
+		printf(", \"hold\": %lld}\n", hold);
+	} else {
+		printf("%s: DMA-BUF fd %d, inode %llu: offset %llu, length %llu, %s, exporter %s, size %s\n",
+		       name, e.fd, (unsigned long long)e.inode, (unsigned long long)e.offset,
+		       (unsigned long long)e.length,
+		       (e.flags & O_ACCMODE) == O_RDWR ? "read-write" : "read-only",
+		       exp_name, size);
+		if (hold)
+			printf("%s: holding it for %lld s\n", name, hold);
+	}
+	fflush(stdout);
+	sleep(hold);
+	close(e.fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd, *name;
@@ -882,6 +985,10 @@ int main(int argc, char **argv)
 		return cmd_verify(name, argc, argv);
 	if (!strcmp(cmd, "hold"))
 		return cmd_hold(name, argc, argv);
+	if (!strcmp(cmd, "export"))
+		return cmd_export(name, argc, argv);
+	if (!strcmp(cmd, "exports") && !argc)
+		return cmd_debugfs(name, "exports");
 	bad_usage("unknown command or arguments: '%s'", cmd);
 	return EXIT_USAGE;
 }

@@ -59,12 +59,15 @@ static int mmapper_huge_alloc(struct mmapper_buf *buf)
 			return -EINTR;
 		}
 		/*
-		 * Not __GFP_COMP: nothing takes references on these pages
-		 * (the mapping is VM_PFNMAP), and freeing is by order.
-		 * MMAPPER_GFP's __GFP_RETRY_MAYFAIL: compact if need be, but
-		 * fail rather than invoke the OOM killer.
+		 * __GFP_COMP: the mapping is VM_PFNMAP, but an importer of
+		 * a DMA-BUF export may take references on the pages of its
+		 * sg_table (5.10's vgem maps them by struct page): a tail
+		 * page's reference is then its chunk's, never a count of
+		 * its own that a put would free it at.  MMAPPER_GFP's
+		 * __GFP_RETRY_MAYFAIL: compact if need be, but fail rather
+		 * than invoke the OOM killer.
 		 */
-		chunks[i] = alloc_pages(MMAPPER_GFP, MMAPPER_CHUNK_ORDER);
+		chunks[i] = alloc_pages(MMAPPER_GFP | __GFP_COMP, MMAPPER_CHUNK_ORDER);
 		if (!chunks[i]) {
 			mmapper_huge_free(buf);
 			return -ENOMEM;

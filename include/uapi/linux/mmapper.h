@@ -131,6 +131,10 @@ struct mmapper_range {
  * @bytes_written: bytes stored by write()
  * @resizes: successful changes of size, backend or cache mode
  * @alloc_failures: changes refused because memory could not be allocated
+ * @exports: DMA-BUF exports of the buffer that live right now (a level,
+ *	like @active_mappings; since MMAPPER_STATS_SIZE_VER1)
+ * @exports_total: DMA-BUF exports made (MMAPPER_IOC_EXPORT_DMABUF calls
+ *	that succeeded; since MMAPPER_STATS_SIZE_VER1)
  *
  * Counters count since load (or since the last reset through sysfs).
  */
@@ -146,9 +150,12 @@ struct mmapper_stats {
 	__u64 bytes_written;
 	__u64 resizes;
 	__u64 alloc_failures;
+	__u64 exports;
+	__u64 exports_total;
 };
 
 #define MMAPPER_STATS_SIZE_VER0		80
+#define MMAPPER_STATS_SIZE_VER1		96
 
 /**
  * struct mmapper_put_user - argument of MMAPPER_IOC_PUT_USER
@@ -177,6 +184,38 @@ struct mmapper_put_user {
 
 #define MMAPPER_PUT_USER_SIZE_VER0	40
 
+/**
+ * struct mmapper_export - argument of MMAPPER_IOC_EXPORT_DMABUF
+ * @size: in: sizeof(struct mmapper_export) of the caller; out: bytes written
+ * @flags: in: the access mode, O_RDONLY or O_RDWR, optionally or-ed with
+ *	O_CLOEXEC (the values of <fcntl.h>); any other bit gives EINVAL.
+ *	O_RDWR needs a device descriptor open for reading and writing,
+ *	O_RDONLY one open for reading (else EACCES).
+ * @offset: in: first byte of the range, a multiple of the page size
+ * @length: in: bytes in the range, a non-zero multiple of the page size;
+ *	offset + length must not pass the end of the buffer (else EINVAL)
+ * @fd: out: the DMA-BUF file descriptor; in: zero
+ * @reserved: zero
+ * @inode: out: the DMA-BUF's inode number, as fstat() gives it
+ *	(st_ino) and debugfs shows it (mmapper's exports, the DMA-BUF
+ *	core's bufinfo); in: zero
+ *
+ * The DMA-BUF holds the buffer: until its last user (descriptor, mapping,
+ * importer) is gone the buffer lives, even after every descriptor of the
+ * device is closed, and its size, backend and cache mode cannot change
+ * (EBUSY), as while it is mapped.
+ */
+struct mmapper_export {
+	__u32 size;
+	__u32 flags;
+	__u64 offset;
+	__u64 length;
+	__s32 fd;
+	__u32 reserved;
+	__u64 inode;
+};
+
+#define MMAPPER_EXPORT_SIZE_VER0	40
 /*
  * Cache modes: the memory type of every mapping of the buffer's pages, the
  * kernel's and user space's alike (sysfs names them cached, write-combine,
@@ -213,7 +252,7 @@ struct mmapper_set_cache {
 #define MMAPPER_IOC_CHECKSUM	_IOWR(MMAPPER_IOC_MAGIC, 0x04, struct mmapper_range)
 #define MMAPPER_IOC_GET_STATS	_IOWR(MMAPPER_IOC_MAGIC, 0x05, struct mmapper_stats)
 #define MMAPPER_IOC_PUT_USER	_IOWR(MMAPPER_IOC_MAGIC, 0x06, struct mmapper_put_user)
-/* 0x07 is MMAPPER_IOC_EXPORT_DMABUF */
+#define MMAPPER_IOC_EXPORT_DMABUF _IOWR(MMAPPER_IOC_MAGIC, 0x07, struct mmapper_export)
 #define MMAPPER_IOC_SET_CACHE	_IOW(MMAPPER_IOC_MAGIC, 0x08, struct mmapper_set_cache)
 
 #endif /* _UAPI_LINUX_MMAPPER_H */
