@@ -2722,7 +2722,8 @@ TEST(tracepoints)
 	EXPECT_EQ(-EBUSY, set_size(16 * page));
 	munmap(map, 8 * page);
 	close(fd);
-	/* A change of cache mode, refused where there is no PAT. */
+	/* A change of cache mode (vmalloc-fault is cached only), refused where there is no PAT. */
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
 	sysfs_write(SYSDIR "/cache", "write-combine");
 	sysfs_write(SYSDIR "/cache", "cached");
 
@@ -3862,6 +3863,13 @@ static int nr_caches(void)
 	return have_pat() ? 3 : 1;
 }
 
+/*
+ * The modes a backend offers are the first backend_caches() of
+ * cache_names[]: cached only where get_user_pages() can pin its pages
+ * (io_uring, KVM and the like would map them again write-back).
+ */
+#define backend_caches(variant)	((variant)->gup ? 1 : nr_caches())
+
 /* What a cache attribute reads with mode @cur in brackets. */
 static const char *cache_list(int cur)
 {
@@ -3941,7 +3949,9 @@ static int pages_typed(struct __test_metadata *_metadata, struct page_row *rows,
 TEST_F(mmapper, cache_attribute)
 {
 	struct mmapper_info info = { .size = sizeof(info) };
-	const char *other = strcmp(variant->backend, "pages") ? "pages" : "vmalloc";
+	/* A backend that offers every mode the machine has. */
+	const char *other = strcmp(variant->backend, "vmalloc") ? "vmalloc" : "huge";
+	int n = backend_caches(variant);
 	unsigned char *map;
 	char cur[128];
 	int64_t sum;
@@ -3957,8 +3967,8 @@ TEST_F(mmapper, cache_attribute)
 	ASSERT_EQ(0, kernel_fill(self->fd, 0, self->size, 0x3c));
 	ASSERT_EQ(0, kernel_fill(self->fd, 5 * self->page + 7, 100, 0xc3));
 	sum = kernel_checksum(self->fd, 0, self->size);
-	for (c = 0; c < nr_caches(); c++) {
-		next = (c + 1) % nr_caches();
+	for (c = 0; c < n; c++) {
+		next = (c + 1) % n;
 		/* Through sysfs, then again through the ioctl. */
 		EXPECT_EQ(0, set_cache(c)) TH_LOG("%s", cache_names[c]);
 		EXPECT_EQ(0, ioctl_set_cache(self->fd, c));
@@ -4002,6 +4012,18 @@ TEST_F(mmapper, cache_attribute)
 		EXPECT_EQ(-EINVAL, set_cache(MMAPPER_CACHE_WRITE_COMBINE));
 		EXPECT_EQ(-EINVAL, ioctl_set_cache(self->fd, MMAPPER_CACHE_UNCACHED));
 		EXPECT_TRUE(log_contains("this machine has no PAT"));
+	} else if (n == 1) {
+		/* get_user_pages() can pin this backend's pages: cached only. */
+		EXPECT_EQ(-EINVAL, set_cache(MMAPPER_CACHE_WRITE_COMBINE));
+		EXPECT_EQ(-EINVAL, ioctl_set_cache(self->fd, MMAPPER_CACHE_UNCACHED));
+		EXPECT_TRUE(log_contains("is cached only: get_user_pages() pins its pages"));
+		/* Nor may a buffer of another mode move to it, nothing lost. */
+		ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", other));
+		ASSERT_EQ(0, set_cache(MMAPPER_CACHE_WRITE_COMBINE));
+		EXPECT_EQ(-EINVAL, sysfs_write(SYSDIR "/backend", variant->backend));
+		EXPECT_EQ(-EINVAL, sysfs_write(CLASS_BACKEND, variant->backend));
+		ASSERT_EQ(0, set_cache(MMAPPER_CACHE_CACHED));
+		ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", variant->backend));
 	}
 	ASSERT_EQ(0, sysfs_read(SYSDIR "/cache", cur, sizeof(cur)));
 	EXPECT_STREQ(cache_list(0), cur);
@@ -4088,7 +4110,7 @@ TEST_F(mmapper, cache_modes_types)
 	void *p;
 
 	ASSERT_NE(NULL, buf);
-	for (c = 0; c < nr_caches(); c++) {
+	for (c = 0; c < backend_caches(variant); c++) {
 		ASSERT_EQ(0, set_cache(c)) TH_LOG("%s", cache_names[c]);
 		pages_typed(_metadata, rows, cache_types[c], "-");
 
@@ -4162,7 +4184,7 @@ TEST_F(mmapper, cache_o_sync)
 	EXPECT_EQ(1, pread(sfd, &b, 1, 3));
 	EXPECT_EQ(7, b);
 
-	for (c = 0; c < nr_caches(); c++) {
+	for (c = 0; c < backend_caches(variant); c++) {
 		ASSERT_EQ(0, set_cache(c));
 		map = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
 		if (c != MMAPPER_CACHE_UNCACHED) {
@@ -4281,8 +4303,6 @@ TEST(cache_huge_pmd)
 }
 
 /* What a nobody who may open the device may do with the cache mode. */
-static int nobody_want_cache;
-
 static int nobody_cache(void)
 {
 	char buf[128];
@@ -4295,13 +4315,37 @@ static int nobody_cache(void)
 		return 2;
 	if (sysfs_read(SYSDIR "/cache", buf, sizeof(buf)))
 		return 3;
-	/* The ioctl follows the rule of every change: max_size. */
-	if (ioctl_set_cache(fd, nobody_want_cache))
+	/* A buffer that is not cached rewrites the direct map: CAP_SYS_ADMIN's. */
+	if (ioctl_set_cache(fd, MMAPPER_CACHE_WRITE_COMBINE) != -EPERM)
+		return 4;
+	if (ioctl_set_cache(fd, MMAPPER_CACHE_UNCACHED) != -EPERM)
+		return 5;
+	/* The mode in force: nothing to build, nothing to refuse. */
+	if (ioctl_set_cache(fd, MMAPPER_CACHE_CACHED))
+		return 6;
+	close(fd);
+	return 0;
+}
+
+/* On a device root made write-combine: no new such buffer, but back to cached. */
+static int nobody_cache_wc(void)
+{
+	int fd = open(DEV, O_RDWR);
+
+	if (fd < 0)
+		return 1;
+	/* A resize would build a new write-combine buffer. */
+	if (ioctl_set_size(fd, 128 << 10) != -EPERM)
+		return 2;
+	if (ioctl_set_cache(fd, MMAPPER_CACHE_UNCACHED) != -EPERM)
+		return 3;
+	if (ioctl_set_cache(fd, MMAPPER_CACHE_CACHED))
 		return 4;
 	close(fd);
 	return 0;
 }
 
+/* Back to cached is a new buffer too: within max_size. */
 static int nobody_cache_big(void)
 {
 	int fd = open(DEV, O_RDWR);
@@ -4315,23 +4359,33 @@ static int nobody_cache_big(void)
 }
 
 /*
- * A change of cache mode allocates a new buffer: for a caller without
- * CAP_SYS_ADMIN, through the ioctl, up to max_size; sysfs is root's.
+ * A buffer that is not cached is CAP_SYS_ADMIN's to make, at any size and
+ * through any path (a change of mode, a resize of such a buffer): it
+ * splits the kernel's direct map and flushes every CPU's TLB.  Going back
+ * to cached follows the rule of every change (max_size); sysfs is root's.
  */
 TEST_F(max_size, cache_unprivileged)
 {
 	char cur[128];
 
-	nobody_want_cache = nr_caches() - 1;
 	EXPECT_EQ(0, as_nobody(nobody_cache));
+	EXPECT_TRUE(log_contains("changes the kernel's direct map, for CAP_SYS_ADMIN"));
 	ASSERT_EQ(0, sysfs_read(SYSDIR "/cache", cur, sizeof(cur)));
-	EXPECT_STREQ(cache_list(nobody_want_cache), cur);
+	EXPECT_STREQ(cache_list(MMAPPER_CACHE_CACHED), cur);
+	if (!have_pat())
+		return;
 
-	ASSERT_EQ(0, sysfs_write(MAX_SIZE, "32K"));
-	if (nobody_want_cache)
-		EXPECT_EQ(0, as_nobody(nobody_cache_big));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/cache", "write-combine"));
+	EXPECT_EQ(0, as_nobody(nobody_cache_wc));
+	EXPECT_EQ(64 << 10, sysfs_read_ll(SYSDIR "/size"));
 	ASSERT_EQ(0, sysfs_read(SYSDIR "/cache", cur, sizeof(cur)));
-	EXPECT_STREQ(cache_list(nobody_want_cache), cur);
+	EXPECT_STREQ(cache_list(MMAPPER_CACHE_CACHED), cur);
+
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/cache", "write-combine"));
+	ASSERT_EQ(0, sysfs_write(MAX_SIZE, "32K"));
+	EXPECT_EQ(0, as_nobody(nobody_cache_big));
+	ASSERT_EQ(0, sysfs_read(SYSDIR "/cache", cur, sizeof(cur)));
+	EXPECT_STREQ(cache_list(MMAPPER_CACHE_WRITE_COMBINE), cur);
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/cache", "cached"));
 }
 

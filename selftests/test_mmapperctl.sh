@@ -129,6 +129,9 @@ t "info shows the cache mode" 0 "cache: *cached (this machine offers: cached" $C
 t "info --json cache" 0 '"cache": "cached", "caches": "cached' $CTL --json info 0
 t "set unknown cache mode (exit 2)" 2 "'wc' is not a cache mode" $CTL set 0 cache=wc
 if [ -e /sys/kernel/debug/x86/pat_memtype_list ]; then
+	t "set cache on a cached-only backend (exit 1)" 1 "not for this backend" \
+		$CTL set 0 cache=write-combine
+	$CTL set 0 backend=vmalloc > /dev/null
 	t "set cache" 0 "cache: *write-combine" $CTL set 0 cache=write-combine
 	t "pages --json: memory types" 0 '"kernel_type": "write-combining", "user_type": null' \
 		$CTL --json pages 0

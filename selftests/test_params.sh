@@ -75,7 +75,8 @@ good: cache=cached|cache=cached|'
 if [ -e /sys/kernel/debug/x86/pat_memtype_list ]; then
 	CASES="$CASES
 good: cache=write-combine backend=kmalloc size=12K|cache=write-combine backend=kmalloc size=12K|
-good: cache=uncached backend=huge|cache=uncached backend=huge|"
+good: cache=uncached backend=huge|cache=uncached backend=huge|
+cache=uncached pages (get_user_pages() can pin them)|cache=uncached backend=pages|backend pages is cached only"
 else
 	CASES="$CASES
 cache=write-combine without PAT|cache=write-combine|no PAT on this machine

@@ -21,7 +21,12 @@
  *  - any other kernel mapping the backend keeps (a vmap() of the pages),
  *    made with mmapper_cache_pgprot(PAGE_KERNEL, ...);
  *  - user mappings, whose vm_page_prot file.c sets with
- *    mmapper_cache_pgprot() before the backend maps anything.
+ *    mmapper_cache_pgprot() before the backend maps anything;
+ *  - and no mapping that mmapper does not make: only the VM_PFNMAP
+ *    backends (kmalloc, vmalloc, huge) offer the other modes, because
+ *    get_user_pages() refuses their mappings.  A mapping of normal pages
+ *    can be pinned, and io_uring, KVM, RDMA or V4L2 would map the pinned
+ *    pages again at write-back (MMAPPER_CACHES_GUP).
  *
  * Those calls, and PAT, are x86's.  Elsewhere, or with PAT off (nopat, a
  * kernel without CONFIG_X86_PAT), a page-table entry cannot select
@@ -136,6 +141,10 @@ int mmapper_cache_check(const struct mmapper_backend *backend, u64 size,
 		return -EINVAL;
 	return 0;
 }
+
+/* Why a backend of MMAPPER_CACHES_GUP refuses a mode, for its log line. */
+const char mmapper_cache_gup_why[] =
+	"get_user_pages() pins its pages, and io_uring or KVM maps them write-back";
 
 /**
  * mmapper_cache_pgprot() - page protection of a mapping with a cache mode

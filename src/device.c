@@ -21,13 +21,25 @@
  * A buffer larger than max_size is for CAP_SYS_ADMIN to allocate, whether
  * the change asks for that size or moves such a buffer to a new backend,
  * whether through sysfs or ioctl.  @size is compared as asked for (the
- * buffer is that rounded up to whole pages).  capable() only when needed:
- * it leaves a trace in the audit log.
+ * buffer is that rounded up to whole pages).  So is a buffer that is not
+ * cached, of any size: building one rewrites the kernel's direct map
+ * (huge direct-map pages split for good, every CPU's TLB flushed), a cost
+ * the whole machine pays.  Going back to cached is anyone's who may make
+ * changes.  capable() only when needed: it leaves a trace in the audit
+ * log.
  */
-static int mmapper_dev_check_privilege(struct mmapper_dev *mdev, u64 size)
+static int mmapper_dev_check_privilege(struct mmapper_dev *mdev, u64 size,
+				       unsigned int cache)
 {
 	u64 max = READ_ONCE(mmapper_max_size);
 
+	if (cache != MMAPPER_CACHE_CACHED && !capable(CAP_SYS_ADMIN)) {
+		dev_warn_ratelimited(&mdev->dev,
+				     "cache mode %s refused: a buffer that is not cached changes the kernel's direct map, for CAP_SYS_ADMIN, which %s[%d] lacks\n",
+				     mmapper_cache_name(cache), current->comm,
+				     task_pid_nr(current));
+		return -EPERM;
+	}
 	if (size <= max || capable(CAP_SYS_ADMIN))
 		return 0;
 	dev_warn_ratelimited(&mdev->dev,
@@ -54,8 +66,9 @@ static int mmapper_dev_check_cache(struct mmapper_dev *mdev,
 	}
 	if (ret && !(backend->caches & BIT(cache)))
 		dev_warn_ratelimited(&mdev->dev,
-				     "cache mode %s refused: backend %s has no such mode\n",
-				     mmapper_cache_name(cache), backend->name);
+				     "cache mode %s refused: backend %s is cached only: %s\n",
+				     mmapper_cache_name(cache), backend->name,
+				     mmapper_cache_gup_why);
 	else if (ret)
 		dev_warn_ratelimited(&mdev->dev,
 				     "cache mode %s refused: a %s buffer of %llu bytes shares its pages with other kernel objects (above %zu bytes it would not)\n",
@@ -68,7 +81,7 @@ static int mmapper_dev_check_change(struct mmapper_dev *mdev,
 				    const struct mmapper_backend *backend,
 				    u64 size, unsigned int cache)
 {
-	int ret = mmapper_dev_check_privilege(mdev, size);
+	int ret = mmapper_dev_check_privilege(mdev, size, cache);
 
 	if (ret)
 		return ret;
@@ -214,10 +227,10 @@ static void mmapper_trace_cache(struct mmapper_dev *mdev, unsigned int old_cache
  * even while mapped.  On failure the old buffer is untouched.  The new
  * buffer is charged to the caller's memory cgroup.
  *
- * Return: 0, -EPERM above max_size without CAP_SYS_ADMIN, -EBUSY if the
- * device is mapped or exported, an error of mmapper_size_check(), -EINVAL for a cache
- * mode that the machine or the backend cannot give, -ENOMEM, or -EINTR on
- * a fatal signal.
+ * Return: 0; -EPERM above max_size, or for a mode that is not cached,
+ * without CAP_SYS_ADMIN; -EBUSY if the device is mapped or exported; an
+ * error of mmapper_size_check(); -EINVAL for a cache mode that the machine
+ * or the backend cannot give; -ENOMEM; or -EINTR on a fatal signal.
  */
 static int mmapper_dev_realloc(struct mmapper_dev *mdev,
 			       const struct mmapper_backend *backend, u64 size,

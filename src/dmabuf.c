@@ -32,6 +32,7 @@
 #include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/module.h>
+#include <linux/sched.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -143,7 +144,8 @@ static int mmapper_dmabuf_attach(struct dma_buf *dmabuf,
 	struct mmapper_dmabuf *x = dmabuf->priv;
 	struct mmapper_dmabuf_attachment *a;
 
-	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	/* Charged to the importing task, as everything an export costs. */
+	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
 	if (!a)
 		return -ENOMEM;
 	a->dev = attach->dev;
@@ -189,6 +191,7 @@ static struct sg_table *mmapper_dmabuf_map(struct dma_buf_attachment *attach,
 		return ERR_PTR(-EACCES);
 	}
 	for (i = 0; i < x->nr_pages; i++) {
+		cond_resched();
 		if (mmapper_page_unmappable(x->pages[i])) {
 			dev_warn_ratelimited(&x->mdev->dev,
 					     "export %llu: charged pages cannot go to %s on this kernel (it may map them by struct page)\n",
@@ -197,7 +200,7 @@ static struct sg_table *mmapper_dmabuf_map(struct dma_buf_attachment *attach,
 		}
 	}
 
-	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
 	if (!map)
 		return ERR_PTR(-ENOMEM);
 	/*
@@ -208,7 +211,7 @@ static struct sg_table *mmapper_dmabuf_map(struct dma_buf_attachment *attach,
 			    round_down(dma_get_max_seg_size(attach->dev), PAGE_SIZE));
 	ret = sg_alloc_table_from_pages_segment(&map->sgt, x->pages, x->nr_pages,
 						0, mmapper_dmabuf_size(x),
-						max_segment, GFP_KERNEL);
+						max_segment, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err_free_map;
 	ret = dma_map_sgtable(attach->dev, &map->sgt, dir, 0);
@@ -435,12 +438,26 @@ static int mmapper_dmabuf_hold(struct mmapper_dmabuf *x, u64 offset, u64 length)
 {
 	struct mmapper_dev *mdev = x->mdev;
 	struct mmapper_buf *buf;
-	int ret = 0;
+	int ret;
 
-	mutex_lock(&mdev->lock);
+	/* A resize may hold the lock long, killably: so does the wait. */
+	ret = mutex_lock_killable(&mdev->lock);
+	if (ret)
+		return ret;
 	buf = mmapper_dev_buf(mdev);
 	if (!length || !PAGE_ALIGNED(offset) || !PAGE_ALIGNED(length) ||
 	    offset > buf->size || length > buf->size - offset) {
+		ret = -EINVAL;
+	} else if (buf->size <= buf->backend->shared_max_size) {
+		/*
+		 * A slab object (kmalloc's small buffers): its page is the
+		 * slab allocator's, shared with other objects, and no
+		 * importer may have it (7.2 refuses references to it).
+		 */
+		dev_warn_ratelimited(&mdev->dev,
+				     "export refused: a %s buffer of %zu bytes is a slab object, whose page other kernel objects share (above %zu bytes it would not be)\n",
+				     buf->backend->name, buf->size,
+				     buf->backend->shared_max_size);
 		ret = -EINVAL;
 	} else {
 		kref_get(&buf->ref);
@@ -491,8 +508,10 @@ static struct dma_buf *mmapper_dmabuf_export(struct mmapper_dev *mdev,
 		ret = -ENOMEM;
 		goto err_unhold;
 	}
-	for (i = 0; i < x->nr_pages; i++)
+	for (i = 0; i < x->nr_pages; i++) {
 		x->pages[i] = x->buf->backend->page_at(x->buf, (offset >> PAGE_SHIFT) + i);
+		cond_resched();
+	}
 
 	exp_info.ops = &mmapper_dmabuf_ops;
 	exp_info.size = length;
@@ -610,10 +629,17 @@ static const char *mmapper_dir_name(enum dma_data_direction dir)
 /* At most this many segments of a table are listed, then "...". */
 #define MMAPPER_SHOW_SEGMENTS	64
 
+/*
+ * The pfns come from the export's page array, by each segment's length:
+ * with CONFIG_DMABUF_DEBUG the core scrambles the page links of a table
+ * while an importer holds it.
+ */
 static void mmapper_dmabuf_show_map(struct seq_file *m,
+				    const struct mmapper_dmabuf *x,
 				    const struct mmapper_dmabuf_map *map)
 {
 	struct scatterlist *sg;
+	unsigned long idx = 0;
 	unsigned int i;
 
 	seq_printf(m, " %s, %u segments:", mmapper_dir_name(map->dir),
@@ -623,8 +649,11 @@ static void mmapper_dmabuf_show_map(struct seq_file *m,
 			seq_puts(m, " ...");
 			break;
 		}
-		seq_printf(m, " %#lx+%u", page_to_pfn(sg_page(sg)),
+		if (idx >= x->nr_pages)
+			break;
+		seq_printf(m, " %#lx+%u", page_to_pfn(x->pages[idx]),
 			   sg->length >> PAGE_SHIFT);
+		idx += sg->length >> PAGE_SHIFT;
 	}
 }
 
@@ -656,7 +685,7 @@ void mmapper_dmabuf_show(struct seq_file *m, struct mmapper_dev *mdev)
 			if (list_empty(&a->maps))
 				seq_puts(m, " attached");
 			list_for_each_entry(map, &a->maps, node)
-				mmapper_dmabuf_show_map(m, map);
+				mmapper_dmabuf_show_map(m, x, map);
 			seq_putc(m, '\n');
 		}
 		mutex_unlock(&x->lock);

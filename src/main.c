@@ -373,6 +373,12 @@ static int mmapper_check_params(const struct mmapper_backend **b)
 	}
 	mmapper_default_cache = ret;
 	ret = mmapper_cache_check(*b, mmapper_param_size, mmapper_default_cache);
+	if (ret == -EINVAL && !((*b)->caches & BIT(mmapper_default_cache))) {
+		pr_err("cache=%s refused: backend %s is cached only: %s\n",
+		       mmapper_cache_name(mmapper_default_cache), (*b)->name,
+		       mmapper_cache_gup_why);
+		return -EINVAL;
+	}
 	if (ret) {
 		pr_err("cache=%s refused: %s\n", mmapper_cache_name(mmapper_default_cache),
 		       ret == -EOPNOTSUPP ? "no PAT on this machine (nopat, or no CONFIG_X86_PAT)" :

@@ -362,6 +362,17 @@ void mmapper_stats_reset(struct mmapper_dev *mdev);
 #define MMAPPER_CACHES_ALL	(BIT(MMAPPER_CACHE_CACHED) | \
 				 BIT(MMAPPER_CACHE_WRITE_COMBINE) | \
 				 BIT(MMAPPER_CACHE_UNCACHED))
+/*
+ * A backend whose mappings hold normal pages (vm_insert_page(), a .fault
+ * that returns the page) lets get_user_pages() pin them, and what pins
+ * them (io_uring's rings and fixed buffers, vhost, KVM memslots, RDMA,
+ * V4L2 user pointers, AF_XDP) maps them again with vmap() or kmap() at
+ * write-back, whatever the buffer's type: the alias PAT forbids.  Such a
+ * backend offers cached only; the VM_PFNMAP ones (kmalloc, vmalloc, huge),
+ * which get_user_pages() refuses, offer every mode.
+ */
+#define MMAPPER_CACHES_GUP	BIT(MMAPPER_CACHE_CACHED)
+extern const char mmapper_cache_gup_why[];
 
 unsigned int mmapper_caches(void);
 const char *mmapper_cache_name(unsigned int cache);

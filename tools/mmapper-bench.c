@@ -37,7 +37,7 @@
  * system heap allocation of the same size, which zeroes its pages too;
  * the better of two each.
  *
- * Cache modes, for the "pages" backend at 4 MiB: sequential read and
+ * Cache modes, for the "vmalloc" backend at 4 MiB: sequential read and
  * write through a mapping of the buffer in each mode the machine offers
  * (cached, write-combine, uncached), GB/s, the best of three passes, and
  * read() of the whole buffer (through the kernel's direct map, of the same
@@ -645,7 +645,7 @@ static void measure_copy(unsigned int s, int r)
 }
 
 /*
- * Cache mode @c, repetition @r: the "pages" backend at 4 MiB given that
+ * Cache mode @c, repetition @r: the "vmalloc" backend at 4 MiB given that
  * mode (unmapped, as a change needs), then read and write through a
  * mapping and read() of the whole buffer, the best of three each.
  */
@@ -664,7 +664,7 @@ static void measure_cache(unsigned int c, int r)
 			goto fail;
 		memset(copybuf, 1, CACHE_SIZE);
 	}
-	fd = object_open(&subjects[subject_index("pages")], CACHE_SIZE);
+	fd = object_open(&subjects[subject_index("vmalloc")], CACHE_SIZE);
 	if (fd < 0)
 		goto fail;
 	if (write_file("/sys/class/mmapper/mmapper0/cache", cache_names[c])) {
@@ -1134,7 +1134,7 @@ static void tables_print(void)
 			       copy_median(s, c, offsetof(struct copy_sample, write_ratio)));
 	}
 
-	printf("\ncache modes: backend pages, %lu MiB, through the mapping and read(), GB/s\n"
+	printf("\ncache modes: backend vmalloc, %lu MiB, through the mapping and read(), GB/s\n"
 	       "(QEMU's TCG emulates no caches and no memory types: under it the differences\n"
 	       "are noise; see Documentation/performance.rst)\n", CACHE_SIZE / MiB);
 	printf("%-16s %8s %8s %8s %8s %8s\n", "mode", "rd GB/s", "/cached", "wr GB/s", "/cached",

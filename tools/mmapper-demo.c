@@ -608,6 +608,14 @@ static void show_cache_modes(void)
 		printf("  this machine has no PAT: cached is the only mode\n");
 		return;
 	}
+	err = sysfs_write("cache", "write-combine");
+	printf("  backend pages: $ echo write-combine > %s   -> %s\n"
+	       "  (get_user_pages() can pin its pages, and io_uring or KVM would map them\n"
+	       "  again write-back: cached only; kmalloc, vmalloc and huge take every mode)\n",
+	       path, err ? strerror(-err) : "ok (it should have been refused)");
+	if (sysfs_write("backend", "vmalloc"))
+		die("sysfs");
+	printf("  $ echo vmalloc > %s/backend\n", sysdir);
 	fd = open(dev, O_RDWR);
 	if (fd < 0)
 		die(dev);

@@ -88,7 +88,7 @@ static const char *hint(int err)
 	case EACCES:
 		return " (needs root, or membership of group mmapper for the device node)";
 	case EPERM:
-		return " (above /sys/module/mmapper/parameters/max_size: needs CAP_SYS_ADMIN)";
+		return " (above /sys/module/mmapper/parameters/max_size, or a buffer that is not cached: needs CAP_SYS_ADMIN)";
 	case E2BIG:
 		return " (more than this backend can hold)";
 	case ENOMEM:
@@ -386,7 +386,9 @@ static int cmd_set(const char *name, int argc, char **argv)
 		if (ioctl(fd, MMAPPER_IOC_SET_CACHE, &sc))
 			die("set %s cache=%s: %s%s", name, cache_names[cache], strerror(errno),
 			    errno == EINVAL ? " (not offered here, or not for this backend "
-			    "and size: see the kernel log)" : hint(errno));
+			    "and size: see the kernel log)" :
+			    errno == EPERM ? " (a buffer that is not cached needs CAP_SYS_ADMIN)" :
+			    hint(errno));
 	}
 	close(fd);
 	return cmd_info(name);

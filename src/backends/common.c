@@ -3,8 +3,8 @@
  * Allocation helpers that more than one backend uses: arrays of
  * independent order-0 pages ("pages", "vmalloc-user") and vmalloc() areas
  * ("vmalloc", "vmalloc-fault", "vmalloc-user"): vmalloc() itself, or pages
- * vmap()ed with the buffer's memory type ("vmalloc-user" always, the
- * others for a buffer that is not cached).
+ * vmap()ed with the buffer's memory type ("vmalloc-user" always,
+ * "vmalloc" for a buffer that is not cached).
  */
 #include <linux/err.h>
 #include <linux/gfp.h>

@@ -8,10 +8,8 @@
  * buffers from it.  MAP_PRIVATE is copy-on-write: the pages are inserted
  * read-only into a private mapping and the first write to one copies it.
  *
- * Every cache mode: the direct map of the pages is changed with one
- * set_pages_array_*() call after they are allocated (the backend keeps
- * no other kernel mapping), and made write-back again before they are
- * freed.
+ * Cached only (MMAPPER_CACHES_GUP): what pins the pages with
+ * get_user_pages() would map them again write-back.
  */
 #include <linux/err.h>
 #include <linux/mm.h>
@@ -62,7 +60,7 @@ static int mmapper_pages_mmap(struct mmapper_buf *buf,
 const struct mmapper_backend mmapper_backend_pages = {
 	.name		= "pages",
 	.private_cow	= true,
-	.caches		= MMAPPER_CACHES_ALL,
+	.caches		= MMAPPER_CACHES_GUP,
 	.alloc		= mmapper_pages_alloc,
 	.free		= mmapper_pages_free,
 	.page_at	= mmapper_pages_page_at,

@@ -12,8 +12,8 @@
  * on it, and MAP_PRIVATE is copy-on-write: the core copies a page on the
  * first write, and the copy never reaches the buffer.
  *
- * Every cache mode, as "vmalloc": for one that is not cached, pages
- * vmap()ed with its memory type (mmapper_vmap_area_alloc()).
+ * Cached only (MMAPPER_CACHES_GUP): what pins the pages with
+ * get_user_pages() would map them again write-back.
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -134,7 +134,7 @@ static vm_fault_t mmapper_vmalloc_fault_fault(struct mmapper_buf *buf,
 
 const struct mmapper_backend mmapper_backend_vmalloc_fault = {
 	.name		= "vmalloc-fault",
-	.caches		= MMAPPER_CACHES_ALL,
+	.caches		= MMAPPER_CACHES_GUP,
 	.private_cow	= true,
 	.alloc		= mmapper_vmalloc_fault_alloc,
 	.free		= mmapper_vmalloc_free,

@@ -18,9 +18,8 @@
  * get_user_pages() works on it; MAP_PRIVATE is refused, because
  * remap_vmalloc_range() would put the buffer's own pages in it.
  *
- * Every cache mode: the direct map of the pages is changed before the
- * vmap(), which is made with the same memory type, as TTM makes its
- * vmaps of write-combined pages (mmapper_vmap_area_alloc()).
+ * Cached only, as every backend whose mappings get_user_pages() can pin
+ * (MMAPPER_CACHES_GUP).
  */
 #include <linux/err.h>
 #include <linux/mm.h>
@@ -41,7 +40,7 @@ static int mmapper_vmalloc_user_mmap(struct mmapper_buf *buf,
 
 const struct mmapper_backend mmapper_backend_vmalloc_user = {
 	.name		= "vmalloc-user",
-	.caches		= MMAPPER_CACHES_ALL,
+	.caches		= MMAPPER_CACHES_GUP,
 	.alloc		= mmapper_vmalloc_user_alloc,
 	.free		= mmapper_vmalloc_free,
 	.page_at	= mmapper_vmalloc_page_at,
