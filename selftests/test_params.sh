@@ -83,6 +83,13 @@ cache=write-combine without PAT|cache=write-combine|no PAT on this machine
 cache=uncached without PAT|cache=uncached backend=pages|no PAT on this machine"
 fi
 
+# A load that fails after devices exist: two buffers of 2/5 of the memory
+# available fit, the third cannot (ENOMEM: never the OOM killer).  The
+# devices made are taken away again, one log line says why.
+third=$(awk '/^MemAvailable:/ { printf "%dK", $2 * 2 / 5 }' /proc/meminfo)
+CASES="$CASES
+load fails at the third device|nr_devices=4 size=$third backend=vmalloc|mmapper2: cannot allocate"
+
 n=$(echo "$CASES" | wc -l)
 echo "TAP version 13"
 echo "1..$((n + 3))"

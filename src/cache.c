@@ -200,8 +200,19 @@ static int mmapper_set_memory(struct page *page, int nr, unsigned int cache)
 }
 #endif
 
-/* The calls count pages in an int: a huge buffer takes several. */
-#define MMAPPER_CACHE_BATCH	BIT(18)
+/*
+ * Pages per set_pages_array_*()/set_memory_*() call (16 MiB): each flushes
+ * its pages from the CPU caches one by one and all TLBs once, so a large
+ * buffer takes many calls, with a chance to reschedule and, while the type
+ * is being given (not restored: that must finish), to die between them.
+ */
+#define MMAPPER_CACHE_BATCH	4096UL
+
+/* A fatal signal ends the giving of a type, never its undoing. */
+static bool mmapper_cache_stop(unsigned int cache)
+{
+	return cache != MMAPPER_CACHE_CACHED && fatal_signal_pending(current);
+}
 
 static int mmapper_cache_set_array(struct page **pages, unsigned long nr,
 				   unsigned int cache)
@@ -215,6 +226,8 @@ static int mmapper_cache_set_array(struct page **pages, unsigned long nr,
 		if (ret)
 			return ret;
 		cond_resched();
+		if (mmapper_cache_stop(cache))
+			return -EINTR;
 	}
 	return 0;
 }
@@ -232,6 +245,8 @@ static int mmapper_cache_set_run(struct page *page, unsigned long nr,
 		if (ret)
 			return ret;
 		cond_resched();
+		if (mmapper_cache_stop(cache))
+			return -EINTR;
 	}
 	return 0;
 }
@@ -255,7 +270,8 @@ static int mmapper_cache_restored(unsigned long nr, int ret)
  * some pages may have changed: undo with mmapper_cache_restore_array(),
  * which is harmless on pages that did not.
  *
- * Return: 0, or the error of set_pages_array_*().
+ * Return: 0, the error of set_pages_array_*(), or -EINTR on a fatal
+ * signal.
  */
 int mmapper_cache_apply_array(struct page **pages, unsigned long nr,
 			      unsigned int cache)
@@ -291,7 +307,7 @@ int mmapper_cache_restore_array(struct page **pages, unsigned long nr,
  * One set_memory_*() call on the run's range of the direct map, which
  * keeps its large pages where the run covers them whole.
  *
- * Return: 0, or the error of set_memory_*().
+ * Return: 0, the error of set_memory_*(), or -EINTR on a fatal signal.
  */
 int mmapper_cache_apply_run(struct page *page, unsigned long nr,
 			    unsigned int cache)
@@ -401,13 +417,21 @@ int mmapper_user_memtype(struct mm_struct *mm, unsigned long addr,
 	if (pud_leaf(pud))
 		return pud_pfn(pud) + ((addr & ~PUD_MASK) >> PAGE_SHIFT) == pfn ?
 		       mmapper_memtype_of(protval_large_2_4k(pud_flags(pud))) : -1;
+	/*
+	 * From the read of the PMD on: a page of PTEs that the PMD pointed at
+	 * is freed only after a grace period that began when it was cleared.
+	 */
+	rcu_read_lock();
 	pmd = READ_ONCE(*pmd_offset(&pud, addr));
-	if (!pmd_present(pmd))
+	if (!pmd_present(pmd)) {
+		rcu_read_unlock();
 		return -1;
-	if (pmd_leaf(pmd))
+	}
+	if (pmd_leaf(pmd)) {
+		rcu_read_unlock();
 		return pmd_pfn(pmd) + ((addr & ~PMD_MASK) >> PAGE_SHIFT) == pfn ?
 		       mmapper_memtype_of(protval_large_2_4k(pmd_flags(pmd))) : -1;
-	rcu_read_lock();
+	}
 	pte = READ_ONCE(*pte_offset_kernel(&pmd, addr));
 	rcu_read_unlock();
 	if (!pte_present(pte) || pte_pfn(pte) != pfn)

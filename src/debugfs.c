@@ -197,7 +197,7 @@ static int mmapper_batch_lock(struct mmapper_dev *mdev, struct mmapper_batch *b,
 		.fn = mmapper_batch_vma,
 		.arg = b,
 	};
-	int tries = 0, ret;
+	int ret;
 
 	for (;;) {
 		memset(b, 0, sizeof(*b));
@@ -211,10 +211,18 @@ static int mmapper_batch_lock(struct mmapper_dev *mdev, struct mmapper_batch *b,
 			return ret;
 
 		mutex_lock(&mdev->lock);
-		/* A buffer replaced meanwhile had no mapping: count again. */
-		if (mdev->gen == b->gen || ++tries == 3)
+		/*
+		 * A buffer replaced meanwhile: the counts may be of the old
+		 * one, count again, as often as it takes (a change takes an
+		 * allocation and a copy, far longer than a count), until the
+		 * reader is killed.
+		 */
+		if (mdev->gen == b->gen)
 			break;
 		mutex_unlock(&mdev->lock);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
 	}
 
 	if (first < mmapper_dev_buf(mdev)->nr_pages)

@@ -223,8 +223,11 @@ static struct mmapper_dev *mmapper_dev_alloc(unsigned int index)
  * Add a device under mmapper_config_lock, with the lowest free number.  It
  * is complete before anyone can see it: debugfs first, then the node and
  * the attributes (the class's dev_groups) together, before the uevent.
+ * Unless @live, its node refuses open() (ENODEV) until
+ * mmapper_devs_go_live(): the devices made at load, which a later failure
+ * of the load must be able to take away with no file open on them.
  */
-static int mmapper_dev_add_locked(void)
+static int mmapper_dev_add_locked(bool live)
 {
 	struct mmapper_dev *mdev;
 	int id, ret;
@@ -244,6 +247,7 @@ static int mmapper_dev_add_locked(void)
 		ret = PTR_ERR(mdev);
 		goto err_remove_id;
 	}
+	mdev->removed = !live;
 	mmapper_debugfs_add(mdev);
 	ret = cdev_device_add(&mdev->cdev, &mdev->dev);
 	if (ret)
@@ -293,7 +297,7 @@ int mmapper_dev_add(void)
 
 	mutex_lock(&mmapper_config_lock);
 	if (mmapper_hotplug_open)
-		ret = mmapper_dev_add_locked();
+		ret = mmapper_dev_add_locked(true);
 	mutex_unlock(&mmapper_config_lock);
 	return ret;
 }
@@ -320,6 +324,20 @@ int mmapper_dev_remove(unsigned int index)
 		mmapper_dev_destroy(mdev);
 	mutex_unlock(&mmapper_config_lock);
 	return ret;
+}
+
+/* The load is complete: the devices made at load may be opened. */
+static void mmapper_devs_go_live(void)
+{
+	struct mmapper_dev *mdev;
+	int id;
+
+	lockdep_assert_held(&mmapper_config_lock);
+	idr_for_each_entry(&mmapper_idr, mdev, id) {
+		spin_lock(&mdev->open_lock);
+		mdev->removed = false;
+		spin_unlock(&mdev->open_lock);
+	}
 }
 
 /* Remove every device, with mmapper_config_lock held. */
@@ -418,14 +436,16 @@ static int __init mmapper_init(void)
 	mmapper_debugfs_init();
 
 	while (mmapper_nr_devs < nr_devices) {
-		ret = mmapper_dev_add_locked();
+		ret = mmapper_dev_add_locked(false);
 		if (ret < 0)
 			break;
 	}
-	if (ret < 0)
+	if (ret < 0) {
 		mmapper_devs_destroy();
-	else
+	} else {
+		mmapper_devs_go_live();
 		mmapper_hotplug_open = true;
+	}
 	/* Before class_unregister(): it waits for class attribute users. */
 	mutex_unlock(&mmapper_config_lock);
 	if (ret < 0)

@@ -247,7 +247,8 @@ struct mmapper_mapping {
  * @open_lock: guards @nr_open and @removed, so that an open() and a
  *	removal of the device exclude each other (mmapper_dev_busy())
  * @nr_open: open files of the device
- * @removed: set once the device is being removed: open() says ENODEV
+ * @removed: set once the device is being removed, or while the module
+ *	that made it at load is still loading: open() says ENODEV
  * @index: N in mmapperN
  * @cdev: character device; its kobject holds a reference to @dev from
  *	cdev_device_add() until cdev_del() and the last open file are gone

@@ -127,6 +127,16 @@ static vm_fault_t mmapper_huge_pmd_fault(struct mmapper_buf *buf,
 	if (pgoff & (MMAPPER_CHUNK_PAGES - 1) ||
 	    pgoff + MMAPPER_CHUNK_PAGES > buf->nr_pages)
 		return VM_FAULT_FALLBACK;
+#ifdef CONFIG_X86
+	/*
+	 * vmf_insert_pfn_pmd() makes the entry from the 4 KiB protection,
+	 * whose PAT bit is a PMD's PSE bit.  The modes of mmapper select
+	 * PAT slots without it (WB, WC, UC-); a type that needed it would
+	 * be lost in a 2 MiB entry, so such a mapping takes 4 KiB ones.
+	 */
+	if (pgprot_val(vma->vm_page_prot) & _PAGE_PAT)
+		return VM_FAULT_FALLBACK;
+#endif
 
 	return vmf_insert_pfn_pmd(vmf, page_to_pfn(mmapper_huge_page_at(buf, pgoff)),
 				  vmf->flags & FAULT_FLAG_WRITE);
