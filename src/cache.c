@@ -25,7 +25,7 @@
  *  - and no mapping that mmapper does not make: only the VM_PFNMAP
  *    backends (kmalloc, vmalloc, huge) offer the other modes, because
  *    get_user_pages() refuses their mappings.  A mapping of normal pages
- *    can be pinned, and io_uring, KVM, RDMA or V4L2 would map the pinned
+ *    can be pinned, and io_uring, RDMA or V4L2 would map the pinned
  *    pages again at write-back (MMAPPER_CACHES_GUP).
  *
  * Those calls, and PAT, are x86's.  Elsewhere, or with PAT off (nopat, a
@@ -144,7 +144,7 @@ int mmapper_cache_check(const struct mmapper_backend *backend, u64 size,
 
 /* Why a backend of MMAPPER_CACHES_GUP refuses a mode, for its log line. */
 const char mmapper_cache_gup_why[] =
-	"get_user_pages() pins its pages, and io_uring or KVM maps them write-back";
+	"get_user_pages() pins its pages, and io_uring or RDMA maps them write-back";
 
 /**
  * mmapper_cache_pgprot() - page protection of a mapping with a cache mode
@@ -226,7 +226,7 @@ static int mmapper_cache_set_array(struct page **pages, unsigned long nr,
 		if (ret)
 			return ret;
 		cond_resched();
-		if (mmapper_cache_stop(cache))
+		if (done + n < nr && mmapper_cache_stop(cache))
 			return -EINTR;
 	}
 	return 0;
@@ -245,7 +245,7 @@ static int mmapper_cache_set_run(struct page *page, unsigned long nr,
 		if (ret)
 			return ret;
 		cond_resched();
-		if (mmapper_cache_stop(cache))
+		if (done + n < nr && mmapper_cache_stop(cache))
 			return -EINTR;
 	}
 	return 0;

@@ -223,9 +223,11 @@ static struct mmapper_dev *mmapper_dev_alloc(unsigned int index)
  * Add a device under mmapper_config_lock, with the lowest free number.  It
  * is complete before anyone can see it: debugfs first, then the node and
  * the attributes (the class's dev_groups) together, before the uevent.
- * Unless @live, its node refuses open() (ENODEV) until
- * mmapper_devs_go_live(): the devices made at load, which a later failure
- * of the load must be able to take away with no file open on them.
+ * Unless @live, its node refuses open() (ENODEV) and it has no debugfs
+ * directory until mmapper_devs_go_live(): the devices made at load, which
+ * a later failure of the load must be able to take away with no file
+ * open on them (an open file holds the module, which a failed load frees
+ * all the same).
  */
 static int mmapper_dev_add_locked(bool live)
 {
@@ -248,7 +250,8 @@ static int mmapper_dev_add_locked(bool live)
 		goto err_remove_id;
 	}
 	mdev->removed = !live;
-	mmapper_debugfs_add(mdev);
+	if (live)
+		mmapper_debugfs_add(mdev);
 	ret = cdev_device_add(&mdev->cdev, &mdev->dev);
 	if (ret)
 		goto err_put;
@@ -326,14 +329,19 @@ int mmapper_dev_remove(unsigned int index)
 	return ret;
 }
 
-/* The load is complete: the devices made at load may be opened. */
+/*
+ * The load cannot fail any more: debugfs, and the devices made at load
+ * may be opened.
+ */
 static void mmapper_devs_go_live(void)
 {
 	struct mmapper_dev *mdev;
 	int id;
 
 	lockdep_assert_held(&mmapper_config_lock);
+	mmapper_debugfs_init();
 	idr_for_each_entry(&mmapper_idr, mdev, id) {
+		mmapper_debugfs_add(mdev);
 		spin_lock(&mdev->open_lock);
 		mdev->removed = false;
 		spin_unlock(&mdev->open_lock);
@@ -433,8 +441,6 @@ static int __init mmapper_init(void)
 		mutex_unlock(&mmapper_config_lock);
 		goto err_chrdev;
 	}
-	mmapper_debugfs_init();
-
 	while (mmapper_nr_devs < nr_devices) {
 		ret = mmapper_dev_add_locked(false);
 		if (ret < 0)

@@ -366,7 +366,7 @@ void mmapper_stats_reset(struct mmapper_dev *mdev);
 /*
  * A backend whose mappings hold normal pages (vm_insert_page(), a .fault
  * that returns the page) lets get_user_pages() pin them, and what pins
- * them (io_uring's rings and fixed buffers, vhost, KVM memslots, RDMA,
+ * them (io_uring's rings and fixed buffers, vhost, RDMA,
  * V4L2 user pointers, AF_XDP) maps them again with vmap() or kmap() at
  * write-back, whatever the buffer's type: the alias PAT forbids.  Such a
  * backend offers cached only; the VM_PFNMAP ones (kmalloc, vmalloc, huge),

@@ -610,7 +610,7 @@ static void show_cache_modes(void)
 	}
 	err = sysfs_write("cache", "write-combine");
 	printf("  backend pages: $ echo write-combine > %s   -> %s\n"
-	       "  (get_user_pages() can pin its pages, and io_uring or KVM would map them\n"
+	       "  (get_user_pages() can pin its pages, and io_uring or RDMA would map them\n"
 	       "  again write-back: cached only; kmalloc, vmalloc and huge take every mode)\n",
 	       path, err ? strerror(-err) : "ok (it should have been refused)");
 	if (sysfs_write("backend", "vmalloc"))
