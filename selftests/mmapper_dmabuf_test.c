@@ -43,6 +43,7 @@
 #include <linux/videodev2.h>
 
 #include "kselftest_harness.h"
+#include "mmapper_common.h"
 
 #define DEV		"/dev/mmapper0"
 #define SYSDIR		"/sys/class/mmapper/mmapper0"
@@ -135,59 +136,6 @@ static long long exports_total(void)
 }
 
 /* The device's own ioctls */
-
-static int kernel_fill(int fd, uint64_t off, uint64_t len, unsigned int byte)
-{
-	struct mmapper_range r = {
-		.size = sizeof(r), .offset = off, .length = len, .pattern = byte,
-	};
-
-	return ioctl(fd, MMAPPER_IOC_FILL, &r) ? -errno : 0;
-}
-
-static int64_t kernel_checksum(int fd, uint64_t off, uint64_t len)
-{
-	struct mmapper_range r = { .size = sizeof(r), .offset = off, .length = len };
-
-	return ioctl(fd, MMAPPER_IOC_CHECKSUM, &r) ? -errno : (int64_t)r.checksum;
-}
-
-/* The same hash as MMAPPER_IOC_CHECKSUM computes in the kernel. */
-static uint32_t fnv1a(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	uint32_t h = 2166136261u;
-
-	while (n--)
-		h = (h ^ *c++) * 16777619u;
-	return h;
-}
-
-/* A pattern that differs in every byte of a page and from page to page. */
-static unsigned char pat(size_t i, unsigned int seed)
-{
-	return (unsigned char)(i * 7 + (i >> 12) * 13 + seed);
-}
-
-static void fill_pattern(unsigned char *p, size_t off, size_t n, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = pat(off + i, seed);
-}
-
-/* Index of the first byte of @p that is not the pattern, or -1. */
-static long check_pattern(const unsigned char *p, size_t off, size_t n,
-			  unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != pat(off + i, seed))
-			return i;
-	return -1;
-}
 
 /* FNV-1a of @len bytes of the pattern from @off; of @len zero bytes (seed -1). */
 static int64_t pattern_hash(size_t off, size_t len, int seed)
@@ -1008,24 +956,6 @@ TEST(hot_remove_while_exported)
 	EXPECT_NE(0, access(path, F_OK));
 }
 
-/* Drop to an unprivileged user in a child; run @fn there; its exit status. */
-static int as_nobody(int (*fn)(void))
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
-			_exit(100);
-		_exit(fn());
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
 /* Each returns 0 when the unprivileged user gets what it must. */
 static int nobody_read_only(void)
 {
@@ -1748,21 +1678,6 @@ static const char *pat_complaint(void)
 	return found;
 }
 
-/* Does the kernel log have @what? */
-static bool klog_contains(const char *what)
-{
-	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
-	bool found = false;
-	char *log;
-
-	if (n <= 0 || !(log = calloc(1, n + 1)))
-		return false;
-	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, n);
-	found = n > 0 && strstr(log, what);
-	free(log);
-	return found;
-}
-
 /*
  * A kmalloc buffer of 8 KiB or less is a slab object, its page shared
  * with other kernel objects: no export of it (EINVAL, logged, nothing
@@ -1786,7 +1701,7 @@ TEST(kmalloc_slab_refused)
 	nfds = count_fds();
 	EXPECT_EQ(-EINVAL, export_range(fd, O_RDWR, 0, page, NULL));
 	EXPECT_EQ(-EINVAL, export_range(fd, O_RDONLY, 0, 2 * page, NULL));
-	EXPECT_TRUE(klog_contains("export refused: a kmalloc buffer of 8192 bytes is a slab object"));
+	EXPECT_TRUE(log_contains("export refused: a kmalloc buffer of 8192 bytes is a slab object"));
 	EXPECT_EQ(nfds, count_fds());
 	EXPECT_EQ(0, live_exports());
 
