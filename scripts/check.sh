@@ -16,11 +16,11 @@
 #  4. the next kernel: build the module W=1 against sid's newest
 #     linux-source (build only), a result line of its own
 #  5. sphinx-build -W; lint.sh: checkpatch --strict, sparse C=2 and W=1
-#  6. the debug kernel (debug-kernel.sh, 7.2, cached): the whole suite, the
-#     stress test, trinity and a kmemleak scan, two CPUs
-#  7. the packages (package-test.sh): build and lint the .deb and the .rpm,
+#  6. the packages (package-test.sh): build and lint the .deb and the .rpm,
 #     install the .debs on this machine, DKMS for every kernel, a kernel
 #     upgrade, the installed selftests in a VM, and a clean purge
+#  7. the debug kernel (debug-kernel.sh, 7.2, cached): the whole suite, the
+#     stress test, trinity and a kmemleak scan, two CPUs
 #
 # Prints the time of every stage at the end, then "N passed, N failed"
 # (skips are reported, never counted as passed).
@@ -334,6 +334,11 @@ stage "lint: checkpatch --strict, sparse C=2, W=1"
 "$ROOT/scripts/lint.sh" "$RESULTS" > "$BUILD/lint.log" 2>&1
 grep -v '^PASS' "$BUILD/lint.log"
 
+# The packages before the debug kernel: on a cold cache its build is still
+# running in the background, and the packaging test can go on meanwhile.
+stage "packages: make deb, make rpm, lint, install, kernel upgrade, purge"
+"$ROOT/scripts/package-test.sh" "$RESULTS" "$BUILD"
+
 stage "debug kernel: KASAN, lockdep, DEBUG_VM, kmemleak (built once, cached, in the background)"
 if [[ $(wait_for "$BUILD/debug-kernel.rc") == 0 ]] &&
    DEBUG_KDIR=$(cat "$BUILD/debug-kernel.dir") && [[ -e $DEBUG_KDIR/Makefile ]]; then
@@ -359,8 +364,5 @@ else
 	tail -30 "$BUILD/debug-kernel.log"
 	result FAIL "debug kernel from linux-source-7.2 (see $BUILD/debug-kernel.log)"
 fi
-
-stage "packages: make deb, make rpm, lint, install, kernel upgrade, purge"
-"$ROOT/scripts/package-test.sh" "$RESULTS" "$BUILD"
 
 summary
