@@ -174,6 +174,19 @@ any:
 #define copy_splice_read	generic_file_splice_read
 #endif
 
+/*
+ * After 6.12 (7.2 has it), zap_vma_ptes() became zap_special_vma_range(),
+ * which also takes VM_MIXEDMAP mappings.  mmapper zaps VM_PFNMAP ones
+ * only, where the two do the same.
+ */
+#ifndef MMAPPER_HAVE_ZAP_SPECIAL_VMA_RANGE
+static inline void zap_special_vma_range(struct vm_area_struct *vma,
+					 unsigned long address, unsigned long size)
+{
+	zap_vma_ptes(vma, address, size);
+}
+#endif
+
 /* 5.14, "mm: add a vma_lookup() helper". */
 #ifndef MMAPPER_HAVE_VMA_LOOKUP
 static inline struct vm_area_struct *vma_lookup(struct mm_struct *mm,

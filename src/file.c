@@ -468,6 +468,19 @@ int mmapper_mmap_vma(struct mmapper_dev *mdev, struct vm_area_struct *vma)
 		mmapper_count(mdev, mmaps, 1);
 		mmapper_track(mdev, vma, m);
 		m = NULL;
+	} else {
+		/*
+		 * A backend that failed part-way (vmalloc's remap_pfn_range() of
+		 * a later page, out of page tables) leaves the pages before it
+		 * mapped until the core unmaps the region, after the device lock
+		 * is dropped.  Nothing counts this mapping, so a change could
+		 * free the buffer in between while another thread of the process
+		 * still reaches it through those entries: take them down first.
+		 * (Entries of struct pages hold their pages; this does nothing
+		 * to them.)
+		 */
+		if (vma->vm_flags & VM_PFNMAP)
+			zap_special_vma_range(vma, vma->vm_start, vma->vm_end - vma->vm_start);
 	}
 
 out_unlock:
