@@ -17,7 +17,8 @@
  * whose entries were all put in place beforehand (MADV_POPULATE_WRITE):
  * what map + touch would cost if mapping cost nothing.  "read()" copies
  * the same bytes with one read() instead; "vmalloc-fault-1" is
- * vmalloc-fault with fault_around=1, one page per fault.  The map-path
+ * vmalloc-fault with fault_around=1, one page per fault, and
+ * "vmalloc-fault-64" with fault_around=64 (the default is 16).  The map-path
  * ratios with a target (pages and huge against the system heap, huge
  * against the floor, vmalloc-fault against memfd + udmabuf) are measured
  * in pairs besides: three rounds of each subject, taking turns, the best
@@ -99,6 +100,8 @@ static const struct subject subjects[] = {
 	  .around = "16" },
 	{ .name = "vmalloc-fault-1", .kind = MMAPPER, .backend = "vmalloc-fault",
 	  .around = "1" },
+	{ .name = "vmalloc-fault-64", .kind = MMAPPER, .backend = "vmalloc-fault",
+	  .around = "64" },
 	{ .name = "vmalloc-user", .kind = MMAPPER, .backend = "vmalloc-user" },
 	{ .name = "pages", .kind = MMAPPER, .backend = "pages" },
 	{ .name = "huge", .kind = MMAPPER, .backend = "huge" },
@@ -145,6 +148,7 @@ static const struct pair {
 	{ "huge", "dma-heap-system", 64 * MiB },
 	{ "huge", "floor", 64 * MiB },
 	{ "vmalloc-fault", "memfd-udmabuf", 64 * MiB },
+	{ "vmalloc-fault-64", "memfd-udmabuf", 64 * MiB },
 };
 
 #define NR_PAIRS	(sizeof(pairs) / sizeof(pairs[0]))
