@@ -107,6 +107,10 @@ while IFS='|' read -r name params want; do
 		nodes=$(ls /dev | grep -c '^mmapper[0-9]')
 		[ $rc -eq 0 ] && [ -e /sys/class/mmapper/hot_add ] &&
 			[ "$nodes" -eq "${nr:-4}" ] || ok=0
+		# fault_around as given, or its documented default.
+		fa=$(echo "$params" | sed -n 's/.*fault_around=\([0-9]*\).*/\1/p')
+		[ "$(cat /sys/module/mmapper/parameters/fault_around 2>/dev/null)" = "${fa:-64}" ] ||
+			ok=0
 		rmmod mmapper || ok=0
 	else
 		# Refused (EINVAL, or ERANGE for a number that does not fit),

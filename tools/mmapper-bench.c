@@ -18,7 +18,7 @@
  * what map + touch would cost if mapping cost nothing.  "read()" copies
  * the same bytes with one read() instead; "vmalloc-fault-1" is
  * vmalloc-fault with fault_around=1, one page per fault, and
- * "vmalloc-fault-64" with fault_around=64 (the default is 16).  The map-path
+ * "vmalloc-fault-16" with fault_around=16 (the default is 64).  The map-path
  * ratios with a target (pages and huge against the system heap, huge
  * against the floor, vmalloc-fault against memfd + udmabuf) are measured
  * in pairs besides: three rounds of each subject, taking turns, the best
@@ -97,11 +97,11 @@ static const struct subject subjects[] = {
 	{ .name = "kmalloc", .kind = MMAPPER, .backend = "kmalloc", .only_small = 1 },
 	{ .name = "vmalloc", .kind = MMAPPER, .backend = "vmalloc" },
 	{ .name = "vmalloc-fault", .kind = MMAPPER, .backend = "vmalloc-fault",
-	  .around = "16" },
+	  .around = "64" },
 	{ .name = "vmalloc-fault-1", .kind = MMAPPER, .backend = "vmalloc-fault",
 	  .around = "1" },
-	{ .name = "vmalloc-fault-64", .kind = MMAPPER, .backend = "vmalloc-fault",
-	  .around = "64" },
+	{ .name = "vmalloc-fault-16", .kind = MMAPPER, .backend = "vmalloc-fault",
+	  .around = "16" },
 	{ .name = "vmalloc-user", .kind = MMAPPER, .backend = "vmalloc-user" },
 	{ .name = "pages", .kind = MMAPPER, .backend = "pages" },
 	{ .name = "huge", .kind = MMAPPER, .backend = "huge" },
@@ -148,7 +148,7 @@ static const struct pair {
 	{ "huge", "dma-heap-system", 64 * MiB },
 	{ "huge", "floor", 64 * MiB },
 	{ "vmalloc-fault", "memfd-udmabuf", 64 * MiB },
-	{ "vmalloc-fault-64", "memfd-udmabuf", 64 * MiB },
+	{ "vmalloc-fault-16", "memfd-udmabuf", 64 * MiB },
 };
 
 #define NR_PAIRS	(sizeof(pairs) / sizeof(pairs[0]))
@@ -198,6 +198,11 @@ static long minflt(void)
 	return ru.ru_minflt;
 }
 
+#define FAULT_AROUND	"/sys/module/mmapper/parameters/fault_around"
+
+/* fault_around as the bench found it, given back at the end. */
+static char fault_around_was[16];
+
 static int write_file(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY), ret = 0;
@@ -208,6 +213,18 @@ static int write_file(const char *path, const char *val)
 		ret = -1;
 	close(fd);
 	return ret;
+}
+
+/* The first line of @path into @buf, without its newline; "" if none. */
+static void read_line(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
 }
 
 /* The size measured for the backend of subject @s. */
@@ -263,7 +280,7 @@ static int object_open(const struct subject *s, size_t size)
 	case MMAPPER:
 	case READ_COPY:
 		if (s->around &&
-		    write_file("/sys/module/mmapper/parameters/fault_around", s->around))
+		    write_file(FAULT_AROUND, s->around))
 			return -2;
 		/* Small first: kmalloc cannot take a 64 MiB buffer over. */
 		snprintf(val, sizeof(val), "%zu", size);
@@ -1337,6 +1354,7 @@ int main(int argc, char **argv)
 		reps = 5;
 	page = sysconf(_SC_PAGESIZE);
 	uname(&u);
+	read_line(FAULT_AROUND, fault_around_was, sizeof(fault_around_was));
 
 	for (s = 0; s < NR_SUBJECTS; s++) {
 		available[s] = copy_ok[s] = resize_ok[s] = 1;
@@ -1375,7 +1393,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench: repetition %d of %d done\n", r + 1, reps);
 	}
 	write_file("/sys/class/mmapper/mmapper0/size", "1M");
-	write_file("/sys/module/mmapper/parameters/fault_around", "16");
+	if (fault_around_was[0])
+		write_file(FAULT_AROUND, fault_around_was);
 
 	targets_evaluate();
 	tables_print();

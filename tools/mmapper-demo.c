@@ -326,16 +326,19 @@ static void show_control_plane(void)
 	struct mmapper_put_user pu = { .size = sizeof(pu) };
 	long page = sysconf(_SC_PAGESIZE);
 	unsigned char *map;
-	char path[192];
+	char path[192], around[16];
+	ssize_t n;
 	int fd;
 
 	printf("\n[control plane: vmalloc-fault, 4 pages, one page per fault; lazy faults made visible]\n");
 	if (sysfs_write("backend", "vmalloc-fault") || sysfs_write("size", "16K"))
 		die("sysfs");
-	/* The classic technique: one page per fault (the default maps 16). */
-	fd = open("/sys/module/mmapper/parameters/fault_around", O_WRONLY);
-	if (fd < 0 || write(fd, "1", 1) != 1)
+	/* The classic technique: one page per fault (the default maps 64). */
+	fd = open("/sys/module/mmapper/parameters/fault_around", O_RDWR);
+	n = fd < 0 ? -1 : read(fd, around, sizeof(around) - 1);
+	if (n <= 0 || write(fd, "1", 1) != 1)
 		die("fault_around");
+	around[n] = '\0';
 	close(fd);
 	snprintf(path, sizeof(path), "%s/stats/reset", sysdir);
 	fd = open(path, O_WRONLY);
@@ -368,9 +371,9 @@ static void show_control_plane(void)
 
 	munmap(map, 4 * page);
 	close(fd);
-	/* Back to the default, and what it does: one fault maps a window. */
+	/* Back to what it was, and what it does: one fault maps a window. */
 	fd = open("/sys/module/mmapper/parameters/fault_around", O_WRONLY);
-	if (fd < 0 || write(fd, "16", 2) != 2)
+	if (fd < 0 || write(fd, around, strlen(around)) != (ssize_t)strlen(around))
 		die("fault_around");
 	close(fd);
 	printf("  after munmap() and close():\n");

@@ -23,7 +23,7 @@
 #include "../mmapper.h"
 
 /* Pages the vmalloc-fault backend maps per fault: 1 to 256. */
-static unsigned int mmapper_fault_around = 16;
+static unsigned int mmapper_fault_around = 64;
 
 static int mmapper_param_fault_around_set(const char *val,
 					  const struct kernel_param *kp)
@@ -47,7 +47,7 @@ static const struct kernel_param_ops mmapper_param_fault_around_ops = {
 module_param_cb(fault_around, &mmapper_param_fault_around_ops,
 		&mmapper_fault_around, 0644);
 MODULE_PARM_DESC(fault_around,
-		 "pages the vmalloc-fault backend maps per fault, 1-256 (default 16; 1: one page per fault)");
+		 "pages the vmalloc-fault backend maps per fault, 1-256 (default 64; 1: one page per fault)");
 
 static int mmapper_vmalloc_fault_alloc(struct mmapper_buf *buf)
 {
