@@ -2932,8 +2932,10 @@ TEST(fault_around_windows)
 	struct mmapper_stats a, b;
 	struct page_row rows[64];
 	unsigned char *map, *priv;
+	char was[16];
 	int fd, i;
 
+	ASSERT_EQ(0, sysfs_read(FAULT_AROUND, was, sizeof(was)));
 	ASSERT_EQ(-EINVAL, sysfs_write(FAULT_AROUND, "0"));
 	ASSERT_EQ(-EINVAL, sysfs_write(FAULT_AROUND, "257"));
 	ASSERT_EQ(0, sysfs_write(FAULT_AROUND, "16"));
@@ -2977,7 +2979,7 @@ TEST(fault_around_windows)
 	munmap(map, 64 * page);
 	close(fd);
 	ASSERT_EQ(0, set_size(NPAGES * page));
-	EXPECT_EQ(0, sysfs_write(FAULT_AROUND, "16"));
+	EXPECT_EQ(0, sysfs_write(FAULT_AROUND, was));
 }
 
 /*
@@ -3347,6 +3349,79 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * MMAPPER_IOC_CHECKSUM and _FILL walk the range under the device lock,
+ * which takes long on a big buffer: a caller killed in its walk does not
+ * finish it, and one killed while it waits for another's walk stops
+ * waiting.  The walk goes in pieces of 1 MiB; a range across them has the
+ * checksum of the whole.
+ */
+TEST(range_ioctls_killable)
+{
+	size_t size = 128 << 20, part = (3 << 20) + 12345;
+	double t0, walk, gone;
+	pid_t walker, waiter;
+	int fd, p[2], st;
+	unsigned char *buf;
+	char c;
+
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+	ASSERT_EQ(0, set_size(size));
+	fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	buf = malloc(part);
+	ASSERT_NE(NULL, buf);
+	fill_pattern(buf, 0, part, 3);
+	ASSERT_EQ((ssize_t)part, pwrite(fd, buf, part, 777));
+	EXPECT_EQ(fnv1a(buf, part), kernel_checksum(fd, 777, part));
+	free(buf);
+
+	t0 = now();
+	ASSERT_LE(0, kernel_checksum(fd, 0, size));
+	walk = now() - t0;
+
+	/* One walks; one waits for the device lock; both are killed. */
+	ASSERT_EQ(0, pipe(p));
+	walker = fork();
+	ASSERT_LE(0, walker);
+	if (!walker) {
+		if (write(p[1], "w", 1) != 1)
+			_exit(1);
+		kernel_checksum(fd, 0, size);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(p[0], &c, 1));
+	usleep(walk * 1e6 / 10);
+	waiter = fork();
+	ASSERT_LE(0, waiter);
+	if (!waiter) {
+		if (write(p[1], "w", 1) != 1)
+			_exit(1);
+		kernel_fill(fd, 0, size, 0x5a);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(p[0], &c, 1));
+	usleep(walk * 1e6 / 20);
+	t0 = now();
+	kill(walker, SIGKILL);
+	kill(waiter, SIGKILL);
+	ASSERT_EQ(walker, waitpid(walker, &st, 0));
+	EXPECT_TRUE(WIFSIGNALED(st));
+	ASSERT_EQ(waiter, waitpid(waiter, &st, 0));
+	EXPECT_TRUE(WIFSIGNALED(st));
+	gone = now() - t0;
+	EXPECT_TRUE(gone < walk / 4)
+		TH_LOG("a walk takes %.3f s; the killed callers took %.3f s to go", walk, gone);
+	close(p[0]);
+	close(p[1]);
+
+	/* The lock is free again, and the device works. */
+	EXPECT_EQ(0, kernel_fill(fd, 0, 1, 1));
+	EXPECT_EQ(fnv1a("\1", 1), kernel_checksum(fd, 0, 1));
+	close(fd);
+	ASSERT_EQ(0, set_size(NPAGES * sysconf(_SC_PAGESIZE)));
 }
 
 static int ioctl_set_size(int fd, uint64_t size)

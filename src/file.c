@@ -16,6 +16,7 @@
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -649,11 +650,15 @@ static void mmapper_fnv1a_fn(void *kaddr, size_t n, void *arg)
 		*hash = (*hash ^ p[i]) * 16777619u;
 }
 
+/* FILL and CHECKSUM look for a fatal signal after each piece this long. */
+#define MMAPPER_RANGE_CHUNK	SZ_1M
+
 static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 				bool fill)
 {
 	struct mmapper_range arg;
 	u32 usize, hash = 2166136261u;
+	u64 pos, left, n;
 	u8 pattern;
 	int ret;
 
@@ -666,22 +671,36 @@ static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 		return -EINVAL;
 	pattern = arg.pattern;
 
-	mutex_lock(&mdev->lock);
+	/*
+	 * Under the device lock, so that no change replaces the buffer half
+	 * way.  A walk of a big buffer takes long: a killed caller neither
+	 * waits for another's walk nor finishes its own (-EINTR; a fill then
+	 * stops part-way, which only the dying caller asked for).
+	 */
+	if (mutex_lock_killable(&mdev->lock))
+		return -EINTR;
 	if (arg.offset > mmapper_dev_buf(mdev)->size ||
 	    arg.length > mmapper_dev_buf(mdev)->size - arg.offset) {
 		mutex_unlock(&mdev->lock);
 		return -EINVAL;
 	}
-	if (fill)
-		mmapper_buf_walk(mmapper_dev_buf(mdev), arg.offset, arg.length,
-				 mmapper_fill_fn, &pattern);
-	else
-		mmapper_buf_walk(mmapper_dev_buf(mdev), arg.offset, arg.length,
-				 mmapper_fnv1a_fn, &hash);
+	for (pos = arg.offset, left = arg.length; left; pos += n, left -= n) {
+		if (pos != arg.offset && fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		n = min_t(u64, left, MMAPPER_RANGE_CHUNK);
+		if (fill)
+			mmapper_buf_walk(mmapper_dev_buf(mdev), pos, n,
+					 mmapper_fill_fn, &pattern);
+		else
+			mmapper_buf_walk(mmapper_dev_buf(mdev), pos, n,
+					 mmapper_fnv1a_fn, &hash);
+	}
 	mutex_unlock(&mdev->lock);
 
-	if (fill)
-		return 0;
+	if (ret || fill)
+		return ret;
 	arg.checksum = hash;
 	return mmapper_copy_struct_out(uarg, &arg, sizeof(arg), usize);
 }

@@ -7,6 +7,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
+#include <linux/delay.h>
 #include <linux/kdev_t.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -415,6 +416,23 @@ static int mmapper_check_params(const struct mmapper_backend **b)
 }
 
 /*
+ * A load that fails frees the module whatever its reference count says.
+ * Its nodes refused every open(), but an open() that found a node before
+ * it went still holds, until it returns, the char device (whose last put
+ * may free our device, with our code) and a reference to the module (its
+ * put writes into the module): wait for those to go.  Each takes only as
+ * long as open() takes to refuse, and no new one comes: the nodes are gone.
+ */
+static void mmapper_wait_openers(void)
+{
+#ifdef CONFIG_MODULE_UNLOAD
+	/* The module loader holds one reference during mmapper_init(). */
+	while (module_refcount(THIS_MODULE) > 1)
+		msleep(1);
+#endif
+}
+
+/*
  * The initial devices are made with mmapper_config_lock held from before
  * the class (and its attributes) exist: a class-wide write during the load
  * waits, then sees them all; hot_add and hot_remove work once they exist.
@@ -454,8 +472,10 @@ static int __init mmapper_init(void)
 	}
 	/* Before class_unregister(): it waits for class attribute users. */
 	mutex_unlock(&mmapper_config_lock);
-	if (ret < 0)
+	if (ret < 0) {
+		mmapper_wait_openers();
 		goto err_class;
+	}
 
 	pr_info("%u devices of %llu bytes, backend %s, %s (at most %u devices)\n",
 		nr_devices, mmapper_param_size, mmapper_default_backend->name,
