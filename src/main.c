@@ -428,7 +428,7 @@ static void mmapper_wait_openers(void)
 #ifdef CONFIG_MODULE_UNLOAD
 	/* The module loader holds one reference during mmapper_init(). */
 	while (module_refcount(THIS_MODULE) > 1)
-		msleep(1);
+		usleep_range(1000, 2000);
 #endif
 }
 
