@@ -169,7 +169,7 @@ rc=$?
 ./test_dmabuf.sh /lib/mmapper.ko /lib/importers || rc=1
 ./test_params.sh /lib/mmapper.ko || rc=1
 ./test_mmapperctl.sh /lib/mmapper.ko /selftests/mmapperctl || rc=1
-if insmod /lib/mmapper.ko size=64K backend=vmalloc-fault &&
+if insmod /lib/mmapper.ko size=1M backend=vmalloc-fault &&
    ./mmapper-example /dev/mmapper0 && rmmod mmapper; then
 	echo "ok 1 documentation example program"
 else

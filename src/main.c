@@ -6,8 +6,9 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/fs.h>
 #include <linux/delay.h>
+#include <linux/fs.h>
+#include <linux/jiffies.h>
 #include <linux/kdev_t.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -421,14 +422,31 @@ static int mmapper_check_params(const struct mmapper_backend **b)
  * it went still holds, until it returns, the char device (whose last put
  * may free our device, with our code) and a reference to the module (its
  * put writes into the module): wait for those to go.  Each takes only as
- * long as open() takes to refuse, and no new one comes: the nodes are gone.
+ * long as open() takes to refuse; the char devices are unlisted, so only
+ * an inode that still points to one can start another, until its last
+ * put.  Anything else holding the module in this window (a perf event on
+ * our tracepoints, say) is waited for too, with one line in the log:
+ * freeing the module under it would be worse.
+ *
+ * Without CONFIG_MODULE_UNLOAD there is no count to wait for, and such an
+ * open() racing a failed load remains a use after free, as for any driver
+ * whose load fails after its nodes existed; no Debian kernel is built so.
  */
 static void mmapper_wait_openers(void)
 {
 #ifdef CONFIG_MODULE_UNLOAD
+	unsigned long start = jiffies;
+	bool warned = false;
+
 	/* The module loader holds one reference during mmapper_init(). */
-	while (module_refcount(THIS_MODULE) > 1)
+	while (module_refcount(THIS_MODULE) > 1) {
+		if (!warned && time_after(jiffies, start + 5 * HZ)) {
+			pr_warn("failed load: waiting for %d references to the module to go\n",
+				module_refcount(THIS_MODULE) - 1);
+			warned = true;
+		}
 		usleep_range(1000, 2000);
+	}
 #endif
 }
 

@@ -215,6 +215,14 @@ static int write_file(const char *path, const char *val)
 	return ret;
 }
 
+/* The device and the parameter as a bench run leaves them. */
+static void restore(void)
+{
+	write_file("/sys/class/mmapper/mmapper0/size", "1M");
+	if (fault_around_was[0])
+		write_file(FAULT_AROUND, fault_around_was);
+}
+
 /* The first line of @path into @buf, without its newline; "" if none. */
 static void read_line(const char *path, char *buf, size_t len)
 {
@@ -1381,6 +1389,7 @@ int main(int argc, char **argv)
 			measure_pair(p, r);
 		if (copy_setup()) {
 			perror("mmapper-bench: copy path");
+			restore();
 			return 1;
 		}
 		/* The backends take turns, from a different one each time. */
@@ -1392,9 +1401,7 @@ int main(int argc, char **argv)
 			measure_cache((i + r) % NR_CACHES, r);
 		fprintf(stderr, "bench: repetition %d of %d done\n", r + 1, reps);
 	}
-	write_file("/sys/class/mmapper/mmapper0/size", "1M");
-	if (fault_around_was[0])
-		write_file(FAULT_AROUND, fault_around_was);
+	restore();
 
 	targets_evaluate();
 	tables_print();

@@ -5,8 +5,8 @@
  * (the classic technique) it hands the core the one page, with a reference
  * taken for the page table entry (the core drops it at unmap).  Above 1 it
  * maps a window of that many pages from the faulting one at once, with one
- * vm_insert_pages() call, so a sequential toucher takes one fault per
- * window instead of one per page.
+ * vm_insert_pages() call per 32 pages, so a sequential toucher takes one
+ * fault per window instead of one per page.
  *
  * The mapping is made of normal refcounted pages, so get_user_pages() works
  * on it, and MAP_PRIVATE is copy-on-write: the core copies a page on the
