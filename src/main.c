@@ -257,6 +257,7 @@ static int mmapper_dev_add_locked(bool live)
 	ret = cdev_device_add(&mdev->cdev, &mdev->dev);
 	if (ret)
 		goto err_put;
+	mmapper_sysfs_live(mdev, true);
 
 	idr_replace(&mmapper_idr, mdev, id);
 	mmapper_nr_devs++;
@@ -285,6 +286,7 @@ static void mmapper_dev_destroy(struct mmapper_dev *mdev)
 	idr_remove(&mmapper_idr, mdev->index);
 	mmapper_nr_devs--;
 	mmapper_debugfs_remove(mdev);
+	mmapper_sysfs_live(mdev, false);
 	cdev_device_del(&mdev->cdev, &mdev->dev);
 	put_device(&mdev->dev);
 }

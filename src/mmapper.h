@@ -287,6 +287,8 @@ struct mmapper_dev {
 	spinlock_t open_lock;
 	unsigned int nr_open;
 	bool removed;
+	/* its attributes are all made, and not yet taken away (sysfs.c) */
+	bool sysfs_live;
 	unsigned int index;
 	struct cdev cdev;
 	struct device dev;
@@ -468,6 +470,7 @@ void __init mmapper_sysfs_init(void);
 extern const struct attribute_group *mmapper_class_groups[];
 extern const struct attribute_group *mmapper_dev_groups[];
 void mmapper_sysfs_changed(struct mmapper_dev *mdev);
+void mmapper_sysfs_live(struct mmapper_dev *mdev, bool live);
 void mmapper_sysfs_changed_all(void);
 
 /* debugfs.c */

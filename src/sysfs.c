@@ -184,22 +184,54 @@ static const struct attribute_group mmapper_phys_group = {
 	.is_visible = mmapper_phys_visible,
 };
 
-/* Serialises sysfs_update_group(): two at once could add a file twice. */
+/*
+ * Serialises sysfs_update_group() and mmapper_dev.sysfs_live: two updates
+ * at once could add a file twice, and so could an update while
+ * device_add() still makes the groups (a writer of "backend", made before
+ * phys_addr, can come in between).
+ */
 static DEFINE_MUTEX(mmapper_sysfs_update_lock);
+
+static void mmapper_sysfs_update_locked(struct mmapper_dev *mdev)
+{
+	int ret;
+
+	lockdep_assert_held(&mmapper_sysfs_update_lock);
+	ret = sysfs_update_group(&mdev->dev.kobj, &mmapper_phys_group);
+	if (ret)
+		dev_warn(&mdev->dev, "cannot update phys_addr (%pe)\n", ERR_PTR(ret));
+}
 
 /**
  * mmapper_sysfs_changed() - show or hide phys_addr after a backend change
  * @mdev: the device; its lock must not be held (phys_addr_show() takes it)
+ *
+ * Before mmapper_sysfs_live() the device's groups are still being made,
+ * and it updates them itself then.
  */
 void mmapper_sysfs_changed(struct mmapper_dev *mdev)
 {
-	int ret;
-
 	mutex_lock(&mmapper_sysfs_update_lock);
-	ret = sysfs_update_group(&mdev->dev.kobj, &mmapper_phys_group);
+	if (mdev->sysfs_live)
+		mmapper_sysfs_update_locked(mdev);
 	mutex_unlock(&mmapper_sysfs_update_lock);
-	if (ret)
-		dev_warn(&mdev->dev, "cannot update phys_addr (%pe)\n", ERR_PTR(ret));
+}
+
+/**
+ * mmapper_sysfs_live() - the device's attributes are all made, or go now
+ * @mdev: the device; its lock must not be held
+ * @live: true once device_add() has returned; false before device_del()
+ *
+ * Going live brings phys_addr up to a change made while device_add() was
+ * making the groups.
+ */
+void mmapper_sysfs_live(struct mmapper_dev *mdev, bool live)
+{
+	mutex_lock(&mmapper_sysfs_update_lock);
+	mdev->sysfs_live = live;
+	if (live)
+		mmapper_sysfs_update_locked(mdev);
+	mutex_unlock(&mmapper_sysfs_update_lock);
 }
 
 /*
