@@ -1008,6 +1008,27 @@ TEST_F_TIMEOUT(stress, hotplug, 900)
 		EXPECT_EQ(0, status) TH_LOG("process %d", i);
 	}
 	EXPECT_STREQ("", sh->why);
+	/*
+	 * Every device left has phys_addr exactly when its backend is
+	 * kmalloc: an update racing the making of a new device's groups
+	 * once took the file away.
+	 */
+	for (i = 0; i < HP_FIRST + HP_SPAN; i++) {
+		char path[96], buf[256];
+		ssize_t len;
+		int kmalloc;
+
+		dev_path(path, sizeof(path), i, "backend");
+		len = read_file(path, buf, sizeof(buf) - 1);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		kmalloc = !!strstr(buf, "[kmalloc]");
+		dev_path(path, sizeof(path), i, "phys_addr");
+		EXPECT_EQ(kmalloc, !access(path, F_OK))
+			TH_LOG("mmapper%d: backend %.64s, phys_addr %s", i, buf,
+			       access(path, F_OK) ? "missing" : "present");
+	}
 	/* Nothing is open now: every device added goes. */
 	for (i = HP_FIRST; i < HP_FIRST + HP_SPAN; i++) {
 		err = hot_remove(i);

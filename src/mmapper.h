@@ -287,8 +287,12 @@ struct mmapper_dev {
 	spinlock_t open_lock;
 	unsigned int nr_open;
 	bool removed;
-	/* its attributes are all made, and not yet taken away (sysfs.c) */
+	/*
+	 * Under the sysfs update mutex (sysfs.c): its attributes are all
+	 * made and not yet taken away; a change came while they were not.
+	 */
 	bool sysfs_live;
+	bool sysfs_stale;
 	unsigned int index;
 	struct cdev cdev;
 	struct device dev;

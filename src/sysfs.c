@@ -187,8 +187,10 @@ static const struct attribute_group mmapper_phys_group = {
 /*
  * Serialises sysfs_update_group() and mmapper_dev.sysfs_live: two updates
  * at once could add a file twice, and so could an update while
- * device_add() still makes the groups (a writer of "backend", made before
- * phys_addr, can come in between).
+ * device_add() still makes the groups (a writer of "backend", whose group
+ * is made first, can come in between): the update removes phys_addr,
+ * device_add() makes it, the update's add fails with -EEXIST and takes
+ * device_add()'s file away with its own.
  */
 static DEFINE_MUTEX(mmapper_sysfs_update_lock);
 
@@ -206,14 +208,16 @@ static void mmapper_sysfs_update_locked(struct mmapper_dev *mdev)
  * mmapper_sysfs_changed() - show or hide phys_addr after a backend change
  * @mdev: the device; its lock must not be held (phys_addr_show() takes it)
  *
- * Before mmapper_sysfs_live() the device's groups are still being made,
- * and it updates them itself then.
+ * Before mmapper_sysfs_live() the device's groups are still being made:
+ * the change is noted, and going live updates them.
  */
 void mmapper_sysfs_changed(struct mmapper_dev *mdev)
 {
 	mutex_lock(&mmapper_sysfs_update_lock);
 	if (mdev->sysfs_live)
 		mmapper_sysfs_update_locked(mdev);
+	else
+		mdev->sysfs_stale = true;
 	mutex_unlock(&mmapper_sysfs_update_lock);
 }
 
@@ -223,14 +227,16 @@ void mmapper_sysfs_changed(struct mmapper_dev *mdev)
  * @live: true once device_add() has returned; false before device_del()
  *
  * Going live brings phys_addr up to a change made while device_add() was
- * making the groups.
+ * making the groups, and only then: the file is not taken away and made
+ * again under a reader woken by the uevent for nothing.
  */
 void mmapper_sysfs_live(struct mmapper_dev *mdev, bool live)
 {
 	mutex_lock(&mmapper_sysfs_update_lock);
 	mdev->sysfs_live = live;
-	if (live)
+	if (live && mdev->sysfs_stale)
 		mmapper_sysfs_update_locked(mdev);
+	mdev->sysfs_stale = false;
 	mutex_unlock(&mmapper_sysfs_update_lock);
 }
 
