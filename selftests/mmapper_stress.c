@@ -1016,7 +1016,7 @@ TEST_F_TIMEOUT(stress, hotplug, 900)
 	for (i = 0; i < HP_FIRST + HP_SPAN; i++) {
 		char path[96], buf[256];
 		ssize_t len;
-		int kmalloc;
+		int kmalloc, has_phys;
 
 		dev_path(path, sizeof(path), i, "backend");
 		len = read_file(path, buf, sizeof(buf) - 1);
@@ -1025,9 +1025,10 @@ TEST_F_TIMEOUT(stress, hotplug, 900)
 		buf[len] = '\0';
 		kmalloc = !!strstr(buf, "[kmalloc]");
 		dev_path(path, sizeof(path), i, "phys_addr");
-		EXPECT_EQ(kmalloc, !access(path, F_OK))
+		has_phys = !access(path, F_OK);
+		EXPECT_EQ(kmalloc, has_phys)
 			TH_LOG("mmapper%d: backend %.64s, phys_addr %s", i, buf,
-			       access(path, F_OK) ? "missing" : "present");
+			       has_phys ? "present" : "missing");
 	}
 	/* Nothing is open now: every device added goes. */
 	for (i = HP_FIRST; i < HP_FIRST + HP_SPAN; i++) {

@@ -656,9 +656,11 @@ static void mmapper_fnv1a_fn(void *kaddr, size_t n, void *arg)
 static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 				bool fill)
 {
+	void (*fn)(void *kaddr, size_t n, void *arg);
 	struct mmapper_range arg;
 	u32 usize, hash = 2166136261u;
 	u64 pos, left, n;
+	void *fn_arg;
 	u8 pattern;
 	int ret;
 
@@ -670,6 +672,8 @@ static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 	if (arg.flags || arg.reserved || arg.checksum || arg.pattern > 0xff)
 		return -EINVAL;
 	pattern = arg.pattern;
+	fn = fill ? mmapper_fill_fn : mmapper_fnv1a_fn;
+	fn_arg = fill ? (void *)&pattern : (void *)&hash;
 
 	/*
 	 * Under the device lock, so that no change replaces the buffer half
@@ -690,12 +694,7 @@ static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 			break;
 		}
 		n = min_t(u64, left, MMAPPER_RANGE_CHUNK);
-		if (fill)
-			mmapper_buf_walk(mmapper_dev_buf(mdev), pos, n,
-					 mmapper_fill_fn, &pattern);
-		else
-			mmapper_buf_walk(mmapper_dev_buf(mdev), pos, n,
-					 mmapper_fnv1a_fn, &hash);
+		mmapper_buf_walk(mmapper_dev_buf(mdev), pos, n, fn, fn_arg);
 	}
 	mutex_unlock(&mdev->lock);
 
