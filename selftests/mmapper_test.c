@@ -175,6 +175,53 @@ static long check_zero(const unsigned char *p, size_t n)
 	return -1;
 }
 
+/*
+ * The number in the smaps line @field ("THPeligible:", "FilePmdMapped:",
+ * in kB for a size) of the mapping that starts at @addr; -1: no such line.
+ */
+static long smaps_field(void *addr, const char *field)
+{
+	char line[256], want[32];
+	size_t n = strlen(field);
+	int found = 0;
+	long val = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, want, strlen(want)))
+			found = 1;
+		else if (found && !strncmp(line, field, n) &&
+			 sscanf(line + n, " %ld", &val) == 1)
+			break;
+	}
+	fclose(f);
+	return val;
+}
+
+/* FilePmdMapped, in kB, of all the mappings that start in [@lo, @hi). */
+static long pmd_mapped_kb(void *lo, void *hi)
+{
+	unsigned long start, end;
+	char line[256];
+	long sum = 0, kb;
+	int in = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
+			in = start >= (unsigned long)lo && start < (unsigned long)hi;
+		else if (in && sscanf(line, "FilePmdMapped: %ld", &kb) == 1)
+			sum += kb;
+	}
+	fclose(f);
+	return sum;
+}
+
 FIXTURE(mmapper) {
 	int fd;
 	size_t page;
@@ -792,7 +839,7 @@ TEST_F(mmapper, info)
 	EXPECT_EQ(self->page, info.page_size);
 	EXPECT_EQ(0, info.nr_mappings);
 	EXPECT_EQ((MMAPPER_VERSION_MAJOR << 16) | MMAPPER_VERSION_MINOR, info.version);
-	EXPECT_EQ(0, info.caps & ~MMAPPER_CAP_HUGE_PMD);
+	EXPECT_EQ(0, info.caps & ~(MMAPPER_CAP_HUGE_PMD | MMAPPER_CAP_PAGES_PMD));
 	EXPECT_STREQ(variant->backend, info.backend);
 	EXPECT_EQ(MMAPPER_CACHE_CACHED, info.cache);
 	EXPECT_EQ(1, info.caches & 1);
@@ -1411,18 +1458,24 @@ TEST_F(mmapper, madv_dontneed_shared)
 		unsigned char *map;
 		char c[2];
 		int want = variant->gup ? 0 : EINVAL;
+		bool pmd;
 
 		ASSERT_EQ(0, set_size(len));
 		map = map_dev(self->fd, len, 0, MAP_SHARED);
 		ASSERT_NE(NULL, map);
 		fill_pattern(map, 0, len, 21 + s);
+		/*
+		 * The kernel zaps part of a 2 MiB entry of pages by dropping
+		 * it whole ("pages" on 6.15+): then page 0 goes too.
+		 */
+		pmd = pmd_mapped_kb(map, map + len) > 0;
 
 		/* Part of it: pages 1 to 3. */
 		EXPECT_EQ(want ? -1 : 0, madvise(map + page, 3 * page, MADV_DONTNEED));
 		if (want)
 			EXPECT_EQ(want, errno);
 		if (variant->gup && len / page <= 1024) {
-			EXPECT_EQ(1, resident(map, len, page, 0));
+			EXPECT_EQ(!pmd, resident(map, len, page, 0));
 			EXPECT_EQ(0, resident(map, len, page, 2));
 		}
 		EXPECT_EQ(0, shows_buffer(self->fd, map, 0, len)) TH_LOG("%zu bytes", len);
@@ -3096,7 +3149,6 @@ TEST_F(mmapper, big_buffer_data)
 	ASSERT_EQ(0, set_size(self->size));
 }
 
-/* Free pages in blocks of at least 2^@order pages, from /proc/buddyinfo. */
 /* Is the running kernel older than @major.@minor? */
 static bool kernel_older_than(int major, int minor)
 {
@@ -3108,6 +3160,7 @@ static bool kernel_older_than(int major, int minor)
 	return ma < major || (ma == major && mi < minor);
 }
 
+/* Free pages in blocks of at least 2^@order pages, from /proc/buddyinfo. */
 static unsigned long long free_pages_in_blocks(unsigned int order)
 {
 	FILE *f = fopen("/proc/buddyinfo", "r");
@@ -3215,21 +3268,7 @@ TEST_F_TIMEOUT(mmapper, scale_1g, 600)
 /* Is the mapping at @addr eligible for huge entries, says the kernel? */
 static int thp_eligible(void *addr)
 {
-	char line[256], want[32];
-	int found = 0, val = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, want, strlen(want)))
-			found = 1;
-		else if (found && sscanf(line, "THPeligible: %d", &val) == 1)
-			break;
-	}
-	fclose(f);
-	return val;
+	return smaps_field(addr, "THPeligible:");
 }
 
 struct huge_case {
@@ -4567,6 +4606,371 @@ TEST(huge_pmd_cap_follows_thp)
 	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("after PR_SET_THP_DISABLE");
 
 	EXPECT_EQ(0, sysfs_write(THP_ENABLED, saved));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+}
+
+/*
+ * Should an aligned mapping of "pages" get 2 MiB entries here?  6.15 maps
+ * a driver's own folios with PMDs (vmf_insert_folio_pmd()); the kernel
+ * must have THP, and refcounted memory obeys the THP mode: not "never".
+ */
+static bool pages_pmd_kernel(void)
+{
+	return !kernel_older_than(6, 15) && thp_configured();
+}
+
+static bool pages_pmd_expected(void)
+{
+	char mode[16];
+
+	return pages_pmd_kernel() && !thp_mode(mode, sizeof(mode)) &&
+	       strcmp(mode, "never");
+}
+
+/*
+ * mmapper0 as "pages" of @size, allocated after a compaction, so that the
+ * allocator has the free 2 MiB blocks the buffer takes without effort.
+ */
+static int pages_device(size_t size)
+{
+	if (sysfs_write(SYSDIR "/size", "64K") || sysfs_write(SYSDIR "/backend", "pages"))
+		return -1;
+	sysfs_write("/proc/sys/vm/compact_memory", "1");
+	return set_size(size);
+}
+
+/* Touch every page of @map (a store: @write), and the faults it took. */
+static int touch_counting(int fd, unsigned char *map, size_t len, bool write,
+			  unsigned long long *pmd, unsigned long long *pte)
+{
+	struct mmapper_stats a, b;
+	volatile unsigned char sink = 0;
+	size_t i;
+
+	if (get_stats(fd, &a))
+		return -1;
+	for (i = 0; i < len; i += 4096) {
+		if (write)
+			map[i] = (unsigned char)(i >> 12);
+		else
+			sink += map[i];
+	}
+	if (get_stats(fd, &b))
+		return -1;
+	(void)sink;
+	*pmd = b.huge_faults - a.huge_faults;
+	*pte = b.faults - a.faults;
+	return 0;
+}
+
+struct pages_pmd_case {
+	const char *what;
+	size_t buf_size, map_len, off;
+	bool misalign;
+	/* where the kernel maps 2 MiB entries of refcounted pages */
+	unsigned long pmd_faults, pte_faults;
+};
+
+/*
+ * pages: where the kernel can (6.15+), a mapping that can take a 2 MiB
+ * entry is filled at the first touch, with 2 MiB entries where address,
+ * offset and a 2 MiB folio of the buffer line up and 4 KiB ones elsewhere;
+ * every other mapping, and every mapping on older kernels, at mmap().
+ * smaps shows the 2 MiB entries, and the bytes are the buffer's.
+ */
+TEST(pages_pmd_entries)
+{
+	static const struct pages_pmd_case cases[] = {
+		{ "aligned 8M", 8 << 20, 8 << 20, 0, false, 4, 0 },
+		{ "3M: one folio and a half", 3 << 20, 3 << 20, 0, false, 1, 256 },
+		{ "4M at offset 2M", 8 << 20, 4 << 20, 2 << 20, false, 2, 0 },
+		{ "4M at offset 1M: one 2 MiB entry fits", 8 << 20, 4 << 20, 1 << 20, false, 1, 512 },
+		{ "misaligned 4M", 8 << 20, 4 << 20, 0, true, 0, 0 },
+		{ "1M: no folio", 1 << 20, 1 << 20, 0, false, 0, 0 },
+	};
+	bool pmd = pages_pmd_expected();
+	unsigned int c;
+
+	TH_LOG("2 MiB entries of refcounted pages expected here: %s", pmd ? "yes" : "no");
+	for (c = 0; c < ARRAY_SIZE(cases); c++) {
+		const struct pages_pmd_case *pc = &cases[c];
+		struct mmapper_info info = { .size = sizeof(info) };
+		unsigned char *map, *hint = NULL, *res = NULL;
+		unsigned long long pmds, ptes;
+		int fd;
+
+		ASSERT_EQ(0, pages_device(pc->buf_size));
+		fd = open(DEV, O_RDWR);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, ioctl(fd, MMAPPER_IOC_GET_INFO, &info));
+		EXPECT_EQ(pages_pmd_kernel(), !!(info.caps & MMAPPER_CAP_PAGES_PMD));
+
+		if (pc->misalign) {
+			/* A 4 KiB-off-2 MiB address for offset 0. */
+			res = mmap(NULL, pc->map_len + 2 * SZ_2M, PROT_NONE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			ASSERT_NE(MAP_FAILED, res);
+			hint = (unsigned char *)(((unsigned long)res + SZ_2M - 1) & ~(SZ_2M - 1)) + 4096;
+		}
+		map = mmap(hint, pc->map_len, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | (hint ? MAP_FIXED : 0), fd, pc->off);
+		ASSERT_NE(MAP_FAILED, map);
+
+		ASSERT_EQ(0, touch_counting(fd, map, pc->map_len, true, &pmds, &ptes));
+		TH_LOG("%s: %llu 2 MiB and %llu 4 KiB faults", pc->what, pmds, ptes);
+		EXPECT_EQ(pmd ? pc->pmd_faults : 0, pmds) TH_LOG("%s", pc->what);
+		EXPECT_EQ(pmd ? pc->pte_faults : 0, ptes) TH_LOG("%s", pc->what);
+		EXPECT_EQ((long)(pmd ? pc->pmd_faults * 2048 : 0),
+			  pmd_mapped_kb(map, map + pc->map_len)) TH_LOG("%s", pc->what);
+		/* The same again: every entry is there now. */
+		ASSERT_EQ(0, touch_counting(fd, map, pc->map_len, false, &pmds, &ptes));
+		EXPECT_EQ(0, pmds + ptes) TH_LOG("%s", pc->what);
+		EXPECT_EQ(fnv1a(map, pc->map_len), kernel_checksum(fd, pc->off, pc->map_len))
+			TH_LOG("%s", pc->what);
+
+		munmap(map, pc->map_len);
+		if (res)
+			munmap(res, pc->map_len + 2 * SZ_2M);
+		close(fd);
+	}
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+}
+
+/*
+ * pages, 2 MiB entries: who may turn them off.  A process that switched
+ * THP off (PR_SET_THP_DISABLE) gets the mapping filled at mmap(), as on
+ * older kernels; MADV_NOHUGEPAGE and the THP mode "never" leave a mapping
+ * filled at the first touch with 4 KiB entries only.  Run in a child: the
+ * prctl() is for good.
+ */
+static int pages_pmd_thp_disabled(void)
+{
+	struct mmapper_info info = { .size = sizeof(info) };
+	unsigned long long pmds, ptes;
+	unsigned char *map;
+	int fd;
+
+	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		return 10;
+	fd = open(DEV, O_RDWR);
+	if (fd < 0 || ioctl(fd, MMAPPER_IOC_GET_INFO, &info))
+		return 11;
+	if (info.caps & MMAPPER_CAP_PAGES_PMD)
+		return 12;
+	map = map_dev(fd, 8 << 20, 0, MAP_SHARED);
+	if (!map || touch_counting(fd, map, 8 << 20, true, &pmds, &ptes))
+		return 13;
+	return pmds || ptes ? 14 : 0;
+}
+
+TEST(pages_pmd_policy)
+{
+	unsigned long long pmds, ptes;
+	unsigned char *map, *want;
+	char saved[16];
+	int fd, status;
+	size_t i;
+	pid_t pid;
+
+	if (!pages_pmd_expected())
+		SKIP(return, "no 2 MiB entries of refcounted pages on this kernel");
+	ASSERT_EQ(0, thp_mode(saved, sizeof(saved)));
+	ASSERT_EQ(0, pages_device(8 << 20));
+	fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kernel_fill(fd, 0, 8 << 20, 0));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(pages_pmd_thp_disabled());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("after PR_SET_THP_DISABLE");
+
+	map = map_dev(fd, 8 << 20, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, madvise(map, 8 << 20, MADV_NOHUGEPAGE));
+	ASSERT_EQ(0, touch_counting(fd, map, 8 << 20, true, &pmds, &ptes));
+	EXPECT_EQ(0, pmds) TH_LOG("MADV_NOHUGEPAGE");
+	EXPECT_EQ(2048, ptes) TH_LOG("MADV_NOHUGEPAGE");
+	munmap(map, 8 << 20);
+
+	ASSERT_EQ(0, sysfs_write(THP_ENABLED, "never"));
+	map = map_dev(fd, 8 << 20, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, touch_counting(fd, map, 8 << 20, true, &pmds, &ptes));
+	EXPECT_EQ(0, pmds) TH_LOG("THP never");
+	EXPECT_EQ(2048, ptes) TH_LOG("THP never");
+	munmap(map, 8 << 20);
+	EXPECT_EQ(0, sysfs_write(THP_ENABLED, saved));
+	/* What touch_counting() stored, at the start of each page. */
+	want = calloc(1, 8 << 20);
+	ASSERT_NE(NULL, want);
+	for (i = 0; i < (8 << 20); i += 4096)
+		want[i] = (unsigned char)(i >> 12);
+	EXPECT_EQ(fnv1a(want, 8 << 20), kernel_checksum(fd, 0, 8 << 20));
+	free(want);
+
+	close(fd);
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+}
+
+/*
+ * pages, 2 MiB entries of refcounted pages, through what the kernel does
+ * to a mapping: get_user_pages() (process_vm_readv(), vmsplice()), stores
+ * both ways, a private mapping's copy-on-write (which splits the entry
+ * and copies one 4 KiB page), partial munmap() and mprotect() (which
+ * split it), MADV_DONTNEED, fork, mremap(), and the reclaim advice.  After
+ * each, the bytes are the buffer's and smaps shows the entries expected.
+ */
+TEST(pages_pmd_mm_calls)
+{
+	static const int advice[] = { MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED,
+				      MADV_POPULATE_READ, MADV_POPULATE_WRITE,
+				      MADV_COLLAPSE, MADV_FREE };
+	const size_t len = 8 << 20, pg = 4096;
+	unsigned long long pmds, ptes;
+	unsigned char *buf, *map, *priv, *moved, *res, *to, got[65536], c;
+	struct iovec local, remote;
+	unsigned int i;
+	int fd, p[2], status;
+	pid_t pid;
+
+	if (!pages_pmd_expected())
+		SKIP(return, "no 2 MiB entries of refcounted pages on this kernel");
+	ASSERT_EQ(0, pages_device(len));
+	fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	buf = malloc(len);
+	ASSERT_NE(NULL, buf);
+	fill_pattern(buf, 0, len, 9);
+	ASSERT_EQ((ssize_t)len, pwrite(fd, buf, len, 0));
+
+	/* Shared: four 2 MiB entries, and get_user_pages() reaches them. */
+	map = map_dev(fd, len, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, touch_counting(fd, map, len, false, &pmds, &ptes));
+	EXPECT_EQ(4, pmds);
+	EXPECT_EQ(0, ptes);
+	EXPECT_EQ(8192, pmd_mapped_kb(map, map + len));
+	EXPECT_EQ(-1, check_pattern(map, 0, len, 9));
+	memset(buf, 0, len);
+	local = (struct iovec){ .iov_base = buf, .iov_len = len };
+	remote = (struct iovec){ .iov_base = map, .iov_len = len };
+	EXPECT_EQ((ssize_t)len, process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
+	EXPECT_EQ(-1, check_pattern(buf, 0, len, 9));
+	ASSERT_EQ(0, pipe(p));
+	remote = (struct iovec){ .iov_base = map + SZ_2M - 32768, .iov_len = sizeof(got) };
+	EXPECT_EQ((ssize_t)sizeof(got), vmsplice(p[1], &remote, 1, 0));
+	EXPECT_EQ((ssize_t)sizeof(got), read(p[0], got, sizeof(got)));
+	EXPECT_EQ(-1, check_pattern(got, SZ_2M - 32768, sizeof(got), 9));
+	close(p[0]);
+	close(p[1]);
+
+	/* A store through a 2 MiB entry is in the buffer; a write() is in the entry. */
+	map[3 * SZ_2M + 5] = 0x5a;
+	ASSERT_EQ(1, pread(fd, &c, 1, 3 * SZ_2M + 5));
+	EXPECT_EQ(0x5a, c);
+	c = pat(3 * SZ_2M + 5, 9);
+	ASSERT_EQ(1, pwrite(fd, &c, 1, 3 * SZ_2M + 5));
+	EXPECT_EQ(c, map[3 * SZ_2M + 5]);
+
+	/* mprotect() of one page splits its entry; the other three stay. */
+	ASSERT_EQ(0, mprotect(map + SZ_2M + 3 * pg, pg, PROT_READ));
+	EXPECT_EQ(-1, check_pattern(map, 0, len, 9));
+	ASSERT_EQ(0, mprotect(map + SZ_2M + 3 * pg, pg, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(6144, pmd_mapped_kb(map, map + len));
+
+	/* A child refaults its own entries; its store reaches the buffer. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (check_pattern(map, 0, len, 9) != -1)
+			_exit(1);
+		map[4 * SZ_2M - 1] = 0x42;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	EXPECT_EQ(0x42, map[4 * SZ_2M - 1]);
+	map[4 * SZ_2M - 1] = pat(4 * SZ_2M - 1, 9);
+
+	/* munmap() of one page in the third 2 MiB: the rest is whole. */
+	ASSERT_EQ(0, munmap(map + 2 * SZ_2M + 7 * pg, pg));
+	EXPECT_EQ(-1, check_pattern(map, 0, 2 * SZ_2M + 7 * pg, 9));
+	EXPECT_EQ(-1, check_pattern(map + 2 * SZ_2M + 8 * pg, 2 * SZ_2M + 8 * pg,
+				    len - 2 * SZ_2M - 8 * pg, 9));
+	EXPECT_EQ(4096, pmd_mapped_kb(map, map + len));
+	ASSERT_EQ(0, munmap(map, len));
+
+	/* Moved by mremap() to another 2 MiB boundary: the entries go along. */
+	map = map_dev(fd, len, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	EXPECT_EQ(-1, check_pattern(map, 0, len, 9));
+	res = mmap(NULL, len + SZ_2M, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, res);
+	to = (unsigned char *)(((unsigned long)res + SZ_2M - 1) & ~(SZ_2M - 1));
+	moved = mremap(map, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	ASSERT_EQ(to, moved);
+	EXPECT_EQ(8192, pmd_mapped_kb(moved, moved + len));
+	EXPECT_EQ(-1, check_pattern(moved, 0, len, 9));
+
+	/* Reclaim and population advice, on all and on a part: nothing lost. */
+	for (i = 0; i < ARRAY_SIZE(advice); i++) {
+		madvise(moved, len, advice[i]);
+		madvise(moved + SZ_2M / 2, SZ_2M, advice[i]);
+		EXPECT_EQ(-1, check_pattern(moved, 0, len, 9)) TH_LOG("advice %d", advice[i]);
+	}
+	ASSERT_EQ(0, madvise(moved, len, MADV_DONTNEED));
+	ASSERT_EQ(0, touch_counting(fd, moved, len, false, &pmds, &ptes));
+	EXPECT_EQ(4, pmds) TH_LOG("after MADV_DONTNEED");
+	EXPECT_EQ(0, ptes) TH_LOG("after MADV_DONTNEED");
+	ASSERT_EQ(0, munmap(moved, len));
+	munmap(res, len + SZ_2M);
+
+	/*
+	 * Private: read, it maps the buffer's 2 MiB entries read-only; the
+	 * first store copies one 4 KiB page, which the buffer never sees.
+	 */
+	priv = map_dev(fd, len, 0, MAP_PRIVATE);
+	ASSERT_NE(NULL, priv);
+	ASSERT_EQ(0, touch_counting(fd, priv, len, false, &pmds, &ptes));
+	EXPECT_EQ(4, pmds);
+	EXPECT_EQ(0, ptes);
+	priv[5 * pg + 1] = 0xee;
+	ASSERT_EQ(1, pread(fd, &c, 1, 5 * pg + 1));
+	EXPECT_EQ(pat(5 * pg + 1, 9), c);
+	EXPECT_EQ(6144, pmd_mapped_kb(priv, priv + len));
+	/* The pages it did not write show the buffer, and its changes. */
+	c = 0x77;
+	ASSERT_EQ(1, pwrite(fd, &c, 1, 9 * pg));
+	ASSERT_EQ(1, pwrite(fd, &c, 1, 3 * SZ_2M + 3));
+	EXPECT_EQ(0x77, priv[9 * pg]);
+	EXPECT_EQ(0x77, priv[3 * SZ_2M + 3]);
+	EXPECT_EQ(0xee, priv[5 * pg + 1]);
+	/* MADV_DONTNEED drops the copy: the buffer's byte again. */
+	ASSERT_EQ(0, madvise(priv, len, MADV_DONTNEED));
+	EXPECT_EQ(pat(5 * pg + 1, 9), priv[5 * pg + 1]);
+	ASSERT_EQ(0, munmap(priv, len));
+	c = pat(9 * pg, 9);
+	ASSERT_EQ(1, pwrite(fd, &c, 1, 9 * pg));
+	c = pat(3 * SZ_2M + 3, 9);
+	ASSERT_EQ(1, pwrite(fd, &c, 1, 3 * SZ_2M + 3));
+
+	/* Resized while nothing maps it: the old folios go, the new buffer is zero. */
+	ASSERT_EQ(0, set_size(2 * len));
+	map = map_dev(fd, 2 * len, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	EXPECT_EQ(-1, check_pattern(map, 0, len, 9));
+	EXPECT_EQ(-1, check_zero(map + len, len));
+	munmap(map, 2 * len);
+
+	free(buf);
+	close(fd);
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
 }

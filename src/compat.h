@@ -20,7 +20,8 @@
  *  - ->huge_fault() took an enum page_entry_size until 6.6 ("mm: convert
  *    ->huge_fault to take an order"): mmapper installs ->huge_fault only
  *    where 2 MiB PFNMAP entries exist (CONFIG_ARCH_SUPPORTS_PMD_PFNMAP,
- *    6.12), long after that change.
+ *    6.12) or folio ones (vmf_insert_folio_pmd(), 6.15), long after that
+ *    change.
  */
 #ifndef _MMAPPER_COMPAT_H
 #define _MMAPPER_COMPAT_H
@@ -79,6 +80,17 @@ static inline vm_fault_t mmapper_compat_vmf_insert_pfn_pmd(struct vm_fault *vmf,
 }
 
 #define vmf_insert_pfn_pmd mmapper_compat_vmf_insert_pfn_pmd
+#endif
+
+/*
+ * 6.15, "mm/huge_memory: add vmf_insert_folio_pmd()": a driver's own
+ * PMD-sized folio can be mapped with one 2 MiB entry that, unlike a PFN
+ * map's, holds a reference and the rmap, so get_user_pages() works on it.
+ * Older kernels have no such call: there "pages" maps 4 KiB entries only.
+ * The header declares it whatever the config; it exists only with THP.
+ */
+#if defined(MMAPPER_HAVE_VMF_INSERT_FOLIO_PMD) && defined(CONFIG_TRANSPARENT_HUGEPAGE)
+#define MMAPPER_HAVE_FOLIO_PMD	1
 #endif
 
 /* 6.6 (with the ->huge_fault order change) named the PMD's order. */

@@ -309,7 +309,7 @@ static vm_fault_t mmapper_vm_fault(struct vm_fault *vmf)
 	return ret;
 }
 
-#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+#ifdef MMAPPER_HAVE_HUGE_FAULT
 static vm_fault_t mmapper_vm_huge_fault(struct vm_fault *vmf, unsigned int order)
 {
 	struct mmapper_dev *mdev = mmapper_vma_dev(vmf->vma);
@@ -373,13 +373,14 @@ static const struct vm_operations_struct mmapper_vm_ops = {
 /*
  * For backends that map 2 MiB at once where the kernel lets them: 6.12
  * (CONFIG_ARCH_SUPPORTS_PMD_PFNMAP) lets ->huge_fault run on VM_PFNMAP
- * VMAs and marks such PMDs special; older kernels never call it there.
+ * VMAs and marks such PMDs special; 6.15 maps a driver's PMD-sized folio
+ * (vmf_insert_folio_pmd()).  A backend has ->huge_fault only there.
  */
 static const struct vm_operations_struct mmapper_vm_ops_huge = {
 	.open		= mmapper_vm_open,
 	.close		= mmapper_vm_close,
 	.fault		= mmapper_vm_fault,
-#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+#ifdef MMAPPER_HAVE_HUGE_FAULT
 	.huge_fault	= mmapper_vm_huge_fault,
 #endif
 	.access		= mmapper_vm_access,
@@ -459,8 +460,7 @@ int mmapper_mmap_vma(struct mmapper_dev *mdev, struct vm_area_struct *vma)
 	 * is the driver's memory, not the process's: never in a core dump.
 	 */
 	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
-	vma->vm_ops = IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP) && buf->backend->huge_fault ?
-		      &mmapper_vm_ops_huge : &mmapper_vm_ops;
+	vma->vm_ops = buf->backend->huge_fault ? &mmapper_vm_ops_huge : &mmapper_vm_ops;
 	vma->vm_private_data = m;
 
 	ret = buf->backend->mmap(buf, vma);
@@ -577,6 +577,8 @@ static long mmapper_ioctl_get_info(struct mmapper_dev *mdev, void __user *uarg)
 	info.version = (MMAPPER_VERSION_MAJOR << 16) | MMAPPER_VERSION_MINOR;
 	if (mmapper_huge_pmd_possible())
 		info.caps |= MMAPPER_CAP_HUGE_PMD;
+	if (mmapper_pages_pmd_possible())
+		info.caps |= MMAPPER_CAP_PAGES_PMD;
 
 	return mmapper_copy_struct_out(uarg, &info, sizeof(info), usize);
 }

@@ -85,7 +85,8 @@ struct mmapper_dev;
  *	it: MADV_DONTNEED) gets the page @page_at gives, and a fault in a
  *	VM_PFNMAP one SIGBUS
  * @huge_fault: optional: map the whole PMD-sized, PMD-aligned range around
- *	the fault with one 2 MiB entry, or return VM_FAULT_FALLBACK
+ *	the fault with one 2 MiB entry, or return VM_FAULT_FALLBACK.  Set only
+ *	where MMAPPER_HAVE_HUGE_FAULT says the kernel can call it
  *
  * The core calls every op with the device lock held, except @fault, which
  * runs under the mmap lock only: the buffer cannot change while a mapping
@@ -105,6 +106,15 @@ struct mmapper_backend {
 	vm_fault_t (*fault)(struct mmapper_buf *buf, struct vm_fault *vmf);
 	vm_fault_t (*huge_fault)(struct mmapper_buf *buf, struct vm_fault *vmf);
 };
+
+/*
+ * The kernel calls ->huge_fault of a mapping mmapper can fill with 2 MiB
+ * entries: PFN maps from 6.12 (CONFIG_ARCH_SUPPORTS_PMD_PFNMAP, "huge"),
+ * folios of refcounted pages from 6.15 (compat.h, "pages").
+ */
+#if defined(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP) || defined(MMAPPER_HAVE_FOLIO_PMD)
+#define MMAPPER_HAVE_HUGE_FAULT
+#endif
 
 /**
  * struct mmapper_buf - one buffer: its backend, size and memory
@@ -329,7 +339,8 @@ extern const struct mmapper_backend mmapper_backend_pages;
 extern const struct mmapper_backend mmapper_backend_huge;
 
 /* backends/common.c: allocation helpers shared by several backends */
-struct page **mmapper_alloc_page_array(unsigned long nr_pages, gfp_t gfp);
+struct page **mmapper_alloc_page_array(unsigned long nr_pages, gfp_t gfp,
+				       bool pmd_folios);
 void mmapper_free_page_array(struct page **pages, unsigned long nr_pages);
 int mmapper_vmalloc_area_alloc(struct mmapper_buf *buf, gfp_t gfp);
 int mmapper_vmap_area_alloc(struct mmapper_buf *buf, gfp_t gfp,
@@ -416,6 +427,9 @@ int mmapper_switch_all(const struct mmapper_backend *backend);
 
 /* backends/huge.c */
 bool mmapper_huge_pmd_possible(void);
+
+/* backends/pages.c */
+bool mmapper_pages_pmd_possible(void);
 
 /* main.c */
 extern u64 mmapper_max_size;

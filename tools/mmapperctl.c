@@ -287,11 +287,12 @@ static int cmd_info(const char *name)
 	if (json) {
 		printf("{\"device\": \"%s\", \"backend\": \"%s\", \"size\": %llu, "
 		       "\"page_size\": %u, \"active_mappings\": %u, \"version\": \"%u.%u\", "
-		       "\"huge_pmd\": %s, \"cache\": \"%s\", \"caches\": \"%s\", "
-		       "\"phys_addr\": ", name, info.backend,
+		       "\"huge_pmd\": %s, \"pages_pmd\": %s, \"cache\": \"%s\", "
+		       "\"caches\": \"%s\", \"phys_addr\": ", name, info.backend,
 		       (unsigned long long)info.buf_size, info.page_size, info.nr_mappings,
 		       info.version >> 16, info.version & 0xffff,
 		       info.caps & MMAPPER_CAP_HUGE_PMD ? "true" : "false",
+		       info.caps & MMAPPER_CAP_PAGES_PMD ? "true" : "false",
 		       cache_name(info.cache), modes);
 		if (*phys)
 			json_str(phys);
@@ -306,8 +307,9 @@ static int cmd_info(const char *name)
 		       (unsigned long long)info.buf_size / info.page_size);
 		printf("active mappings: %u\n", info.nr_mappings);
 		printf("interface:       %u.%u\n", info.version >> 16, info.version & 0xffff);
-		printf("2 MiB entries:   %s\n", info.caps & MMAPPER_CAP_HUGE_PMD ?
-		       "yes (backend huge)" : "no (this kernel maps 4 KiB only)");
+		printf("2 MiB entries:   huge %s, pages %s\n",
+		       info.caps & MMAPPER_CAP_HUGE_PMD ? "yes" : "no (6.12+)",
+		       info.caps & MMAPPER_CAP_PAGES_PMD ? "yes" : "no (6.15+)");
 		printf("cache:           %s (this machine offers: %s)\n",
 		       cache_name(info.cache), modes);
 		if (*phys)

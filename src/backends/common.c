@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Allocation helpers that more than one backend uses: arrays of
- * independent order-0 pages ("pages", "vmalloc-user") and vmalloc() areas
+ * refcounted pages ("pages", "vmalloc-user") and vmalloc() areas
  * ("vmalloc", "vmalloc-fault", "vmalloc-user"): vmalloc() itself, or pages
  * vmap()ed with the buffer's memory type ("vmalloc-user" always,
  * "vmalloc" for a buffer that is not cached).
@@ -20,15 +20,24 @@
  * mmapper_free_page_array() - free the pages of mmapper_alloc_page_array()
  * @pages: the array; may be NULL or an ERR_PTR()
  * @nr_pages: its length; the pages end at the first NULL entry
+ *
+ * Each page, or each PMD-sized folio (its entries are its head page and
+ * then its tail pages), loses the buffer's reference: what still holds one
+ * (a pin of get_user_pages(), a pipe, an importer) frees it later.
  */
 void mmapper_free_page_array(struct page **pages, unsigned long nr_pages)
 {
-	unsigned long i;
+	unsigned long i = 0;
 
 	if (IS_ERR_OR_NULL(pages))
 		return;
-	for (i = 0; i < nr_pages && pages[i]; i++)
-		__free_page(pages[i]);
+	while (i < nr_pages && pages[i]) {
+		/* Read before the free: a freed head is no head any more. */
+		unsigned int order = compound_order(pages[i]);
+
+		__free_pages(pages[i], order);
+		i += 1UL << order;
+	}
 	kvfree(pages);
 }
 
@@ -44,17 +53,37 @@ void mmapper_free_page_array(struct page **pages, unsigned long nr_pages)
 #define MMAPPER_PAGES_GFP_HIGH(gfp)	(((gfp) | __GFP_NORETRY) & \
 					 ~(__GFP_RECLAIM | __GFP_RETRY_MAYFAIL))
 
+/*
+ * A PMD-sized folio for pages @i on of an array of @nr_pages, if @i is
+ * where one can start and the allocator has one free (no reclaim, no
+ * compaction): one compound allocation, so that a single reference and
+ * a single 2 MiB entry cover it.
+ */
+static struct page *mmapper_alloc_pmd_folio(unsigned long i, unsigned long nr_pages,
+					    gfp_t gfp)
+{
+	if (!IS_ALIGNED(i, MMAPPER_CHUNK_PAGES) || nr_pages - i < MMAPPER_CHUNK_PAGES)
+		return NULL;
+	return alloc_pages(MMAPPER_PAGES_GFP_HIGH(gfp) | __GFP_COMP, MMAPPER_CHUNK_ORDER);
+}
+
 /**
- * mmapper_alloc_page_array() - zeroed order-0 pages, in runs where free
+ * mmapper_alloc_page_array() - zeroed pages, in runs where free
  * @nr_pages: how many
  * @gfp: MMAPPER_GFP, or MMAPPER_GFP_MAPPED for pages user space maps as
  *	struct pages
+ * @pmd_folios: make each whole 2 MiB of the array that starts at a
+ *	multiple of 2 MiB one PMD-sized folio where the allocator has one
+ *	free, for 2 MiB user entries (vmf_insert_folio_pmd())
  *
- * Return: an array of @nr_pages independent, refcounted order-0 pages, to
- * be freed with mmapper_free_page_array(); ERR_PTR(-ENOMEM) without a
- * warning, or ERR_PTR(-EINTR) on a fatal signal.
+ * Return: an array of @nr_pages refcounted pages, to be freed with
+ * mmapper_free_page_array(): independent order-0 pages, and with
+ * @pmd_folios the head and tail pages of PMD-sized folios, each at an
+ * index that is a multiple of 512; ERR_PTR(-ENOMEM) without a warning, or
+ * ERR_PTR(-EINTR) on a fatal signal.
  */
-struct page **mmapper_alloc_page_array(unsigned long nr_pages, gfp_t gfp)
+struct page **mmapper_alloc_page_array(unsigned long nr_pages, gfp_t gfp,
+				       bool pmd_folios)
 {
 	struct page **pages;
 	unsigned long i = 0;
@@ -72,6 +101,13 @@ struct page **mmapper_alloc_page_array(unsigned long nr_pages, gfp_t gfp)
 		if (fatal_signal_pending(current)) {
 			mmapper_free_page_array(pages, nr_pages);
 			return ERR_PTR(-EINTR);
+		}
+		page = pmd_folios ? mmapper_alloc_pmd_folio(i, nr_pages, gfp) : NULL;
+		if (page) {
+			for (j = 0; j < MMAPPER_CHUNK_PAGES; j++)
+				pages[i++] = page + j;
+			cond_resched();
+			continue;
 		}
 		/* High orders only if free: no reclaim, no compaction. */
 		for (;;) {
@@ -155,7 +191,7 @@ int mmapper_vmap_area_alloc(struct mmapper_buf *buf, gfp_t gfp,
 	struct page **pages;
 	int ret;
 
-	pages = mmapper_alloc_page_array(buf->nr_pages, gfp);
+	pages = mmapper_alloc_page_array(buf->nr_pages, gfp, false);
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
 	buf->priv = pages;

@@ -65,6 +65,11 @@ struct mmapper_info {
 
 /* The "huge" backend maps 2 MiB entries (kernel 6.12+); else 4 KiB only. */
 #define MMAPPER_CAP_HUGE_PMD		(1U << 0)
+/*
+ * The "pages" backend maps 2 MiB entries of refcounted pages (kernel
+ * 6.15+) where its memory came in 2 MiB folios; else 4 KiB only.
+ */
+#define MMAPPER_CAP_PAGES_PMD		(1U << 1)
 
 /**
  * struct mmapper_set_size - argument of MMAPPER_IOC_SET_SIZE
