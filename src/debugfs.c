@@ -332,9 +332,8 @@ static int mmapper_pages_show(struct seq_file *m, void *v)
 	buf = mmapper_dev_buf(it->mdev);
 	page = buf->backend->page_at(buf, it->idx);
 	mapcount = mmapper_mapcount(page);
-	/* A page of a 2 MiB folio: the folio's count, its 512 pages' one. */
 	seq_printf(m, "%10lu %#12lx %8d %8d %6u", it->idx, page_to_pfn(page),
-		   page_ref_count(compound_head(page)), mapcount,
+		   page_ref_count(page), mapcount,
 		   it->batch.pfnmapped[it->idx - it->batch.first] +
 		   max(mapcount, 0));
 	mmapper_show_types(m, mmapper_kernel_types(buf, it->idx, page), 15);
