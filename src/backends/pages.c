@@ -25,6 +25,16 @@
 
 #include "../mmapper.h"
 
+/* Does the kernel map a driver's PMD-sized folio whole, on this CPU? */
+static bool mmapper_pages_pmd_kernel(void)
+{
+#ifdef MMAPPER_HAVE_FOLIO_PMD
+	return has_transparent_hugepage();
+#else
+	return false;
+#endif
+}
+
 /**
  * mmapper_pages_pmd_possible() - can the caller's mappings of "pages" get
  *	2 MiB entries?
@@ -39,8 +49,8 @@
  */
 bool mmapper_pages_pmd_possible(void)
 {
-	return IS_ENABLED(MMAPPER_HAVE_FOLIO_PMD) && has_transparent_hugepage() &&
-	       current->mm && !mmapper_thp_disabled(current->mm);
+	return mmapper_pages_pmd_kernel() && current->mm &&
+	       !mmapper_thp_disabled(current->mm);
 }
 
 static void mmapper_pages_free(struct mmapper_buf *buf)
@@ -54,9 +64,9 @@ static void mmapper_pages_free(struct mmapper_buf *buf)
 static int mmapper_pages_alloc(struct mmapper_buf *buf)
 {
 	/* 2 MiB folios only where the kernel can map them whole. */
-	bool pmd = IS_ENABLED(MMAPPER_HAVE_FOLIO_PMD) && has_transparent_hugepage();
 	struct page **pages = mmapper_alloc_page_array(buf->nr_pages,
-						       MMAPPER_GFP_MAPPED, pmd);
+						       MMAPPER_GFP_MAPPED,
+						       mmapper_pages_pmd_kernel());
 	int ret;
 
 	if (IS_ERR(pages))
