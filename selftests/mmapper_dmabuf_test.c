@@ -956,6 +956,63 @@ TEST(hot_remove_while_exported)
 	EXPECT_NE(0, access(path, F_OK));
 }
 
+/*
+ * pages (2 MiB folios on 6.15+): a DMA-BUF mapping filled at mmap() (here
+ * placed 4 KiB off a 2 MiB boundary, so VM_MIXEDMAP) and then moved onto
+ * one never gets a 2 MiB entry, even after a zap freed the page table of
+ * an aligned 2 MiB of it: given the page of a fault there, the kernel
+ * would map the whole folio (a DMA-BUF's inode has a size), and the split
+ * of a mixed map's 2 MiB entry leaks it.  The bytes stay the buffer's.
+ */
+TEST(pages_export_mixed_map_stays_4k)
+{
+	const size_t len = 4 << 20, two = 2 << 20;
+	unsigned char *res, *at, *map;
+	size_t i;
+	int fd, x;
+
+	ASSERT_EQ(0, file_write(SYSDIR "/size", "64K"));
+	ASSERT_EQ(0, file_write(SYSDIR "/backend", "pages"));
+	file_write("/proc/sys/vm/compact_memory", "1");
+	ASSERT_EQ(0, set_size(2 * len));
+	fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	if (!have_export(fd)) {
+		close(fd);
+		SKIP(return, "a kernel without DMA-BUF: no export (EOPNOTSUPP)");
+	}
+	ASSERT_EQ(0, kernel_fill(fd, 0, 2 * len, 0x3c));
+	x = export_range(fd, O_RDWR, 0, 2 * len, NULL);
+	ASSERT_LE(0, x);
+
+	/* Room for the mapping and, past it, for where it moves. */
+	res = mmap(NULL, 2 * len + 3 * two, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, res);
+	at = (unsigned char *)(((unsigned long)res + two - 1) & ~(two - 1));
+	map = mmap(at + 4096, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, x, 0);
+	ASSERT_EQ(at + 4096, map);
+	EXPECT_EQ(1, vm_flag_set(map, "mm"));	/* VM_MIXEDMAP */
+	at += len + two;
+	ASSERT_EQ(at, mremap(map, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, at));
+	ASSERT_EQ(0, madvise(at, two, MADV_DONTNEED));
+	for (i = 0; i < len; i++)
+		if (at[i] != 0x3c)
+			break;
+	EXPECT_EQ(len, i);
+	EXPECT_EQ(0, smaps_field(at, "FilePmdMapped:"));
+	/* Split what would be one: nothing may stay behind. */
+	ASSERT_EQ(0, munmap(at + 4096, 4096));
+	EXPECT_EQ(0x3c, at[0]);
+	EXPECT_EQ(0x3c, at[2 * 4096]);
+	EXPECT_EQ(0, pmd_mapped_kb(at, at + len));
+
+	munmap(res, 2 * len + 3 * two);
+	close(x);
+	close(fd);
+	ASSERT_EQ(0, file_write(SYSDIR "/size", "64K"));
+	ASSERT_EQ(0, file_write(SYSDIR "/backend", "vmalloc"));
+}
+
 /* Each returns 0 when the unprivileged user gets what it must. */
 static int nobody_read_only(void)
 {

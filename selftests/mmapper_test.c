@@ -175,52 +175,6 @@ static long check_zero(const unsigned char *p, size_t n)
 	return -1;
 }
 
-/*
- * The number in the smaps line @field ("THPeligible:", "FilePmdMapped:",
- * in kB for a size) of the mapping that starts at @addr; -1: no such line.
- */
-static long smaps_field(void *addr, const char *field)
-{
-	char line[256], want[32];
-	size_t n = strlen(field);
-	int found = 0;
-	long val = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, want, strlen(want)))
-			found = 1;
-		else if (found && !strncmp(line, field, n) &&
-			 sscanf(line + n, " %ld", &val) == 1)
-			break;
-	}
-	fclose(f);
-	return val;
-}
-
-/* FilePmdMapped, in kB, of all the mappings that start in [@lo, @hi). */
-static long pmd_mapped_kb(void *lo, void *hi)
-{
-	unsigned long start, end;
-	char line[256];
-	long sum = 0, kb;
-	int in = 0;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
-			in = start >= (unsigned long)lo && start < (unsigned long)hi;
-		else if (in && sscanf(line, "FilePmdMapped: %ld", &kb) == 1)
-			sum += kb;
-	}
-	fclose(f);
-	return sum;
-}
 
 FIXTURE(mmapper) {
 	int fd;
@@ -1933,32 +1887,6 @@ TEST_F(mmapper, mremap_move_and_shrink)
 	EXPECT_EQ(0, info.nr_mappings);
 }
 
-/* Does the smaps entry of the mapping at @addr list VmFlags @flag?  -1: none. */
-static int vm_flag_set(void *addr, const char *flag)
-{
-	char line[512], want[32];
-	int found = 0, ret = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, want, strlen(want))) {
-			found = 1;
-		} else if (found && !strncmp(line, "VmFlags:", 8)) {
-			char *tok;
-
-			ret = 0;
-			for (tok = strtok(line + 8, " \n"); tok; tok = strtok(NULL, " \n"))
-				if (!strcmp(tok, flag))
-					ret = 1;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
 
 /*
  * A core dump never holds the device's buffer: every backend's mapping is

@@ -272,18 +272,30 @@ static void mmapper_experiment_fault(struct mmapper_dev *mdev)
 /*
  * A backend that maps struct pages at mmap() time has no ->fault, but the
  * kernel zaps such mappings on request (MADV_DONTNEED, which also drops a
- * private mapping's copies): map the buffer's page again, as a file's page
- * (the core copies it first on a write to a private mapping).  Nothing
- * zaps a VM_PFNMAP mapping (MADV_DONTNEED refuses it): a fault there finds
- * no page to give.
+ * private mapping's copies): map the buffer's page again.  Nothing zaps a
+ * VM_PFNMAP mapping (MADV_DONTNEED refuses it): a fault there finds no
+ * page to give.
+ *
+ * A mapping filled at mmap() (VM_MIXEDMAP) is filled again the same way,
+ * by inserting the page: given the page, the core would map all of its
+ * folio with one 2 MiB entry where a PMD-sized one lines up (finish_fault()
+ * -> do_set_pmd(), for a DMA-BUF's mapping, whose inode has a size), which
+ * a mixed map cannot unmap in part without leaking it.  A write to a
+ * private mapping gets the page: the core copies it, 4 KiB.  Elsewhere
+ * (a "pages" mapping filled at the first touch) the page goes to the core
+ * as a file's page would.
  */
 static vm_fault_t mmapper_refault(struct mmapper_buf *buf, struct vm_fault *vmf)
 {
+	struct vm_area_struct *vma = vmf->vma;
 	struct page *page;
 
-	if ((vmf->vma->vm_flags & VM_PFNMAP) || vmf->pgoff >= buf->nr_pages)
+	if ((vma->vm_flags & VM_PFNMAP) || vmf->pgoff >= buf->nr_pages)
 		return VM_FAULT_SIGBUS;
 	page = buf->backend->page_at(buf, vmf->pgoff);
+	if ((vma->vm_flags & VM_MIXEDMAP) &&
+	    !((vmf->flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_SHARED)))
+		return vmf_insert_page(vma, vmf->address, page);
 	get_page(page);
 	vmf->page = page;
 	return 0;

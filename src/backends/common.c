@@ -93,8 +93,11 @@ struct page **mmapper_alloc_page_array(unsigned long nr_pages, gfp_t gfp,
 		return ERR_PTR(-ENOMEM);
 
 	while (i < nr_pages) {
+		/* With @pmd_folios, no run crosses a multiple of 2 MiB. */
+		unsigned long end = pmd_folios ?
+			min(nr_pages, round_up(i + 1, MMAPPER_CHUNK_PAGES)) : nr_pages;
 		unsigned int order = min_t(unsigned int, MMAPPER_PAGES_ORDER,
-					   ilog2(nr_pages - i));
+					   ilog2(end - i));
 		struct page *page;
 		unsigned long j;
 

@@ -101,6 +101,13 @@ static struct folio *mmapper_pages_pmd_folio(const struct mmapper_buf *buf,
 	       folio : NULL;
 }
 
+/* The same for @vma, just being made: its process, and not a PFN map. */
+static bool mmapper_pages_vma_pmd_possible(const struct vm_area_struct *vma)
+{
+	return mmapper_pages_pmd_kernel() && !mmapper_thp_disabled(vma->vm_mm) &&
+	       !(vma->vm_flags & (VM_PFNMAP | VM_IO | VM_MIXEDMAP));
+}
+
 /*
  * Can @vma take a 2 MiB entry: is one of its 2 MiB-aligned, 2 MiB ranges
  * a PMD-sized folio of the buffer?  Its start and its offset must then be
@@ -112,7 +119,7 @@ static bool mmapper_pages_vma_pmd_mappable(const struct mmapper_buf *buf,
 {
 	unsigned long addr;
 
-	if (!mmapper_pages_pmd_possible() ||
+	if (!mmapper_pages_vma_pmd_possible(vma) ||
 	    ((vma->vm_start >> PAGE_SHIFT) - vma->vm_pgoff) & (MMAPPER_CHUNK_PAGES - 1))
 		return false;
 	for (addr = ALIGN(vma->vm_start, PMD_SIZE);
@@ -140,13 +147,17 @@ static vm_fault_t mmapper_pages_pmd_fault(struct mmapper_buf *buf,
 	if (write && !(vma->vm_flags & VM_SHARED))
 		return VM_FAULT_FALLBACK;
 	/* Filled at mmap() time: its entries are 4 KiB, and must stay so. */
-	if (vma->vm_flags & VM_MIXEDMAP)
+	if (vma->vm_flags & (VM_MIXEDMAP | VM_PFNMAP))
 		return VM_FAULT_FALLBACK;
 	if (haddr < vma->vm_start || haddr + PMD_SIZE > vma->vm_end)
 		return VM_FAULT_FALLBACK;
 	folio = mmapper_pages_pmd_folio(buf, vma->vm_pgoff +
 					((haddr - vma->vm_start) >> PAGE_SHIFT));
-	if (!folio)
+	/*
+	 * A folio with a poisoned page is mapped 4 KiB at a time, so that
+	 * the core's ->fault path gives SIGBUS for that page alone.
+	 */
+	if (!folio || folio_test_has_hwpoisoned(folio))
 		return VM_FAULT_FALLBACK;
 	return vmf_insert_folio_pmd(vmf, folio, write);
 }
