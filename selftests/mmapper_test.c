@@ -4929,6 +4929,38 @@ TEST(pages_pmd_mm_calls)
 	c = pat(3 * SZ_2M + 3, 9);
 	ASSERT_EQ(1, pwrite(fd, &c, 1, 3 * SZ_2M + 3));
 
+	/* Unmapped: each folio is back to the buffer's one reference, unmapped. */
+	{
+		struct page_row *rows = calloc(len / pg, sizeof(*rows));
+
+		ASSERT_NE(NULL, rows);
+		ASSERT_EQ((int)(len / pg), debugfs_pages(rows, len / pg));
+		for (i = 0; i < len / pg; i += 512) {
+			EXPECT_EQ(1, rows[i].refcount) TH_LOG("folio at page %u", i);
+			EXPECT_EQ(0, rows[i].mapcount) TH_LOG("folio at page %u", i);
+		}
+		free(rows);
+	}
+
+	/*
+	 * A pipe holds pages of a folio past the buffer's free: a resize
+	 * drops the buffer's reference, the pipe still reads the old bytes,
+	 * and its close frees the folio (KASAN on the debug kernel).
+	 */
+	map = map_dev(fd, len, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, pipe(p));
+	remote = (struct iovec){ .iov_base = map + SZ_2M, .iov_len = sizeof(got) };
+	EXPECT_EQ((ssize_t)sizeof(got), vmsplice(p[1], &remote, 1, 0));
+	ASSERT_EQ(0, munmap(map, len));
+	ASSERT_EQ(0, set_size(len + SZ_2M));
+	ASSERT_EQ(0, kernel_fill(fd, 0, len + SZ_2M, 0));
+	EXPECT_EQ((ssize_t)sizeof(got), read(p[0], got, sizeof(got)));
+	EXPECT_EQ(-1, check_pattern(got, SZ_2M, sizeof(got), 9));
+	close(p[0]);
+	close(p[1]);
+	ASSERT_EQ((ssize_t)len, pwrite(fd, buf, len, 0));
+
 	/* Resized while nothing maps it: the old folios go, the new buffer is zero. */
 	ASSERT_EQ(0, set_size(2 * len));
 	map = map_dev(fd, 2 * len, 0, MAP_SHARED);
