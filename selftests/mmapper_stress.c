@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -50,6 +51,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -1041,6 +1043,142 @@ TEST_F_TIMEOUT(stress, hotplug, 900)
 	for (i = 0; i < 4; i++)
 		EXPECT_LT(0, sh->hp[i]) TH_LOG("actor %d did nothing", i);
 	EXPECT_LT(0, sh->ops[5]);
+}
+
+/*
+ * stress.pmd_faults: where a backend maps 2 MiB entries ("huge" on 6.12+,
+ * "pages" on 6.15+), two threads write and read back their own pages of
+ * the first 2 MiB of a shared mapping while a third keeps splitting its
+ * 2 MiB entry (mprotect() of page 1, and back) and a fourth switches THP
+ * off and on for the process (PR_SET_THP_DISABLE): a 2 MiB fault and a
+ * 4 KiB one race for the same empty slot.  No write may be lost, and the
+ * kernel log must stay clean (a write insertion losing that race warned).
+ */
+#define PMD_DEV		1
+#define PMD_LEN		(4UL << 20)
+
+struct pmd_racer {
+	unsigned char *map;
+	int id;
+	unsigned long rounds;
+};
+
+static void *pmd_writer(void *arg)
+{
+	struct pmd_racer *r = arg;
+	unsigned char gen = 1;
+	size_t i;
+
+	while (!sh->stop) {
+		/* Pages 2 on of the first 2 MiB: page 1 is mprotect()ed. */
+		for (i = 2 + r->id; i < (2UL << 20) / page && !sh->stop; i += 64) {
+			r->map[i * page + 7] = gen;
+			if (r->map[i * page + 7] != gen) {
+				fail("pmd_faults: a write to page %zu was lost", i);
+				return NULL;
+			}
+		}
+		gen++;
+		r->rounds++;
+	}
+	return NULL;
+}
+
+static void *pmd_splitter(void *arg)
+{
+	struct pmd_racer *r = arg;
+
+	while (!sh->stop) {
+		if (mprotect(r->map + page, page, PROT_READ) ||
+		    mprotect(r->map + page, page, PROT_READ | PROT_WRITE)) {
+			fail("pmd_faults: mprotect: %s", strerror(errno));
+			break;
+		}
+		r->rounds++;
+	}
+	return NULL;
+}
+
+static void *pmd_thp_switch(void *arg)
+{
+	struct pmd_racer *r = arg;
+
+	while (!sh->stop) {
+		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+		sched_yield();
+		prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0);
+		sched_yield();
+		r->rounds++;
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stress, pmd_faults, 900)
+{
+	static const struct { const char *backend; unsigned int cap; } which[] = {
+		{ "huge", MMAPPER_CAP_HUGE_PMD }, { "pages", MMAPPER_CAP_PAGES_PMD },
+	};
+	const char *env = getenv("MMAPPER_STRESS_SECONDS");
+	int seconds = (env ? atoi(env) : 20) / 2, ran = 0;
+	char path[96], size[32];
+	unsigned int w, k;
+
+	for (w = 0; w < sizeof(which) / sizeof(which[0]); w++) {
+		struct mmapper_info info = { .size = sizeof(info) };
+		struct pmd_racer r[4];
+		pthread_t t[4];
+		int fd, i;
+
+		dev_path(path, sizeof(path), PMD_DEV, "backend");
+		ASSERT_EQ(0, write_file(path, which[w].backend));
+		snprintf(size, sizeof(size), "%lu", PMD_LEN);
+		dev_path(path, sizeof(path), PMD_DEV, "size");
+		ASSERT_EQ(0, write_file(path, size));
+		dev_path(path, sizeof(path), PMD_DEV, NULL);
+		fd = open(path, O_RDWR);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, ioctl(fd, MMAPPER_IOC_GET_INFO, &info));
+		if (!(info.caps & which[w].cap)) {
+			TH_LOG("%s: no 2 MiB entries on this kernel", which[w].backend);
+			close(fd);
+			continue;
+		}
+		ran++;
+		sh->stop = 0;
+		/* 2 MiB aligned: the device's get_unmapped_area(). */
+		r[0].map = mmap(NULL, PMD_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		ASSERT_NE(MAP_FAILED, r[0].map);
+		for (k = 0; k < 4; k++) {
+			r[k].map = r[0].map;
+			r[k].id = k;
+			r[k].rounds = 0;
+		}
+		pthread_create(&t[0], NULL, pmd_writer, &r[0]);
+		pthread_create(&t[1], NULL, pmd_writer, &r[1]);
+		pthread_create(&t[2], NULL, pmd_splitter, &r[2]);
+		pthread_create(&t[3], NULL, pmd_thp_switch, &r[3]);
+		for (i = 0; i < seconds && !sh->stop; i++)
+			sleep(1);
+		sh->stop = 1;
+		for (k = 0; k < 4; k++)
+			pthread_join(t[k], NULL);
+		prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0);
+		TH_LOG("%s, %d s: %lu and %lu write rounds, %lu splits, %lu THP switches",
+		       which[w].backend, seconds, r[0].rounds, r[1].rounds, r[2].rounds,
+		       r[3].rounds);
+		EXPECT_STREQ("", sh->why);
+		for (k = 0; k < 4; k++)
+			EXPECT_LT(0, r[k].rounds) TH_LOG("racer %u did nothing", k);
+		munmap(r[0].map, PMD_LEN);
+		close(fd);
+	}
+	dev_path(path, sizeof(path), PMD_DEV, "backend");
+	EXPECT_EQ(0, write_file(path, "vmalloc"));
+	snprintf(size, sizeof(size), "%zu", BUF_SIZE);
+	dev_path(path, sizeof(path), PMD_DEV, "size");
+	EXPECT_EQ(0, write_file(path, size));
+	if (!ran)
+		SKIP(return, "no backend maps 2 MiB entries on this kernel");
 }
 
 TEST_HARNESS_MAIN

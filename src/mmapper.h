@@ -116,6 +116,25 @@ struct mmapper_backend {
 #define MMAPPER_HAVE_HUGE_FAULT
 #endif
 
+#ifdef MMAPPER_HAVE_HUGE_FAULT
+/*
+ * The write argument of a 2 MiB insertion in ->huge_fault: true only for
+ * a write to an entry that is there (the core's write-protect path,
+ * wp_huge_pmd(), which passes the entry in @vmf->orig_pmd).  A first
+ * insertion takes the mapping's own protection, which already lets a
+ * shared writable mapping write (it needs no write notification; one that
+ * does, soft-dirty tracking, comes back through that path).  Asking for
+ * write there would make the core warn (insert_pmd()) when another
+ * thread's 4 KiB fault got a page table in first, as it can after a THP
+ * switch (PR_SET_THP_DISABLE) between the two faults, where without it the
+ * core leaves the fault to that page table.
+ */
+static inline bool mmapper_huge_fault_write(const struct vm_fault *vmf)
+{
+	return (vmf->flags & FAULT_FLAG_WRITE) && !pmd_none(vmf->orig_pmd);
+}
+#endif
+
 /**
  * struct mmapper_buf - one buffer: its backend, size and memory
  * @ref: references: the device's (while it is the device's buffer), and

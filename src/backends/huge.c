@@ -139,7 +139,7 @@ static vm_fault_t mmapper_huge_pmd_fault(struct mmapper_buf *buf,
 #endif
 
 	return vmf_insert_pfn_pmd(vmf, page_to_pfn(mmapper_huge_page_at(buf, pgoff)),
-				  vmf->flags & FAULT_FLAG_WRITE);
+				  mmapper_huge_fault_write(vmf));
 }
 #endif
 

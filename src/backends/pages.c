@@ -159,7 +159,7 @@ static vm_fault_t mmapper_pages_pmd_fault(struct mmapper_buf *buf,
 	 */
 	if (!folio || folio_test_has_hwpoisoned(folio))
 		return VM_FAULT_FALLBACK;
-	return vmf_insert_folio_pmd(vmf, folio, write);
+	return vmf_insert_folio_pmd(vmf, folio, mmapper_huge_fault_write(vmf));
 }
 #else
 static bool mmapper_pages_vma_pmd_mappable(const struct mmapper_buf *buf,
