@@ -171,4 +171,17 @@ static int vm_flag_set(void *addr, const char *flag)
 	return ret;
 }
 
+/*
+ * Reserve @len bytes of address space (PROT_NONE, to munmap() when done):
+ * the reservation, or MAP_FAILED; *@at gets its first 2 MiB boundary, for
+ * a MAP_FIXED mapping placed relative to one.
+ */
+static unsigned char *reserve_2m(size_t len, unsigned char **at)
+{
+	void *res = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	*at = (unsigned char *)(((unsigned long)res + (2UL << 20) - 1) & ~((2UL << 20) - 1));
+	return res;
+}
+
 #endif /* MMAPPER_COMMON_H */

@@ -986,9 +986,8 @@ TEST(pages_export_mixed_map_stays_4k)
 	ASSERT_LE(0, x);
 
 	/* Room for the mapping and, past it, for where it moves. */
-	res = mmap(NULL, 2 * len + 3 * two, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	res = reserve_2m(2 * len + 3 * two, &at);
 	ASSERT_NE(MAP_FAILED, res);
-	at = (unsigned char *)(((unsigned long)res + two - 1) & ~(two - 1));
 	map = mmap(at + 4096, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, x, 0);
 	ASSERT_EQ(at + 4096, map);
 	EXPECT_EQ(1, vm_flag_set(map, "mm"));	/* VM_MIXEDMAP */

@@ -3238,10 +3238,9 @@ TEST(huge_pmd_entries)
 
 		if (hc->misalign) {
 			/* A 4 KiB-off-2 MiB address: no 2 MiB entry fits. */
-			res = mmap(NULL, hc->map_len + 2 * SZ_2M, PROT_NONE,
-				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			res = reserve_2m(hc->map_len + 2 * SZ_2M, &hint);
 			ASSERT_NE(MAP_FAILED, res);
-			hint = (unsigned char *)(((unsigned long)res + SZ_2M - 1) & ~(SZ_2M - 1)) + 4096;
+			hint += 4096;
 		}
 		map = mmap(hint, hc->map_len, PROT_READ | PROT_WRITE,
 			   MAP_SHARED | (hint ? MAP_FIXED : 0), fd, 0);
@@ -4664,10 +4663,9 @@ TEST(pages_pmd_entries)
 
 		if (pc->misalign) {
 			/* A 4 KiB-off-2 MiB address for offset 0. */
-			res = mmap(NULL, pc->map_len + 2 * SZ_2M, PROT_NONE,
-				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			res = reserve_2m(pc->map_len + 2 * SZ_2M, &hint);
 			ASSERT_NE(MAP_FAILED, res);
-			hint = (unsigned char *)(((unsigned long)res + SZ_2M - 1) & ~(SZ_2M - 1)) + 4096;
+			hint += 4096;
 		}
 		map = mmap(hint, pc->map_len, PROT_READ | PROT_WRITE,
 			   MAP_SHARED | (hint ? MAP_FIXED : 0), fd, pc->off);
@@ -4879,9 +4877,8 @@ TEST(pages_pmd_mm_calls)
 	map = map_dev(fd, len, 0, MAP_SHARED);
 	ASSERT_NE(NULL, map);
 	EXPECT_EQ(-1, check_pattern(map, 0, len, 9));
-	res = mmap(NULL, len + SZ_2M, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	res = reserve_2m(len + SZ_2M, &to);
 	ASSERT_NE(MAP_FAILED, res);
-	to = (unsigned char *)(((unsigned long)res + SZ_2M - 1) & ~(SZ_2M - 1));
 	moved = mremap(map, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
 	ASSERT_EQ(to, moved);
 	EXPECT_EQ(8192, pmd_mapped_kb(moved, moved + len));
