@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make lint: the static checks of SPEC section 11, each reporting nothing:
-#   checkpatch.pl --strict (from linux-source-6.1) on the module and the UAPI
-#   header; sparse (C=2) and W=1 for every kernel of kernels.sh.
+#   checkpatch.pl --strict (from linux-source-6.1) on the module, the UAPI
+#   header and the selftests' importer module; sparse (C=2) and W=1 for
+#   every kernel of kernels.sh.
 #
 # Usage: lint.sh [RESULTS]   (appends PASS/FAIL lines to RESULTS if given)
 set -uo pipefail
@@ -20,7 +21,8 @@ result() {
 tools=$("$ROOT/scripts/kernel-tools.sh") || exit 1
 cd "$ROOT" || exit 1
 out=$(perl "$tools/scripts/checkpatch.pl" --strict --no-tree --terse --show-types -f \
-	src/*.c src/*.h src/backends/*.c include/uapi/linux/mmapper.h 2>&1 | grep -v ' 0 errors, 0 warnings, 0 checks')
+	src/*.c src/*.h src/backends/*.c include/uapi/linux/mmapper.h \
+	selftests/importer/*.c selftests/importer/*.h 2>&1 | grep -v ' 0 errors, 0 warnings, 0 checks')
 if [[ -z $out ]]; then
 	result PASS "checkpatch.pl --strict: nothing to report"
 else

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +45,7 @@
 
 #include "kselftest_harness.h"
 #include "mmapper_common.h"
+#include "importer/mmapper_importer.h"
 
 #define DEV		"/dev/mmapper0"
 #define SYSDIR		"/sys/class/mmapper/mmapper0"
@@ -371,15 +373,19 @@ FIXTURE_VARIANT(export) {
 	bool contiguous;
 	/* get_user_pages() can pin its mappings: cached only (EINVAL) */
 	bool cached_only;
+	/* mapped by PFN (VM_PFNMAP | VM_IO), not by struct page */
+	bool pfnmap;
 };
 
 FIXTURE_VARIANT_ADD(export, kmalloc) {
 	.backend = "kmalloc",
 	.contiguous = true,
+	.pfnmap = true,
 };
 
 FIXTURE_VARIANT_ADD(export, vmalloc) {
 	.backend = "vmalloc",
+	.pfnmap = true,
 };
 
 FIXTURE_VARIANT_ADD(export, vmalloc_fault) {
@@ -403,6 +409,7 @@ FIXTURE_VARIANT_ADD(export, pages) {
 FIXTURE_VARIANT_ADD(export, huge) {
 	.backend = "huge",
 	.contiguous = true,
+	.pfnmap = true,
 };
 
 FIXTURE_SETUP(export)
@@ -1814,6 +1821,98 @@ TEST_F(export, write_combine)
 	close(fd);
 	EXPECT_EQ(NULL, pat_complaint());
 	EXPECT_EQ(0, file_write(SYSDIR "/cache", "cached"));
+}
+
+/*
+ * The selftests' own importer (selftests/importer/) maps an export with
+ * dma_buf_mmap() from its mmap(), with its VMA set up first as drivers
+ * set theirs: as mmap() made it, VM_IO | VM_PFNMAP write-combined
+ * (drm_gem_mmap(), then exynos or etnaviv for an import), or VM_MIXEDMAP
+ * write-combined.  A descriptor, the preset: the mapping, or -errno.
+ */
+#define IMPORTER	"/dev/mmapper_importer"
+
+static void *importer_map(int dmabuf, unsigned int preset, size_t len, int *err)
+{
+	struct mmapper_importer_import imp = { .fd = dmabuf, .preset = preset };
+	void *map = MAP_FAILED;
+	int fd = open(IMPORTER, O_RDWR | O_CLOEXEC);
+
+	*err = 0;
+	if (fd < 0 || ioctl(fd, MMAPPER_IMPORTER_IMPORT, &imp) ||
+	    (map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+		*err = -errno;
+	if (fd >= 0)
+		close(fd);	/* the mapping holds the DMA-BUF's file */
+	return map == MAP_FAILED ? NULL : map;
+}
+
+/*
+ * Whatever the importer set, the export maps the buffer as the device's
+ * own mmap() does: the backend's kind of mapping (by struct page, so
+ * get_user_pages() works, or by PFN), the buffer's memory type (not the
+ * importer's write-combining), the buffer's bytes, both ways.  Before,
+ * vm_insert_page() found VM_PFNMAP set: BUG() (pages, vmalloc-user).
+ */
+TEST_F(export, importer_vma)
+{
+	static const char *const names[] = { "plain", "pfnmap", "mixedmap" };
+	size_t page = self->page, len = self->size;
+	unsigned char *map, *copy = malloc(len);
+	unsigned int preset, i;
+	int fd, err, wc;
+
+	ASSERT_NE(NULL, copy);
+	if (access(IMPORTER, F_OK))
+		SKIP(return, IMPORTER " missing: insmod mmapper_importer.ko (scripts/build-module.sh builds it)");
+	for (wc = 0; wc < 2; wc++) {
+		const char *type = wc ? "write-combining" : "write-back";
+
+		/* The buffer write-combined: where there is PAT, and the backend has it. */
+		if (wc && (variant->cached_only || access(PAT_LIST, F_OK)))
+			break;
+		if (wc)
+			ASSERT_EQ(0, file_write(SYSDIR "/cache", "write-combine"));
+		for (preset = 0; preset < MMAPPER_IMPORTER_NR_PRESETS; preset++) {
+			struct iovec local = { copy, len }, remote;
+
+			ASSERT_EQ(0, kernel_fill(self->fd, 0, len, 0x30 + preset));
+			fd = export_range(self->fd, O_RDWR, 0, len, NULL);
+			ASSERT_LE(0, fd);
+			map = importer_map(fd, preset, len, &err);
+			close(fd);
+			ASSERT_NE(NULL, map) TH_LOG("%s, %s: %s", names[preset], type, strerror(-err));
+			for (i = 0; i < NPAGES; i++)
+				ASSERT_EQ(0x30 + preset, map[i * page]) TH_LOG("%s: page %u", names[preset], i);
+			map[3 * page + 5] = 0x99;
+			ASSERT_EQ(1, pread(self->fd, copy, 1, 3 * page + 5));
+			EXPECT_EQ(0x99, copy[0]);
+
+			/* The backend's own kind of mapping, none of the importer's. */
+			EXPECT_EQ(variant->pfnmap, vm_flag_set(map, "pf")) TH_LOG("%s", names[preset]);
+			EXPECT_EQ(variant->pfnmap, vm_flag_set(map, "io")) TH_LOG("%s", names[preset]);
+			remote.iov_base = map;
+			remote.iov_len = len;
+			if (variant->pfnmap) {
+				EXPECT_EQ(-1, process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
+			} else {
+				EXPECT_EQ((ssize_t)len, process_vm_readv(getpid(), &local, 1,
+									 &remote, 1, 0))
+					TH_LOG("%s: get_user_pages(): %s", names[preset], strerror(errno));
+				EXPECT_EQ(0x99, copy[3 * page + 5]);
+			}
+			/* The buffer's memory type on every page, none other. */
+			EXPECT_EQ(NPAGES, user_pages_typed(NPAGES, type)) TH_LOG("%s", names[preset]);
+			EXPECT_EQ(0, user_pages_typed(NPAGES, wc ? "write-back" : "write-combining"))
+				TH_LOG("%s", names[preset]);
+			munmap(map, len);
+		}
+		if (wc)
+			ASSERT_EQ(0, file_write(SYSDIR "/cache", "cached"));
+	}
+	EXPECT_EQ(0, live_exports());
+	EXPECT_EQ(NULL, pat_complaint());
+	free(copy);
 }
 
 /* vivid captures into exports of a write-combine buffer (its vmap has that type). */

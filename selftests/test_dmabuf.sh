@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Load the DMA-BUF importers (DRM vgem, V4L2 vivid) and mmapper, run the
+# Load the DMA-BUF importers (DRM vgem, V4L2 vivid, and the selftests' own,
+# mmapper_importer.ko of selftests/importer/) and mmapper, run the
 # export selftests, unload them.  In the style of the kernel's
 # tools/testing/selftests test_*.sh loaders.
 #
@@ -28,14 +29,18 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit $ksft_skip
 fi
 
-# The importers; a missing one skips its tests, it does not fail the run.
+# The importers.  Installed ones: a missing one skips its tests, it does
+# not fail the run.  Those of MODDIR (the selftests' own importer,
+# mmapper_importer.ko, among them) were asked for: one that does not load
+# fails the run.
 loaded=
+failed=0
 if [ -n "$MODDIR" ] && [ -f "$MODDIR/order" ]; then
 	for m in $(cat "$MODDIR/order"); do
 		case $m in
 		vivid.ko) insmod "$MODDIR/$m" $VIVID ;;
 		*) insmod "$MODDIR/$m" ;;
-		esac || echo "$0: insmod $m failed" >&2
+		esac || { echo "$0: insmod $m failed" >&2; failed=1; }
 	done
 	loaded=$(tac "$MODDIR/order" 2>/dev/null || sed '1!G;h;$!d' "$MODDIR/order")
 else
@@ -58,6 +63,7 @@ fi || {
 
 "$DIR/mmapper_dmabuf_test"
 ret=$?
+[ "$failed" -eq 0 ] || ret=1
 
 if ! rmmod mmapper; then
 	echo "$0: rmmod mmapper failed" >&2

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * The ioctl of mmapper_importer.ko, the selftests' own DMA-BUF importer
+ * (not part of mmapper's ABI; built and loaded by the tests only).
+ */
+#ifndef _MMAPPER_IMPORTER_H
+#define _MMAPPER_IMPORTER_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* The VMA the importer's mmap() hands to dma_buf_mmap(), as drivers do. */
+enum mmapper_importer_preset {
+	/* As mmap() made it (drm_gem_shmem_mmap() of an import). */
+	MMAPPER_IMPORTER_PLAIN,
+	/*
+	 * VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP, write-combined:
+	 * drm_gem_mmap() of a driver without its own GEM ->mmap, which
+	 * exynos and etnaviv then pass on for an import (5.10 to 6.1).
+	 */
+	MMAPPER_IMPORTER_PFNMAP,
+	/* VM_MIXEDMAP | VM_DONTEXPAND, write-combined (pvr's own objects). */
+	MMAPPER_IMPORTER_MIXEDMAP,
+	MMAPPER_IMPORTER_NR_PRESETS,
+};
+
+struct mmapper_importer_import {
+	__s32 fd;	/* a DMA-BUF descriptor; the importer keeps a reference */
+	__u32 preset;	/* enum mmapper_importer_preset */
+};
+
+/* Import @fd: what the next mmap() of this descriptor maps. */
+#define MMAPPER_IMPORTER_IMPORT	_IOW('m', 0xf0, struct mmapper_importer_import)
+
+#endif /* _MMAPPER_IMPORTER_H */
