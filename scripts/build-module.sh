@@ -2,9 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build mmapper.ko for one kernel release, W=1, in build/REL/ (a copy of the
-# sources, so that builds for several kernels do not clobber each other),
-# and next to it the selftests' DMA-BUF importer, build/REL/importer/
-# mmapper_importer.ko (selftests/importer/, never shipped).
+# sources, so that builds for several kernels do not clobber each other).
 #
 # Usage: build-module.sh RELEASE [KDIR]
 # Fails if the build fails or prints any warning.
@@ -26,17 +24,6 @@ if ! make -C "$KDIR" M="$OUT/src" W=1 modules > "$OUT/build.log" 2>&1; then
 fi
 if grep -E 'warning:|error:' "$OUT/build.log" >&2; then
 	echo "build for $REL has warnings (W=1)" >&2
-	exit 1
-fi
-cp -a "$ROOT/selftests/importer" "$OUT/importer"
-if ! make -C "$KDIR" M="$OUT/importer" MMAPPER_SRC="$OUT/src" W=1 modules \
-	> "$OUT/importer.log" 2>&1; then
-	cat "$OUT/importer.log" >&2
-	echo "build of the selftests' importer for $REL failed" >&2
-	exit 1
-fi
-if grep -E 'warning:|error:' "$OUT/importer.log" >&2; then
-	echo "build of the selftests' importer for $REL has warnings (W=1)" >&2
 	exit 1
 fi
 echo "$OUT/src/mmapper.ko"

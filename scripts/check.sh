@@ -219,11 +219,17 @@ brd_module() {
 	ko_unpack "$ko" "$BUILD/$1/brd.ko"
 }
 
-# The selftests' own importer, built by build-module.sh in $1/importer/,
-# loaded last with the kernel's importers ($1/importers/order).
+# The selftests' own importer (scripts/build-importer.sh) for kernel $1,
+# build tree $2: loaded last with the kernel's importers, $BUILD/$1/importers.
 own_importer() {
-	cp "$1/importer/mmapper_importer.ko" "$1/importers/" &&
-		echo mmapper_importer.ko >> "$1/importers/order"
+	local ko
+	if ko=$("$ROOT/scripts/build-importer.sh" "$1" "$2") &&
+	   cp "$ko" "$BUILD/$1/importers/"; then
+		echo mmapper_importer.ko >> "$BUILD/$1/importers/order"
+		result PASS "build $1: the selftests' importer module, W=1, no warnings"
+	else
+		result FAIL "build $1: the selftests' importer module, W=1, no warnings"
+	fi
 }
 
 # Boot kernel image $1 with module $2, label $3, extra vm-run.sh args after.
@@ -263,7 +269,7 @@ test_kernel() {
 	[[ -f $BUILD/mmapper_test ]] || return
 	brd_module "$rel" "$image" && extra=(-f "$BUILD/$rel/brd.ko:/lib/brd.ko")
 	if importer_modules "$(kernel_moddir "$rel" "$image")/kernel" "$BUILD/$rel/importers"; then
-		own_importer "$BUILD/$rel"
+		own_importer "$rel" "$kdir"
 		importer_args extra "$BUILD/$rel/importers"
 	else
 		result FAIL "$rel: the DMA-BUF importers vgem and vivid in the kernel's modules"
@@ -358,7 +364,7 @@ if [[ $(wait_for "$BUILD/debug-kernel.rc") == 0 ]] &&
 		fuzz=(-f /usr/bin/trinity:/bin/trinity -f "$ROOT/selftests/fuzz.sh:/selftests/fuzz.sh")
 		vm_lib_args fuzz /usr/bin/trinity
 		if importer_modules "$DEBUG_KDIR" "$BUILD/debug/importers"; then
-			own_importer "$BUILD/debug"
+			own_importer debug "$DEBUG_KDIR"
 			importer_args fuzz "$BUILD/debug/importers"
 		else
 			result FAIL "debug: the DMA-BUF importers vgem and vivid built with the debug kernel"

@@ -1825,14 +1825,17 @@ TEST_F(export, write_combine)
 
 /*
  * The selftests' own importer (selftests/importer/) maps an export with
- * dma_buf_mmap() from its mmap(), with its VMA set up first as drivers
- * set theirs: as mmap() made it, VM_IO | VM_PFNMAP write-combined
- * (drm_gem_mmap(), then exynos or etnaviv for an import), or VM_MIXEDMAP
- * write-combined.  A descriptor, the preset: the mapping, or -errno.
+ * dma_buf_mmap() from its mmap(), with its VMA set up first as a driver
+ * may have set it: as mmap() made it (every in-tree caller since 5.17),
+ * VM_IO | VM_PFNMAP write-combined (drm_gem_mmap(), as 5.10's exynos and
+ * etnaviv pass an import on), or VM_MIXEDMAP write-combined (no in-tree
+ * caller: the other flag the backends' insert calls BUG() on).
  */
 #define IMPORTER	"/dev/mmapper_importer"
 
-static void *importer_map(int dmabuf, unsigned int preset, size_t len, int *err)
+/* @len bytes of DMA-BUF @dmabuf from @off, by the importer; NULL, *err = -errno. */
+static void *importer_map(int dmabuf, unsigned int preset, size_t len, off_t off,
+			  int prot, int flags, int *err)
 {
 	struct mmapper_importer_import imp = { .fd = dmabuf, .preset = preset };
 	void *map = MAP_FAILED;
@@ -1840,31 +1843,60 @@ static void *importer_map(int dmabuf, unsigned int preset, size_t len, int *err)
 
 	*err = 0;
 	if (fd < 0 || ioctl(fd, MMAPPER_IMPORTER_IMPORT, &imp) ||
-	    (map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+	    (map = mmap(NULL, len, prot, flags, fd, off)) == MAP_FAILED)
 		*err = -errno;
 	if (fd >= 0)
 		close(fd);	/* the mapping holds the DMA-BUF's file */
 	return map == MAP_FAILED ? NULL : map;
 }
 
+/* PAT's complaints in the kernel log so far (pat_complaint()'s strings). */
+static int pat_complaints(void)
+{
+	static const char *const complaints[] = {
+		"map pfn RAM range req", "map pfn expected mapping type",
+		"reserve_ram_pages_type failed", "freeing invalid memtype",
+		"conflicting memory types",
+	};
+	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), found = 0;
+	unsigned int i;
+	char *log, *p;
+
+	if (n <= 0 || !(log = calloc(1, n + 1)))
+		return -1;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, n);
+	for (i = 0; n > 0 && i < sizeof(complaints) / sizeof(complaints[0]); i++)
+		for (p = log; (p = strstr(p, complaints[i])); p++)
+			found++;
+	free(log);
+	return found;
+}
+
 /*
  * Whatever the importer set, the export maps the buffer as the device's
  * own mmap() does: the backend's kind of mapping (by struct page, so
  * get_user_pages() works, or by PFN), the buffer's memory type (not the
- * importer's write-combining), the buffer's bytes, both ways.  Before,
- * vm_insert_page() found VM_PFNMAP set: BUG() (pages, vmalloc-user).
+ * importer's write-combining), the export's bytes at the importer's
+ * offset, both ways; a read-only export stays read-only, MAP_PRIVATE is
+ * what the backend makes it.  Before, the pfnmap preset was a BUG() in
+ * vm_insert_page() (vmalloc-user) and write-combined pages of a write-back
+ * buffer (vmalloc-fault), the mixedmap one a BUG() in vmf_insert_pfn()
+ * (huge).
  */
 TEST_F(export, importer_vma)
 {
 	static const char *const names[] = { "plain", "pfnmap", "mixedmap" };
-	size_t page = self->page, len = self->size;
-	unsigned char *map, *copy = malloc(len);
-	unsigned int preset, i;
-	int fd, err, wc;
+	size_t page = self->page, len = 8 * page;
+	/* The export is pages 2 to 13; the importer maps its pages 2 to 9. */
+	off_t eoff = 2 * page, ioff = 2 * page, boff = eoff + ioff;
+	unsigned char *map, *copy = malloc(self->size);
+	int fd, err, wc, pat = pat_complaints();
+	unsigned int preset;
+	int64_t sum;
 
 	ASSERT_NE(NULL, copy);
 	if (access(IMPORTER, F_OK))
-		SKIP(return, IMPORTER " missing: insmod mmapper_importer.ko (scripts/build-module.sh builds it)");
+		SKIP(return, IMPORTER " missing: insmod mmapper_importer.ko (scripts/build-importer.sh builds it)");
 	for (wc = 0; wc < 2; wc++) {
 		const char *type = wc ? "write-combining" : "write-back";
 
@@ -1874,23 +1906,26 @@ TEST_F(export, importer_vma)
 		if (wc)
 			ASSERT_EQ(0, file_write(SYSDIR "/cache", "write-combine"));
 		for (preset = 0; preset < MMAPPER_IMPORTER_NR_PRESETS; preset++) {
+			const char *what = names[preset];
 			struct iovec local = { copy, len }, remote;
 
-			ASSERT_EQ(0, kernel_fill(self->fd, 0, len, 0x30 + preset));
-			fd = export_range(self->fd, O_RDWR, 0, len, NULL);
+			fill_pattern(copy, 0, self->size, 7 + preset);
+			ASSERT_EQ((ssize_t)self->size, pwrite(self->fd, copy, self->size, 0));
+			fd = export_range(self->fd, O_RDWR, eoff, 12 * page, NULL);
 			ASSERT_LE(0, fd);
-			map = importer_map(fd, preset, len, &err);
-			close(fd);
-			ASSERT_NE(NULL, map) TH_LOG("%s, %s: %s", names[preset], type, strerror(-err));
-			for (i = 0; i < NPAGES; i++)
-				ASSERT_EQ(0x30 + preset, map[i * page]) TH_LOG("%s: page %u", names[preset], i);
+			map = importer_map(fd, preset, len, ioff, PROT_READ | PROT_WRITE,
+					   MAP_SHARED, &err);
+			ASSERT_NE(NULL, map) TH_LOG("%s, %s: %s", what, type, strerror(-err));
+			EXPECT_EQ(-1, check_pattern(map, boff, len, 7 + preset)) TH_LOG("%s", what);
 			map[3 * page + 5] = 0x99;
-			ASSERT_EQ(1, pread(self->fd, copy, 1, 3 * page + 5));
+			ASSERT_EQ(1, pread(self->fd, copy, 1, boff + 3 * page + 5));
 			EXPECT_EQ(0x99, copy[0]);
+			ASSERT_EQ(0, kernel_fill(self->fd, boff + page, 1, 0x42));
+			EXPECT_EQ(0x42, map[page]);
 
 			/* The backend's own kind of mapping, none of the importer's. */
-			EXPECT_EQ(variant->pfnmap, vm_flag_set(map, "pf")) TH_LOG("%s", names[preset]);
-			EXPECT_EQ(variant->pfnmap, vm_flag_set(map, "io")) TH_LOG("%s", names[preset]);
+			EXPECT_EQ(variant->pfnmap, vm_flag_set(map, "pf")) TH_LOG("%s", what);
+			EXPECT_EQ(variant->pfnmap, vm_flag_set(map, "io")) TH_LOG("%s", what);
 			remote.iov_base = map;
 			remote.iov_len = len;
 			if (variant->pfnmap) {
@@ -1898,20 +1933,53 @@ TEST_F(export, importer_vma)
 			} else {
 				EXPECT_EQ((ssize_t)len, process_vm_readv(getpid(), &local, 1,
 									 &remote, 1, 0))
-					TH_LOG("%s: get_user_pages(): %s", names[preset], strerror(errno));
+					TH_LOG("%s: get_user_pages(): %s", what, strerror(errno));
 				EXPECT_EQ(0x99, copy[3 * page + 5]);
 			}
-			/* The buffer's memory type on every page, none other. */
-			EXPECT_EQ(NPAGES, user_pages_typed(NPAGES, type)) TH_LOG("%s", names[preset]);
+			/* The buffer's memory type on every page it maps, none other. */
+			EXPECT_EQ(8, user_pages_typed(NPAGES, type)) TH_LOG("%s", what);
 			EXPECT_EQ(0, user_pages_typed(NPAGES, wc ? "write-back" : "write-combining"))
-				TH_LOG("%s", names[preset]);
+				TH_LOG("%s", what);
 			munmap(map, len);
+
+			/* MAP_PRIVATE: copy-on-write that stays private, or EINVAL. */
+			sum = kernel_checksum(self->fd, 0, self->size);
+			map = importer_map(fd, preset, len, ioff, PROT_READ | PROT_WRITE,
+					   MAP_PRIVATE, &err);
+			if (variant->private_cow && !wc) {
+				ASSERT_NE(NULL, map) TH_LOG("%s: %s", what, strerror(-err));
+				EXPECT_EQ(0x42, map[page]);
+				memset(map, 0x66, len);
+				EXPECT_EQ(0x66, map[0]);
+				munmap(map, len);
+			} else {
+				EXPECT_EQ(NULL, map) TH_LOG("%s: MAP_PRIVATE", what);
+				EXPECT_EQ(-EINVAL, err);
+			}
+			EXPECT_EQ(sum, kernel_checksum(self->fd, 0, self->size));
+			close(fd);
+
+			/* A read-only export: no writable mapping, nor one made so. */
+			fd = export_range(self->fd, O_RDONLY, eoff, 12 * page, NULL);
+			ASSERT_LE(0, fd);
+			EXPECT_EQ(NULL, importer_map(fd, preset, len, ioff, PROT_READ | PROT_WRITE,
+						     MAP_SHARED, &err));
+			EXPECT_EQ(-EACCES, err) TH_LOG("%s: read-only export", what);
+			map = importer_map(fd, preset, len, ioff, PROT_READ, MAP_SHARED, &err);
+			ASSERT_NE(NULL, map) TH_LOG("%s: %s", what, strerror(-err));
+			EXPECT_EQ(0x42, map[page]);
+			EXPECT_EQ(-1, mprotect(map, page, PROT_READ | PROT_WRITE));
+			EXPECT_EQ(EACCES, errno);
+			munmap(map, len);
+			close(fd);
+			EXPECT_EQ(sum, kernel_checksum(self->fd, 0, self->size));
 		}
 		if (wc)
 			ASSERT_EQ(0, file_write(SYSDIR "/cache", "cached"));
 	}
 	EXPECT_EQ(0, live_exports());
-	EXPECT_EQ(NULL, pat_complaint());
+	/* Nothing PAT had to correct, in this test. */
+	EXPECT_EQ(pat, pat_complaints());
 	free(copy);
 }
 

@@ -42,6 +42,10 @@ if [ -n "$MODDIR" ] && [ -f "$MODDIR/order" ]; then
 		*) insmod "$MODDIR/$m" ;;
 		esac || { echo "$0: insmod $m failed" >&2; failed=1; }
 	done
+	if grep -qx mmapper_importer.ko "$MODDIR/order" && [ ! -e /dev/mmapper_importer ]; then
+		echo "$0: mmapper_importer.ko loaded, but no /dev/mmapper_importer" >&2
+		failed=1
+	fi
 	loaded=$(tac "$MODDIR/order" 2>/dev/null || sed '1!G;h;$!d' "$MODDIR/order")
 else
 	modprobe -q vgem || echo "$0: no vgem: its tests are skipped" >&2

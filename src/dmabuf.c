@@ -328,14 +328,15 @@ static int mmapper_dmabuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vm
 
 	/*
 	 * An importer's dma_buf_mmap() passes its driver's VMA on as that
-	 * driver left it: drm_gem_mmap() makes it VM_IO | VM_PFNMAP and
-	 * write-combined before exynos or etnaviv hand an import over (5.10
-	 * to 6.1).  How the buffer is mapped is the backend's to say: a
-	 * vm_insert_page() into a VM_PFNMAP VMA is a BUG(), as is a
-	 * vmf_insert_pfn() into a VM_MIXEDMAP one, and the importer's cache
-	 * bits on pages of another memory type are what PAT exists to
-	 * prevent.  Start from the VMA mmap() makes, as drm_gem_dma_mmap()
-	 * clears what drm_gem_mmap() set.
+	 * driver left it.  On 5.10, drm_gem_mmap() makes it VM_IO | VM_PFNMAP
+	 * and write-combined before exynos or etnaviv hand an import over
+	 * (since 5.17 every in-tree caller passes it as mmap() made it).  How
+	 * the buffer is mapped is the backend's to say: a vm_insert_page()
+	 * into a VM_PFNMAP VMA is a BUG(), as is a vmf_insert_pfn() into a
+	 * VM_MIXEDMAP one, and the importer's cache bits on the pages of a
+	 * vm_insert_page() mapping give them a second memory type.  Start from
+	 * the VMA mmap() makes, as drm_gem_dma_mmap() clears what
+	 * drm_gem_mmap() set.
 	 */
 	vm_flags_clear(vma, VM_PFNMAP | VM_MIXEDMAP | VM_IO);
 	vma->vm_page_prot = vm_get_page_prot(vma->vm_flags);

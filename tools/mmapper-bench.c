@@ -133,6 +133,7 @@ struct copy_sample {
 
 struct resize_sample {
 	double set_size, heap;	/* ms */
+	double zero;		/* ms: MMAPPER_IOC_FILL of 0 over the new size */
 };
 
 /*
@@ -785,6 +786,21 @@ static double set_size_ms(int fd, size_t size)
 }
 
 /*
+ * MMAPPER_IOC_FILL of zeroes over the first @size bytes, ms; 0 if refused:
+ * the stores alone of a zeroing allocation, which both sides of the size
+ * change make (Debian's kernels zero every page they hand out).
+ */
+static double zero_ms(int fd, size_t size)
+{
+	struct mmapper_range r = { .size = sizeof(r), .length = size };
+	double t0 = now();
+
+	if (ioctl(fd, MMAPPER_IOC_FILL, &r))
+		return 0;
+	return ms_since(t0);
+}
+
+/*
  * The size change of the backend of subject @s, repetition @r: the best
  * of two each, in the order ABBA (BAAB every other repetition), as being
  * scheduled out on a shared host only ever adds time.
@@ -793,7 +809,7 @@ static void measure_resize(unsigned int s, int r)
 {
 	struct resize_sample *x = &resizes[s][r];
 	size_t size = backend_size(s);
-	double heap[2], set_size[2];
+	double heap[2], set_size[2], zero[2];
 	int fd, k;
 
 	fd = object_open(&subjects[s], page);
@@ -805,6 +821,7 @@ static void measure_resize(unsigned int s, int r)
 		if ((k + r) % 2)
 			heap[k] = heap_alloc_ms(size);
 		set_size[k] = set_size_ms(fd, size);
+		zero[k] = zero_ms(fd, size);
 		set_size_ms(fd, page);
 		if (!((k + r) % 2))
 			heap[k] = heap_alloc_ms(size);
@@ -812,7 +829,8 @@ static void measure_resize(unsigned int s, int r)
 	close(fd);
 	x->heap = min(heap[0], heap[1]);
 	x->set_size = min(set_size[0], set_size[1]);
-	if (!x->set_size || !x->heap)
+	x->zero = min(zero[0], zero[1]);
+	if (!x->set_size || !x->heap || !x->zero)
 		resize_ok[s] = 0;
 }
 
@@ -1183,8 +1201,11 @@ static void tables_print(void)
 		       cache_median(c, offsetof(struct cache_sample, copy)));
 	}
 
-	printf("\nsize change from one page (allocate + zero), ms; system heap allocation next to it\n");
-	printf("%-16s %5s %9s %9s %6s\n", "backend", "MiB", "set size", "heap", "ratio");
+	printf("\nsize change from one page (allocate + zero), ms; system heap allocation next to it;\n"
+	       "zero: MMAPPER_IOC_FILL of zeroes over the same bytes, the stores alone, and its\n"
+	       "share of the size change\n");
+	printf("%-16s %5s %9s %9s %6s %9s %6s\n", "backend", "MiB", "set size", "heap", "ratio",
+	       "zero", "share");
 	for (s = 0; s < NR_SUBJECTS; s++) {
 		if (!is_backend(s))
 			continue;
@@ -1192,10 +1213,14 @@ static void tables_print(void)
 			printf("%-16s  not available on this kernel\n", subjects[s].name);
 			continue;
 		}
-		printf("%-16s %5zu %9.2f %9.2f %6.2f\n", subjects[s].name, backend_size(s) / MiB,
+		printf("%-16s %5zu %9.2f %9.2f %6.2f %9.2f %6.2f\n", subjects[s].name,
+		       backend_size(s) / MiB,
 		       resize_median(s, offsetof(struct resize_sample, set_size)),
 		       resize_median(s, offsetof(struct resize_sample, heap)),
-		       resize_ratio(s));
+		       resize_ratio(s),
+		       resize_median(s, offsetof(struct resize_sample, zero)),
+		       resize_median(s, offsetof(struct resize_sample, zero)) /
+		       resize_median(s, offsetof(struct resize_sample, set_size)));
 	}
 }
 
@@ -1275,11 +1300,12 @@ static void json_print(const char *release)
 		if (!is_backend(s) || !resize_ok[s])
 			continue;
 		printf("%s\n  \"%s\": {\"size_mib\": %zu, \"set_size_ms\": %.3f, "
-		       "\"heap_ms\": %.3f, \"ratio\": %.3f}",
+		       "\"heap_ms\": %.3f, \"ratio\": %.3f, \"zero_ms\": %.3f}",
 		       sep, subjects[s].name, backend_size(s) / MiB,
 		       resize_median(s, offsetof(struct resize_sample, set_size)),
 		       resize_median(s, offsetof(struct resize_sample, heap)),
-		       resize_ratio(s));
+		       resize_ratio(s),
+		       resize_median(s, offsetof(struct resize_sample, zero)));
 		sep = ",";
 	}
 

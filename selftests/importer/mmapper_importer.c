@@ -8,8 +8,8 @@
  * of mmapper_importer.h.  The exporter's ->mmap gets that VMA, not one
  * mmap() made.
  *
- * Root only (the node is 0600).  Never shipped: scripts/build-module.sh
- * builds it next to mmapper.ko for the test VMs.
+ * Root only (the node is 0600).  Never shipped: scripts/build-importer.sh
+ * builds it for the test VMs.
  */
 #include <linux/dma-buf.h>
 #include <linux/fs.h>

@@ -11,15 +11,19 @@
 
 /* The VMA the importer's mmap() hands to dma_buf_mmap(), as drivers do. */
 enum mmapper_importer_preset {
-	/* As mmap() made it (drm_gem_shmem_mmap() of an import). */
+	/* As mmap() made it: every in-tree caller since 5.17. */
 	MMAPPER_IMPORTER_PLAIN,
 	/*
 	 * VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP, write-combined:
 	 * drm_gem_mmap() of a driver without its own GEM ->mmap, which
-	 * exynos and etnaviv then pass on for an import (5.10 to 6.1).
+	 * 5.10's exynos and etnaviv then pass on for an import.
 	 */
 	MMAPPER_IMPORTER_PFNMAP,
-	/* VM_MIXEDMAP | VM_DONTEXPAND, write-combined (pvr's own objects). */
+	/*
+	 * VM_MIXEDMAP | VM_DONTEXPAND, write-combined: no in-tree caller of
+	 * dma_buf_mmap() does this; it is the other flag the exporter's
+	 * insert calls refuse (vmf_insert_pfn() with both is a BUG()).
+	 */
 	MMAPPER_IMPORTER_MIXEDMAP,
 	MMAPPER_IMPORTER_NR_PRESETS,
 };
