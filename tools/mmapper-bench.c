@@ -787,8 +787,8 @@ static double set_size_ms(int fd, size_t size)
 
 /*
  * MMAPPER_IOC_FILL of zeroes over the first @size bytes, ms; 0 if refused:
- * the stores alone of a zeroing allocation, which both sides of the size
- * change make (Debian's kernels zero every page they hand out).
+ * memset() of the bytes that both sides of the size change zero (Debian's
+ * kernels zero every page they hand out, with clear_pages()).
  */
 static double zero_ms(int fd, size_t size)
 {
@@ -1202,8 +1202,9 @@ static void tables_print(void)
 	}
 
 	printf("\nsize change from one page (allocate + zero), ms; system heap allocation next to it;\n"
-	       "zero: MMAPPER_IOC_FILL of zeroes over the same bytes, the stores alone, and its\n"
-	       "share of the size change\n");
+	       "zero: MMAPPER_IOC_FILL of zeroes over the same bytes (memset()), and its share of\n"
+	       "the size change: the allocators zero with clear_pages(), \"rep stosb\" where the CPU\n"
+	       "has ERMS, which an emulated CPU may run far slower than memset()'s stores\n");
 	printf("%-16s %5s %9s %9s %6s %9s %6s\n", "backend", "MiB", "set size", "heap", "ratio",
 	       "zero", "share");
 	for (s = 0; s < NR_SUBJECTS; s++) {
