@@ -1718,27 +1718,40 @@ static int user_pages_typed(int n, const char *type)
 	return found;
 }
 
-/* Does the kernel log say PAT met a page with two types? */
-static const char *pat_complaint(void)
+/*
+ * PAT's complaints in the kernel log, those it logs when it meets a page
+ * with two types: how many (-1: no log), and in *@first the first kind.
+ */
+static int pat_log(const char **first)
 {
 	static const char *const complaints[] = {
 		"map pfn RAM range req", "map pfn expected mapping type",
 		"reserve_ram_pages_type failed", "freeing invalid memtype",
 		"conflicting memory types",
 	};
-	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
-	const char *found = NULL;
+	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), found = 0;
 	unsigned int i;
-	char *log;
+	char *log, *p;
 
+	*first = NULL;
 	if (n <= 0 || !(log = calloc(1, n + 1)))
-		return NULL;
+		return -1;
 	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, n);
-	for (i = 0; n > 0 && !found && i < sizeof(complaints) / sizeof(complaints[0]); i++)
-		if (strstr(log, complaints[i]))
-			found = complaints[i];
+	for (i = 0; n > 0 && i < sizeof(complaints) / sizeof(complaints[0]); i++)
+		for (p = log; (p = strstr(p, complaints[i])); p++)
+			if (!found++)
+				*first = complaints[i];
 	free(log);
 	return found;
+}
+
+/* Does the kernel log say PAT met a page with two types? */
+static const char *pat_complaint(void)
+{
+	const char *first;
+
+	pat_log(&first);
+	return first;
 }
 
 /*
@@ -1838,38 +1851,24 @@ static void *importer_map(int dmabuf, unsigned int preset, size_t len, off_t off
 			  int prot, int flags, int *err)
 {
 	struct mmapper_importer_import imp = { .fd = dmabuf, .preset = preset };
-	void *map = MAP_FAILED;
+	void *map = NULL;
 	int fd = open(IMPORTER, O_RDWR | O_CLOEXEC);
 
 	*err = 0;
 	if (fd < 0 || ioctl(fd, MMAPPER_IMPORTER_IMPORT, &imp) ||
-	    (map = mmap(NULL, len, prot, flags, fd, off)) == MAP_FAILED)
+	    !(map = map_fd(fd, len, off, prot, flags)))
 		*err = -errno;
 	if (fd >= 0)
 		close(fd);	/* the mapping holds the DMA-BUF's file */
-	return map == MAP_FAILED ? NULL : map;
+	return map;
 }
 
-/* PAT's complaints in the kernel log so far (pat_complaint()'s strings). */
+/* PAT's complaints in the kernel log so far. */
 static int pat_complaints(void)
 {
-	static const char *const complaints[] = {
-		"map pfn RAM range req", "map pfn expected mapping type",
-		"reserve_ram_pages_type failed", "freeing invalid memtype",
-		"conflicting memory types",
-	};
-	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), found = 0;
-	unsigned int i;
-	char *log, *p;
+	const char *first;
 
-	if (n <= 0 || !(log = calloc(1, n + 1)))
-		return -1;
-	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, n);
-	for (i = 0; n > 0 && i < sizeof(complaints) / sizeof(complaints[0]); i++)
-		for (p = log; (p = strstr(p, complaints[i])); p++)
-			found++;
-	free(log);
-	return found;
+	return pat_log(&first);
 }
 
 /*

@@ -45,4 +45,3 @@ ccflags-y += $(call mmapper-probe-file,include/linux/dma-buf-map.h,MMAPPER_HAVE_
 # shows (5.18: thp_get_unmapped_area() aligns every file, not only DAX).
 ccflags-y += $(shell [ $(VERSION) -gt 5 ] || [ $(VERSION) -eq 5 -a $(PATCHLEVEL) -ge 18 ] && \
 		echo -DMMAPPER_HAVE_THP_ALIGN_ANY)
-

@@ -774,15 +774,22 @@ static double heap_alloc_ms(size_t size)
 	return ms;
 }
 
+/* ioctl @req of @fd with @arg, ms; 0 if refused. */
+static double ioctl_ms(int fd, unsigned long req, void *arg)
+{
+	double t0 = now();
+
+	if (ioctl(fd, req, arg))
+		return 0;
+	return ms_since(t0);
+}
+
 /* MMAPPER_IOC_SET_SIZE to @size, ms; 0 if refused. */
 static double set_size_ms(int fd, size_t size)
 {
 	struct mmapper_set_size arg = { .size = sizeof(arg), .buf_size = size };
-	double t0 = now();
 
-	if (ioctl(fd, MMAPPER_IOC_SET_SIZE, &arg))
-		return 0;
-	return ms_since(t0);
+	return ioctl_ms(fd, MMAPPER_IOC_SET_SIZE, &arg);
 }
 
 /*
@@ -793,11 +800,8 @@ static double set_size_ms(int fd, size_t size)
 static double zero_ms(int fd, size_t size)
 {
 	struct mmapper_range r = { .size = sizeof(r), .length = size };
-	double t0 = now();
 
-	if (ioctl(fd, MMAPPER_IOC_FILL, &r))
-		return 0;
-	return ms_since(t0);
+	return ioctl_ms(fd, MMAPPER_IOC_FILL, &r);
 }
 
 /*
