@@ -6,7 +6,8 @@
 # (generic, inline, with KASAN_VMALLOC), PROVE_LOCKING, DEBUG_VM,
 # DEBUG_ATOMIC_SLEEP, DEBUG_LIST and DEBUG_KMEMLEAK on a small config
 # (tinyconfig + what the busybox VM, the module and its selftests need,
-# with the DMA-BUF importers vgem and vivid as modules, and DMA_API_DEBUG).
+# with the DMA-BUF importers vgem and vivid as modules, DMA_API_DEBUG and
+# FAIL_PAGE_ALLOC).
 #
 # The source is the extract fetch-kernels.sh keeps in ~/.cache/mmapper/src
 # (shared with the 7.2 kernels); the kernel is an O= tree in
@@ -71,6 +72,9 @@ ON=(64BIT SMP PRINTK PRINTK_TIME TTY SERIAL_8250 SERIAL_8250_CONSOLE
 	# PAT (which needs MTRRs): the cache modes write-combine and
 	# uncached, and x86's checks of memory types, under the checkers.
 	MTRR X86_PAT
+	# fail_page_alloc: a machine with no free block above one page,
+	# for one task (the test no_free_blocks).
+	FAULT_INJECTION FAULT_INJECTION_DEBUG_FS FAIL_PAGE_ALLOC
 	# ... and the checkers.
 	DEBUG_KERNEL KASAN KASAN_GENERIC KASAN_INLINE KASAN_VMALLOC
 	PROVE_LOCKING DEBUG_VM DEBUG_ATOMIC_SLEEP DEBUG_LIST DEBUG_KMEMLEAK)
@@ -114,7 +118,7 @@ if [[ ${#missing[@]} -ne 0 ]]; then
 	exit 1
 fi
 
-log "building bzImage (about 7 minutes on 2 cores, once)"
+log "building bzImage (about 15 minutes on 2 cores, once)"
 t=$(date +%s)
 nice make -s -C "$SRC" O="$O" -j"$(nproc)" bzImage >&2
 # make modules, not only modules_prepare: it writes Module.symvers, without

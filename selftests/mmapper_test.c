@@ -3125,8 +3125,8 @@ static unsigned long long free_pages_in_blocks(unsigned int order)
 /*
  * Every backend's buffer is made of physically consecutive runs when the
  * page allocator has free blocks: one block (kmalloc), 2 MiB (huge, and
- * vmalloc and vmalloc-fault from vmalloc_huge()), 16 pages (pages and
- * vmalloc-user).  Scattered pages read slower through the mapping
+ * vmalloc and vmalloc-fault from vmalloc_huge()), up to 256 pages (pages
+ * and vmalloc-user).  Scattered pages read slower through the mapping
  * (Documentation/performance.rst); this is the property behind that.
  */
 TEST_F(mmapper, big_buffer_runs)
@@ -3493,6 +3493,113 @@ static int ioctl_set_backend(int fd, const char *name)
 static size_t test_size(const char *backend, size_t want)
 {
 	return strcmp(backend, "kmalloc") ? want : 4UL << 20;
+}
+
+#define FAIL_PAGE_ALLOC	"/sys/kernel/debug/fail_page_alloc/"
+
+/* fail_page_alloc's attribute @name set to @val: 0, or -errno. */
+static int fail_page_alloc_set(const char *name, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), FAIL_PAGE_ALLOC "%s", name);
+	return sysfs_write(path, val);
+}
+
+/* fail_page_alloc as the kernel boots with it: failing nothing. */
+static void fail_page_alloc_reset(void)
+{
+	sysfs_write("/proc/thread-self/make-it-fail", "0");
+	fail_page_alloc_set("probability", "0");
+	fail_page_alloc_set("times", "1");
+	fail_page_alloc_set("task-filter", "N");
+	fail_page_alloc_set("ignore-gfp-highmem", "Y");
+	fail_page_alloc_set("verbose", "2");
+}
+
+/*
+ * The size change to @size with every allocation above order 0 that
+ * could not have reclaimed (the attempts "only if free") failing, for this
+ * thread only: 0 or -errno, and in @failed how many fail_page_alloc failed.
+ */
+static int set_size_without_free_blocks(size_t size, long long *failed)
+{
+	const long long budget = 1000000;
+	char val[32];
+	int ret = -EIO;
+
+	snprintf(val, sizeof(val), "%lld", budget);
+	if (!fail_page_alloc_set("verbose", "0") && !fail_page_alloc_set("task-filter", "Y") &&
+	    !fail_page_alloc_set("ignore-gfp-wait", "Y") &&
+	    !fail_page_alloc_set("ignore-gfp-highmem", "N") &&
+	    !fail_page_alloc_set("min-order", "1") && !fail_page_alloc_set("interval", "1") &&
+	    !fail_page_alloc_set("space", "0") && !fail_page_alloc_set("times", val) &&
+	    !fail_page_alloc_set("probability", "100") &&
+	    !sysfs_write("/proc/thread-self/make-it-fail", "1")) {
+		ret = set_size(size);
+		sysfs_write("/proc/thread-self/make-it-fail", "0");
+		*failed = budget - sysfs_read_ll(FAIL_PAGE_ALLOC "times");
+	}
+	fail_page_alloc_reset();
+	return ret;
+}
+
+/*
+ * Where no block above one page is free, every backend still gets its
+ * buffer, with the data as in any change.  pages and vmalloc-user take
+ * their runs (and pages its 2 MiB folios) only if free, and fall back to
+ * single pages; the others take their blocks with reclaim (huge's and
+ * kmalloc's, vmalloc_huge()'s 2 MiB ones: only vmalloc()'s attempts above
+ * 2 MiB fail here).  The debug kernel's fail_page_alloc plays the
+ * fragmented machine, for this thread only, and counts its failures: an
+ * order that failed is not asked for again in the same buffer
+ * (src/backends/common.c), so pages and vmalloc-user see one failure for
+ * each of orders 8 to 1, and pages one more per 2 MiB folio (four), not
+ * several per page; the allocations of slab and stack depot that fail
+ * besides are a few.
+ */
+TEST_F(mmapper, no_free_blocks)
+{
+	size_t big = test_size(variant->backend, 4 * SZ_2M), n = big / self->page;
+	bool runs = !strcmp(variant->backend, "pages") ||
+		    !strcmp(variant->backend, "vmalloc-user");
+	unsigned char *buf, *map;
+	struct page_row *rows;
+	long long failed = -1;
+
+	if (access(FAIL_PAGE_ALLOC "times", F_OK))
+		SKIP(return, "no fail_page_alloc (the debug kernel has it)");
+	fail_page_alloc_reset();
+	buf = malloc(big);
+	rows = calloc(n + 1, sizeof(*rows));
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, rows);
+	fill_pattern(buf, 0, self->size, 23);
+	ASSERT_EQ((ssize_t)self->size, pwrite(self->fd, buf, self->size, 0));
+
+	ASSERT_EQ(0, set_size_without_free_blocks(big, &failed));
+	TH_LOG("%s: %lld allocations failed by fail_page_alloc", variant->backend, failed);
+	if (runs) {
+		EXPECT_LE(8, failed);
+		EXPECT_GE(32, failed);
+	}
+	ASSERT_EQ((long long)big, sysfs_read_ll(SYSDIR "/size"));
+	ASSERT_EQ((int)n, debugfs_pages(rows, n + 1));
+
+	/* The old bytes, then zeros: through read() and a mapping. */
+	ASSERT_EQ((ssize_t)big, pread(self->fd, buf, big, 0));
+	EXPECT_EQ(-1, check_pattern(buf, 0, self->size, 23));
+	EXPECT_EQ(-1, check_zero(buf + self->size, big - self->size));
+	map = map_dev(self->fd, big, 0, MAP_SHARED);
+	ASSERT_NE(NULL, map);
+	EXPECT_EQ(0, memcmp(map, buf, big));
+	fill_pattern(map, 0, big, 29);
+	EXPECT_EQ(fnv1a(map, big), kernel_checksum(self->fd, 0, big));
+	munmap(map, big);
+
+	free(rows);
+	free(buf);
+	ASSERT_EQ(0, set_size(self->size));
 }
 
 /*

@@ -36,7 +36,7 @@
  * Size change, for each backend: MMAPPER_IOC_SET_SIZE from one page to
  * 64 MiB (kmalloc 4 MiB), which allocates and zeroes, against a DMA-BUF
  * system heap allocation of the same size, which zeroes its pages too;
- * the better of two each.
+ * the best of four each.
  *
  * Cache modes, for the "vmalloc" backend at 4 MiB: sequential read and
  * write through a mapping of the buffer in each mode the machine offers
@@ -804,16 +804,20 @@ static double zero_ms(int fd, size_t size)
 	return ioctl_ms(fd, MMAPPER_IOC_FILL, &r);
 }
 
+/* Tries of each side of a size change per repetition. */
+#define RESIZE_TRIES	4
+
 /*
  * The size change of the backend of subject @s, repetition @r: the best
- * of two each, in the order ABBA (BAAB every other repetition), as being
- * scheduled out on a shared host only ever adds time.
+ * of RESIZE_TRIES each, in the order ABBAABBA (BAABBAAB every other
+ * repetition), as being scheduled out on a shared host only ever adds
+ * time.
  */
 static void measure_resize(unsigned int s, int r)
 {
 	struct resize_sample *x = &resizes[s][r];
 	size_t size = backend_size(s);
-	double heap[2], set_size[2], zero[2];
+	double heap[RESIZE_TRIES], set_size[RESIZE_TRIES], zero[RESIZE_TRIES];
 	int fd, k;
 
 	fd = object_open(&subjects[s], page);
@@ -821,7 +825,7 @@ static void measure_resize(unsigned int s, int r)
 		resize_ok[s] = 0;
 		return;
 	}
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < RESIZE_TRIES; k++) {
 		if ((k + r) % 2)
 			heap[k] = heap_alloc_ms(size);
 		set_size[k] = set_size_ms(fd, size);
@@ -831,9 +835,15 @@ static void measure_resize(unsigned int s, int r)
 			heap[k] = heap_alloc_ms(size);
 	}
 	close(fd);
-	x->heap = min(heap[0], heap[1]);
-	x->set_size = min(set_size[0], set_size[1]);
-	x->zero = min(zero[0], zero[1]);
+	x->heap = heap[0];
+	x->set_size = set_size[0];
+	x->zero = zero[0];
+	for (k = 1; k < RESIZE_TRIES; k++) {
+		x->heap = min(x->heap, heap[k]);
+		x->set_size = min(x->set_size, set_size[k]);
+		x->zero = min(x->zero, zero[k]);
+	}
+	/* A refused one is 0, and so is the least. */
 	if (!x->set_size || !x->heap || !x->zero)
 		resize_ok[s] = 0;
 }

@@ -42,14 +42,19 @@ void mmapper_free_page_array(struct page **pages, unsigned long nr_pages)
 }
 
 /*
- * Pages come from the largest order up to MMAPPER_PAGES_ORDER that the
- * allocator gives without effort, split into independent order-0 pages, as
- * the DMA-BUF system heap does: runs of physically consecutive pages, which
- * caches and TLBs (and an emulated CPU) walk faster than scattered ones.
- * Every page is charged to the caller's memory cgroup (but on 5.10, see
- * compat.h) and none invokes the OOM killer.
+ * Pages come from the largest order up to MMAPPER_PAGES_ORDER (1 MiB, the
+ * largest the DMA-BUF system heap asks for too) that the allocator gives
+ * without effort, split into independent order-0 pages: runs of
+ * physically consecutive pages, which caches and TLBs (and an emulated CPU)
+ * walk faster than scattered ones, for one allocator call per run.  An
+ * order that failed is not asked for again in the same array (as the heap
+ * and vmalloc() do), so that under fragmentation, or in a memory cgroup at
+ * its limit, no page pays for several failed attempts; the PMD-sized folios
+ * are asked for at each 2 MiB all the same.  Every page is charged to the
+ * caller's memory cgroup (but on 5.10, see compat.h) and none invokes the
+ * OOM killer.
  */
-#define MMAPPER_PAGES_ORDER	4
+#define MMAPPER_PAGES_ORDER	8
 #define MMAPPER_PAGES_GFP_HIGH(gfp)	(((gfp) | __GFP_NORETRY) & \
 					 ~(__GFP_RECLAIM | __GFP_RETRY_MAYFAIL))
 
@@ -85,6 +90,7 @@ static struct page *mmapper_alloc_pmd_folio(unsigned long i, unsigned long nr_pa
 struct page **mmapper_alloc_page_array(unsigned long nr_pages, gfp_t gfp,
 				       bool pmd_folios)
 {
+	unsigned int max_order = MMAPPER_PAGES_ORDER;
 	struct page **pages;
 	unsigned long i = 0;
 
@@ -96,8 +102,7 @@ struct page **mmapper_alloc_page_array(unsigned long nr_pages, gfp_t gfp,
 		/* With @pmd_folios, no run crosses a multiple of 2 MiB. */
 		unsigned long end = pmd_folios ?
 			min(nr_pages, round_up(i + 1, MMAPPER_CHUNK_PAGES)) : nr_pages;
-		unsigned int order = min_t(unsigned int, MMAPPER_PAGES_ORDER,
-					   ilog2(end - i));
+		unsigned int order = min_t(unsigned int, max_order, ilog2(end - i));
 		struct page *page;
 		unsigned long j;
 
@@ -118,7 +123,7 @@ struct page **mmapper_alloc_page_array(unsigned long nr_pages, gfp_t gfp,
 					   gfp, order);
 			if (page || !order)
 				break;
-			order--;
+			max_order = --order;
 		}
 		if (!page) {
 			mmapper_free_page_array(pages, nr_pages);
