@@ -3506,15 +3506,34 @@ static int fail_page_alloc_set(const char *name, const char *val)
 	return sysfs_write(path, val);
 }
 
+#define MAKE_IT_FAIL	"/proc/thread-self/make-it-fail"
+/* fail_page_alloc's budget: more failures than a test can take. */
+#define FAIL_TIMES	"1000000"
+
+/* Each of fail_page_alloc's attributes in @attrs[][0] set to @attrs[][1]. */
+static int fail_page_alloc_set_all(const char *const (*attrs)[2], size_t n)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = fail_page_alloc_set(attrs[i][0], attrs[i][1]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* fail_page_alloc as the kernel boots with it: failing nothing. */
 static void fail_page_alloc_reset(void)
 {
-	sysfs_write("/proc/thread-self/make-it-fail", "0");
-	fail_page_alloc_set("probability", "0");
-	fail_page_alloc_set("times", "1");
-	fail_page_alloc_set("task-filter", "N");
-	fail_page_alloc_set("ignore-gfp-highmem", "Y");
-	fail_page_alloc_set("verbose", "2");
+	static const char *const boot[][2] = {
+		{ "probability", "0" }, { "times", "1" }, { "task-filter", "N" },
+		{ "ignore-gfp-highmem", "Y" }, { "verbose", "2" },
+	};
+
+	sysfs_write(MAKE_IT_FAIL, "0");
+	fail_page_alloc_set_all(boot, ARRAY_SIZE(boot));
 }
 
 /*
@@ -3524,21 +3543,17 @@ static void fail_page_alloc_reset(void)
  */
 static int set_size_without_free_blocks(size_t size, long long *failed)
 {
-	const long long budget = 1000000;
-	char val[32];
+	static const char *const fail[][2] = {
+		{ "verbose", "0" }, { "task-filter", "Y" }, { "ignore-gfp-wait", "Y" },
+		{ "ignore-gfp-highmem", "N" }, { "min-order", "1" }, { "interval", "1" },
+		{ "space", "0" }, { "times", FAIL_TIMES }, { "probability", "100" },
+	};
 	int ret = -EIO;
 
-	snprintf(val, sizeof(val), "%lld", budget);
-	if (!fail_page_alloc_set("verbose", "0") && !fail_page_alloc_set("task-filter", "Y") &&
-	    !fail_page_alloc_set("ignore-gfp-wait", "Y") &&
-	    !fail_page_alloc_set("ignore-gfp-highmem", "N") &&
-	    !fail_page_alloc_set("min-order", "1") && !fail_page_alloc_set("interval", "1") &&
-	    !fail_page_alloc_set("space", "0") && !fail_page_alloc_set("times", val) &&
-	    !fail_page_alloc_set("probability", "100") &&
-	    !sysfs_write("/proc/thread-self/make-it-fail", "1")) {
+	if (!fail_page_alloc_set_all(fail, ARRAY_SIZE(fail)) && !sysfs_write(MAKE_IT_FAIL, "1")) {
 		ret = set_size(size);
-		sysfs_write("/proc/thread-self/make-it-fail", "0");
-		*failed = budget - sysfs_read_ll(FAIL_PAGE_ALLOC "times");
+		sysfs_write(MAKE_IT_FAIL, "0");
+		*failed = atoll(FAIL_TIMES) - sysfs_read_ll(FAIL_PAGE_ALLOC "times");
 	}
 	fail_page_alloc_reset();
 	return ret;
