@@ -26,6 +26,10 @@ result() {
 if [[ ! -f $OUT/rc ]]; then
 	result FAIL "VM did not finish (see $OUT/console.log)"
 	tail -30 "$OUT/console.log" 2>/dev/null | sed 's/^/    /'
+	if [[ -s $OUT/output.txt ]]; then
+		echo "    the payload's last lines (output.txt):"
+		tail -5 "$OUT/output.txt" | sed 's/^/    /'
+	fi
 	exit 0
 fi
 

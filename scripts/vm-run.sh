@@ -16,7 +16,10 @@
 #
 # Exit status: 0 if the VM ran the payload to its end (whatever the
 # payload's own status), 1 if it never got there (boot failure, panic,
-# timeout).  Judging the kernel log is the caller's job (see ktap-judge.sh).
+# timeout, or a payload still running a minute before the timeout: then
+# output.txt holds what it printed so far and dmesg.txt the blocked tasks
+# and every CPU's backtrace).  Judging the kernel log is the caller's job
+# (see judge.sh).
 set -euo pipefail
 
 MEM=1024
@@ -75,20 +78,51 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t tmpfs tmpfs /tmp
+# Live patches of kernel text race the other vCPU under multi-threaded TCG
+# (see the qemu command below). Without record-cmd, enabling a trace event
+# does not hook sched_switch (a patch in __schedule()). The first memory
+# cgroup turns memcg_kmem_online_key on for good (patches in the page and
+# slab allocators): make it now, while nothing else runs.
+o=/sys/kernel/tracing/options/record-cmd
+[ ! -e $o ] || echo 0 > $o || echo "@@MMAPPER-WARNING: $o stays on"
+if mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null &&
+   echo +memory > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; then
+	mkdir /sys/fs/cgroup/init && rmdir /sys/fs/cgroup/init
+fi
 dmesg -n 1
 echo "@@MMAPPER-BOOTED $(uname -r)"
+report() {
+	echo "@@MMAPPER-OUTPUT-BEGIN"
+	cat /tmp/output.txt
+	echo "@@MMAPPER-OUTPUT-END rc=$1"
+	echo "@@MMAPPER-DMESG-BEGIN"
+	dmesg
+	echo "@@MMAPPER-DMESG-END"
+	sync
+	reboot -f
+}
+# A payload still running at the deadline is reported as hung, with the
+# blocked tasks (sysrq w) and every CPU's backtrace (sysrq l) in the log.
+# (The payload runs in the foreground: a background job would start with
+# SIGINT and SIGQUIT ignored.)
+(
+	sleep "$(cat /deadline)"
+	echo "@@MMAPPER-HUNG after $(cat /deadline)s"
+	echo 1 > /proc/sys/kernel/sysrq
+	echo w > /proc/sysrq-trigger
+	echo l > /proc/sysrq-trigger
+	sleep 2
+	report hung
+) &
+watchdog=$!
 sh /payload.sh > /tmp/output.txt 2>&1
 rc=$?
-echo "@@MMAPPER-OUTPUT-BEGIN"
-cat /tmp/output.txt
-echo "@@MMAPPER-OUTPUT-END rc=$rc"
-echo "@@MMAPPER-DMESG-BEGIN"
-dmesg
-echo "@@MMAPPER-DMESG-END"
-sync
-reboot -f
+kill "$watchdog"
+report "$rc"
 EOF
 chmod +x "$ROOT/init" "$ROOT/payload.sh"
+# The payload's deadline: the VM's time less a minute for boot and report.
+echo $((TIMEOUT > 120 ? TIMEOUT - 60 : TIMEOUT / 2)) > "$ROOT/deadline"
 
 (cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) > "$ROOT.cpio.gz"
 trap 'rm -rf "$ROOT" "$ROOT.cpio.gz"' EXIT
@@ -100,12 +134,16 @@ trap 'rm -rf "$ROOT" "$ROOT.cpio.gz"' EXIT
 # stale translation in QEMU's multi-threaded TCG, and the guest dies with
 # "Oops: int3" at a 2-byte NOP in scheduler code (seen on 7.2 at boot, in no
 # mmapper code). Declaring the TSC unstable on the command line keeps that
-# key off from the start, so nothing patches kernel text behind our back.
+# key off from the start. cgroup.memory=nosocket,nobpf keeps two more keys
+# still, which each memory cgroup the tests make and remove would turn on
+# and off (memcg_sockets_enabled_key, and memcg_bpf_enabled_key on 6.3+;
+# older kernels ignore the word they do not know). The init script settles
+# the rest before the payload starts (Documentation/testing.rst).
 set +e
 timeout --foreground "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
 	-smp "$SMP" -m "$MEM" -nographic -no-reboot -monitor none \
 	-kernel "$KERNEL" -initrd "$ROOT.cpio.gz" \
-	-append "console=ttyS0 panic=-1 tsc=unstable" \
+	-append "console=ttyS0 panic=-1 tsc=unstable cgroup.memory=nosocket,nobpf" \
 	</dev/null > "$OUT/console.log" 2>&1
 qrc=$?
 set -e
@@ -119,6 +157,11 @@ sed -n '/^@@MMAPPER-OUTPUT-BEGIN$/,/^@@MMAPPER-OUTPUT-END/p' "$OUT/console.log" 
 sed -n '/^@@MMAPPER-DMESG-BEGIN$/,/^@@MMAPPER-DMESG-END$/p' "$OUT/console.log" |
 	sed '1d;$d' > "$OUT/dmesg.txt"
 rc=$(sed -n 's/^@@MMAPPER-OUTPUT-END rc=\([0-9]*\)$/\1/p' "$OUT/console.log")
+grep '^@@MMAPPER-WARNING' "$OUT/console.log" | sed "s|^@@MMAPPER-WARNING|$0|" >&2 || true
+if grep -q '^@@MMAPPER-HUNG' "$OUT/console.log"; then
+	echo "$0: $(grep -m1 '^@@MMAPPER-HUNG' "$OUT/console.log" | sed 's/^@@MMAPPER-HUNG/the payload hung:/'); the blocked tasks and backtraces are in $OUT/dmesg.txt" >&2
+	exit 1
+fi
 if [[ -z $rc ]]; then
 	echo "$0: the payload did not finish; see $OUT/console.log" >&2
 	exit 1
