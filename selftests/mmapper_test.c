@@ -3356,11 +3356,13 @@ static char proc_state(pid_t pid)
 }
 
 /*
- * MMAPPER_IOC_CHECKSUM and _FILL walk the range under the device lock,
- * which takes long on a big buffer: a caller killed in its walk does not
- * finish it, and one killed while it waits for another's walk stops
- * waiting.  The walk goes in pieces of 1 MiB; a range across them has the
- * checksum of the whole.
+ * MMAPPER_IOC_CHECKSUM and _FILL walk the range in pieces of 1 MiB, each
+ * under the device lock, which takes long on a big buffer: a caller killed
+ * in its walk does not finish it, and one killed while it waits for
+ * another's walk stops waiting (on PREEMPT_RT too, where a waiter spins on
+ * a running owner blind to signals).  mmap() waits for one piece, not the
+ * walk; a backend switch between two pieces leaves the walk's checksum that
+ * of the whole.  A range across the pieces has the checksum of the whole.
  *
  * Times are compared with a walk of the same run, so that a loaded host
  * (an emulated CPU shared with other VMs) slows both sides alike.
@@ -3387,9 +3389,10 @@ TEST(range_ioctls_killable)
 {
 	size_t size = 128 << 20, part = (3 << 20) + 12345;
 	double t0, walk, killed, gone, ended;
+	int64_t want, sum;
 	pid_t walker, waiter;
-	int fd, p[2], st;
-	unsigned char *buf;
+	int fd, p[2], q[2], st;
+	unsigned char *buf, *map;
 	char c, state;
 
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
@@ -3452,6 +3455,42 @@ TEST(range_ioctls_killable)
 		       gone - killed, ended - killed);
 	/* This run's walk, under this run's load. */
 	walk = ended - t0;
+
+	/*
+	 * mmap() during a walk waits for one piece of it; a switch runs
+	 * between two, and the walk goes on in the new buffer, whose bytes are
+	 * the old: its checksum is that of the whole.
+	 */
+	want = kernel_checksum(fd, 0, size);
+	ASSERT_EQ(0, pipe(q));
+	walker = fork();
+	ASSERT_LE(0, walker);
+	if (!walker) {
+		int64_t sum;
+
+		if (write(q[1], "w", 1) != 1)
+			_exit(1);
+		sum = kernel_checksum(fd, 0, size);
+		_exit(write(q[1], &sum, sizeof(sum)) == sizeof(sum) ? 0 : 1);
+	}
+	ASSERT_EQ(1, read(q[0], &c, 1));
+	usleep(walk * 1e6 / 10);
+	killed = now();
+	map = map_dev(fd, sysconf(_SC_PAGESIZE), 0, MAP_SHARED);
+	gone = now() - killed;
+	ASSERT_NE(NULL, map);
+	munmap(map, sysconf(_SC_PAGESIZE));
+	EXPECT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc-user"));
+	ASSERT_EQ((ssize_t)sizeof(sum), read(q[0], &sum, sizeof(sum)));
+	ASSERT_EQ(walker, waitpid(walker, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && !WEXITSTATUS(st));
+	EXPECT_TRUE(gone < walk / 4)
+		TH_LOG("mmap() took %.3f s during a walk of %.3f s", gone, walk);
+	EXPECT_EQ(want, sum);
+	EXPECT_EQ(want, kernel_checksum(fd, 0, size));
+	EXPECT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+	close(q[0]);
+	close(q[1]);
 
 	/* A walker killed part-way goes within half a walk. */
 	walker = start_walker(fd, size, p);

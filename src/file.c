@@ -664,7 +664,10 @@ static void mmapper_fnv1a_fn(void *kaddr, size_t n, void *arg)
 		*hash = (*hash ^ p[i]) * 16777619u;
 }
 
-/* FILL and CHECKSUM look for a fatal signal after each piece this long. */
+/*
+ * FILL and CHECKSUM take the device lock for one piece this long at a time,
+ * and look for a fatal signal before each.
+ */
 #define MMAPPER_RANGE_CHUNK	SZ_1M
 
 static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
@@ -673,7 +676,7 @@ static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 	void (*fn)(void *kaddr, size_t n, void *arg);
 	struct mmapper_range arg;
 	u32 usize, hash = 2166136261u;
-	u64 pos, left, n;
+	u64 pos, left;
 	void *fn_arg;
 	u8 pattern;
 	int ret;
@@ -690,27 +693,39 @@ static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 	fn_arg = fill ? (void *)&pattern : (void *)&hash;
 
 	/*
-	 * Under the device lock, so that no change replaces the buffer half
-	 * way.  A walk of a big buffer takes long: a killed caller neither
-	 * waits for another's walk nor finishes its own (-EINTR; a fill then
-	 * stops part-way, which only the dying caller asked for).
+	 * One piece at a time under the device lock: no change replaces the
+	 * buffer within a piece; one that runs between two leaves a buffer
+	 * with the same bytes, in which the walk goes on (the range checked
+	 * again).  So whoever waits for the lock waits for one piece, not
+	 * the walk: a change, mmap(), and a killed caller, which stops
+	 * (-EINTR; a fill then has stored part of the range, which only the
+	 * dying caller asked for).  A killed waiter needs that on PREEMPT_RT:
+	 * there an rt_mutex waiter spins, blind to signals, while the owner
+	 * runs (rtmutex_spin_on_owner()).
 	 */
-	if (mutex_lock_killable(&mdev->lock))
-		return -EINTR;
-	if (arg.offset > mmapper_dev_buf(mdev)->size ||
-	    arg.length > mmapper_dev_buf(mdev)->size - arg.offset) {
-		mutex_unlock(&mdev->lock);
-		return -EINVAL;
-	}
-	for (pos = arg.offset, left = arg.length; left; pos += n, left -= n) {
-		if (pos != arg.offset && fatal_signal_pending(current)) {
+	pos = arg.offset;
+	left = arg.length;
+	do {
+		const struct mmapper_buf *buf;
+		u64 n = min_t(u64, left, MMAPPER_RANGE_CHUNK);
+
+		if (fatal_signal_pending(current) ||
+		    mutex_lock_killable(&mdev->lock)) {
 			ret = -EINTR;
 			break;
 		}
-		n = min_t(u64, left, MMAPPER_RANGE_CHUNK);
-		mmapper_buf_walk(mmapper_dev_buf(mdev), pos, n, fn, fn_arg);
-	}
-	mutex_unlock(&mdev->lock);
+		buf = mmapper_dev_buf(mdev);
+		if (arg.offset > buf->size ||
+		    arg.length > buf->size - arg.offset) {
+			ret = -EINVAL;
+		} else {
+			mmapper_buf_walk(buf, pos, n, fn, fn_arg);
+			pos += n;
+			left -= n;
+		}
+		mutex_unlock(&mdev->lock);
+		cond_resched();
+	} while (!ret && left);
 
 	if (ret || fill)
 		return ret;
