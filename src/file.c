@@ -676,6 +676,7 @@ static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 	void (*fn)(void *kaddr, size_t n, void *arg);
 	struct mmapper_range arg;
 	u32 usize, hash = 2166136261u;
+	unsigned long gen = 0;
 	u64 pos, left;
 	void *fn_arg;
 	u8 pattern;
@@ -693,15 +694,14 @@ static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 	fn_arg = fill ? (void *)&pattern : (void *)&hash;
 
 	/*
-	 * One piece at a time under the device lock: no change replaces the
-	 * buffer within a piece; one that runs between two leaves a buffer
-	 * with the same bytes, in which the walk goes on (the range checked
-	 * again).  So whoever waits for the lock waits for one piece, not
-	 * the walk: a change, mmap(), and a killed caller, which stops
-	 * (-EINTR; a fill then has stored part of the range, which only the
-	 * dying caller asked for).  A killed waiter needs that on PREEMPT_RT:
-	 * there an rt_mutex waiter spins, blind to signals, while the owner
-	 * runs (rtmutex_spin_on_owner()).
+	 * One piece at a time under the device lock, so that whoever waits
+	 * for it waits for one piece, not the walk: a change, mmap(), and a
+	 * killed caller, which stops (-EINTR; a fill then has stored part of
+	 * the range, which only the dying caller asked for).  A killed waiter
+	 * needs that on PREEMPT_RT: there an rt_mutex waiter spins, blind to
+	 * signals, while the owner runs (rtmutex_spin_on_owner()).  A change
+	 * that comes between two pieces ends the walk (-EAGAIN): the walk
+	 * never goes on in another buffer than the one it started in.
 	 */
 	pos = arg.offset;
 	left = arg.length;
@@ -709,16 +709,20 @@ static long mmapper_ioctl_range(struct mmapper_dev *mdev, void __user *uarg,
 		const struct mmapper_buf *buf;
 		u64 n = min_t(u64, left, MMAPPER_RANGE_CHUNK);
 
-		if (fatal_signal_pending(current) ||
-		    mutex_lock_killable(&mdev->lock)) {
-			ret = -EINTR;
-			break;
-		}
+		if (mutex_lock_killable(&mdev->lock))
+			return -EINTR;
 		buf = mmapper_dev_buf(mdev);
-		if (arg.offset > buf->size ||
-		    arg.length > buf->size - arg.offset) {
-			ret = -EINVAL;
-		} else {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+		} else if (pos == arg.offset) {
+			gen = mdev->gen;
+			if (arg.offset > buf->size ||
+			    arg.length > buf->size - arg.offset)
+				ret = -EINVAL;
+		} else if (mdev->gen != gen) {
+			ret = -EAGAIN;
+		}
+		if (!ret) {
 			mmapper_buf_walk(buf, pos, n, fn, fn_arg);
 			pos += n;
 			left -= n;
