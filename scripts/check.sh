@@ -20,8 +20,7 @@
 #     install the .debs on this machine, DKMS for every kernel, a kernel
 #     upgrade, the installed selftests in a VM, and a clean purge
 #  7. the debug kernel (debug-kernel.sh, 7.2, cached): the whole suite, the
-#     stress test, trinity and a kmemleak scan, two CPUs; in the background,
-#     beside steps 3 to 6, from when its kernel is ready
+#     stress test, trinity and a kmemleak scan, two CPUs
 #
 # Prints the time of every stage at the end, then "N passed, N failed"
 # (skips are reported, never counted as passed).
@@ -279,49 +278,6 @@ test_kernel() {
 	run_suite "$image" "$BUILD/$rel/src/mmapper.ko" "$rel" -m 2048 "${extra[@]}"
 }
 
-# The debug kernel's suite (built once, cached): the longest stage.  It
-# runs in the background beside the other kernels' suites, as soon as its
-# kernel is ready: a test VM keeps about one host core busy (its second
-# vCPU waits most of the time), and the tests that time anything compare
-# with a measurement of the same run.  Its results go to a file of their
-# own, added to the others at the end.
-debug_suite() {
-	if [[ $(wait_for "$BUILD/debug-kernel.rc") == 0 ]] &&
-	   DEBUG_KDIR=$(cat "$BUILD/debug-kernel.dir") && [[ -e $DEBUG_KDIR/Makefile ]]; then
-		grep -E '^debug-kernel.sh: [0-9]+s' "$BUILD/fetch-sid.log"
-		result PASS "debug kernel from linux-source-7.2 (see $BUILD/debug-kernel.log)"
-		if "$ROOT/scripts/build-module.sh" debug "$DEBUG_KDIR" >/dev/null; then
-			result PASS "build against the debug kernel, no warnings"
-			# trinity is dynamically linked: give the VM its libraries.
-			fuzz=(-f /usr/bin/trinity:/bin/trinity -f "$ROOT/selftests/fuzz.sh:/selftests/fuzz.sh")
-			vm_lib_args fuzz /usr/bin/trinity
-			if importer_modules "$DEBUG_KDIR" "$BUILD/debug/importers"; then
-				own_importer debug "$DEBUG_KDIR"
-				importer_args fuzz "$BUILD/debug/importers"
-			else
-				result FAIL "debug: the DMA-BUF importers vgem and vivid built with the debug kernel"
-			fi
-			# KASAN's shadow and kmemleak's pool take memory of their own.
-			run_suite "$DEBUG_KDIR/arch/x86/boot/bzImage" "$BUILD/debug/src/mmapper.ko" \
-				debug -m 3072 -t 2400 "${fuzz[@]}"
-		else
-			result FAIL "build against the debug kernel, no warnings"
-		fi
-	else
-		tail -30 "$BUILD/debug-kernel.log"
-		result FAIL "debug kernel from linux-source-7.2 (see $BUILD/debug-kernel.log)"
-	fi
-}
-
-(
-	RESULTS=$BUILD/results-debug.txt
-	: > "$RESULTS"
-	t=$(date +%s)
-	debug_suite
-	echo "debug kernel: its stage took $(( $(date +%s) - t ))s in the background"
-) > "$BUILD/debug-stage.log" 2>&1 &
-DEBUG_PID=$!
-
 # The kernels that are ready now (the host's, 5.10) ...
 mapfile -t NOW < <("$ROOT/scripts/kernels.sh" 2>/dev/null)
 for k in "${NOW[@]}"; do
@@ -392,12 +348,36 @@ stage "lint: checkpatch --strict, sparse C=2, W=1"
 "$ROOT/scripts/lint.sh" "$RESULTS" > "$BUILD/lint.log" 2>&1
 grep -v '^PASS' "$BUILD/lint.log"
 
+# The packages before the debug kernel: on a cold cache its build is still
+# running in the background, and the packaging test can go on meanwhile.
 stage "packages: make deb, make rpm, lint, install, kernel upgrade, purge"
 "$ROOT/scripts/package-test.sh" "$RESULTS" "$BUILD"
 
-stage "debug kernel: KASAN, lockdep, DEBUG_VM, kmemleak (beside the other kernels since the first)"
-wait "$DEBUG_PID"
-cat "$BUILD/debug-stage.log"
-cat "$BUILD/results-debug.txt" >> "$RESULTS"
+stage "debug kernel: KASAN, lockdep, DEBUG_VM, kmemleak (built once, cached, in the background)"
+if [[ $(wait_for "$BUILD/debug-kernel.rc") == 0 ]] &&
+   DEBUG_KDIR=$(cat "$BUILD/debug-kernel.dir") && [[ -e $DEBUG_KDIR/Makefile ]]; then
+	grep -E '^debug-kernel.sh: [0-9]+s' "$BUILD/fetch-sid.log"
+	result PASS "debug kernel from linux-source-7.2 (see $BUILD/debug-kernel.log)"
+	if "$ROOT/scripts/build-module.sh" debug "$DEBUG_KDIR" >/dev/null; then
+		result PASS "build against the debug kernel, no warnings"
+		# trinity is dynamically linked: give the VM its libraries.
+		fuzz=(-f /usr/bin/trinity:/bin/trinity -f "$ROOT/selftests/fuzz.sh:/selftests/fuzz.sh")
+		vm_lib_args fuzz /usr/bin/trinity
+		if importer_modules "$DEBUG_KDIR" "$BUILD/debug/importers"; then
+			own_importer debug "$DEBUG_KDIR"
+			importer_args fuzz "$BUILD/debug/importers"
+		else
+			result FAIL "debug: the DMA-BUF importers vgem and vivid built with the debug kernel"
+		fi
+		# KASAN's shadow and kmemleak's pool take memory of their own.
+		run_suite "$DEBUG_KDIR/arch/x86/boot/bzImage" "$BUILD/debug/src/mmapper.ko" \
+			debug -m 3072 -t 2400 "${fuzz[@]}"
+	else
+		result FAIL "build against the debug kernel, no warnings"
+	fi
+else
+	tail -30 "$BUILD/debug-kernel.log"
+	result FAIL "debug kernel from linux-source-7.2 (see $BUILD/debug-kernel.log)"
+fi
 
 summary
