@@ -3385,6 +3385,27 @@ static pid_t start_walker(int fd, size_t size, int p[2])
 	return pid;
 }
 
+/*
+ * A child that signals @q, then walks [0, @len) of @fd (CHECKSUM) and
+ * writes the result (the sum, or -errno) to @q.
+ */
+static pid_t start_summer(int fd, size_t len, int q[2])
+{
+	pid_t pid = fork();
+	int64_t sum;
+	char c;
+
+	if (!pid) {
+		if (write(q[1], "w", 1) != 1)
+			_exit(1);
+		sum = kernel_checksum(fd, 0, len);
+		_exit(write(q[1], &sum, sizeof(sum)) == sizeof(sum) ? 0 : 1);
+	}
+	if (pid > 0 && read(q[0], &c, 1) != 1)
+		return -1;
+	return pid;
+}
+
 TEST(range_ioctls_killable)
 {
 	size_t size = 128 << 20, part = (3 << 20) + 12345;
@@ -3462,28 +3483,20 @@ TEST(range_ioctls_killable)
 	 */
 	want = kernel_checksum(fd, 0, size);
 	ASSERT_EQ(0, pipe(q));
-	walker = fork();
+	walker = start_summer(fd, size, q);
 	ASSERT_LE(0, walker);
-	if (!walker) {
-		if (write(q[1], "w", 1) != 1)
-			_exit(1);
-		sum = kernel_checksum(fd, 0, size);
-		_exit(write(q[1], &sum, sizeof(sum)) == sizeof(sum) ? 0 : 1);
-	}
 	sum = 0;
-	if (read(q[0], &c, 1) == 1) {
-		usleep(walk * 1e6 / 10);
-		killed = now();
-		map = map_dev(fd, sysconf(_SC_PAGESIZE), 0, MAP_SHARED);
-		gone = now() - killed;
-		EXPECT_NE(NULL, map);
-		if (map)
-			munmap(map, sysconf(_SC_PAGESIZE));
-		EXPECT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc-user"));
-		EXPECT_EQ((ssize_t)sizeof(sum), read(q[0], &sum, sizeof(sum)));
-		EXPECT_TRUE(gone < walk / 2)
-			TH_LOG("mmap() took %.3f s during a walk of %.3f s", gone, walk);
-	}
+	usleep(walk * 1e6 / 10);
+	killed = now();
+	map = map_dev(fd, sysconf(_SC_PAGESIZE), 0, MAP_SHARED);
+	gone = now() - killed;
+	EXPECT_NE(NULL, map);
+	if (map)
+		munmap(map, sysconf(_SC_PAGESIZE));
+	EXPECT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc-user"));
+	EXPECT_EQ((ssize_t)sizeof(sum), read(q[0], &sum, sizeof(sum)));
+	EXPECT_TRUE(gone < walk / 2)
+		TH_LOG("mmap() took %.3f s during a walk of %.3f s", gone, walk);
 	kill(walker, SIGKILL);
 	waitpid(walker, NULL, 0);
 	close(q[0]);
@@ -3492,6 +3505,27 @@ TEST(range_ioctls_killable)
 		TH_LOG("a walk across a backend switch gave %lld", (long long)sum);
 	EXPECT_EQ(want, kernel_checksum(fd, 0, size));
 	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
+
+	/*
+	 * So does a shrink that the walked range still fits in (the range
+	 * is checked at the first piece only: the walk must see the change).
+	 */
+	want = kernel_checksum(fd, 0, size / 2);
+	ASSERT_EQ(0, pipe(q));
+	walker = start_summer(fd, size / 2, q);
+	ASSERT_LE(0, walker);
+	sum = 0;
+	usleep(walk * 1e6 / 20);
+	EXPECT_EQ(0, set_size(size / 4 * 3));
+	EXPECT_EQ((ssize_t)sizeof(sum), read(q[0], &sum, sizeof(sum)));
+	kill(walker, SIGKILL);
+	waitpid(walker, NULL, 0);
+	close(q[0]);
+	close(q[1]);
+	EXPECT_EQ(-EAGAIN, sum)
+		TH_LOG("a walk across a shrink gave %lld", (long long)sum);
+	EXPECT_EQ(want, kernel_checksum(fd, 0, size / 2));
+	ASSERT_EQ(0, set_size(size));
 
 	/* A walker killed part-way goes within half a walk. */
 	walker = start_walker(fd, size, p);
@@ -5302,7 +5336,7 @@ FIXTURE(vmas) {
 	int fd, fd1;
 };
 
-/* The records are the same for every backend: vmalloc, 64 KiB. */
+/* The records are the same for every backend: vmalloc, 64 KiB, cached, both devices. */
 FIXTURE_SETUP(vmas)
 {
 	self->fd = self->fd1 = -1;
@@ -5313,7 +5347,10 @@ FIXTURE_SETUP(vmas)
 	self->fd1 = open("/dev/mmapper1", O_RDWR);
 	if (self->fd1 < 0)
 		SKIP(return, "needs a second device (nr_devices >= 2)");
+	ASSERT_EQ(0, sysfs_write(SYSDIR "/cache", "cached"));
 	ASSERT_EQ(0, sysfs_write("/sys/class/mmapper/mmapper1/backend", "vmalloc"));
+	ASSERT_EQ(0, sysfs_write("/sys/class/mmapper/mmapper1/size", "64K"));
+	ASSERT_EQ(0, sysfs_write("/sys/class/mmapper/mmapper1/cache", "cached"));
 }
 
 FIXTURE_TEARDOWN(vmas)

@@ -725,6 +725,19 @@ static int cmd_dump(const char *name, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * A FILL or CHECKSUM that failed: EAGAIN means the buffer changed under
+ * the walk (mmapper(4)), which a person reads better than strerror's
+ * "Resource temporarily unavailable".
+ */
+static void range_failed(const char *what, const char *name)
+{
+	if (errno == EAGAIN)
+		die("%s %s: the buffer changed during the walk (a resize, backend switch or cache mode change)%s; run again",
+		    what, name, strcmp(what, "fill") ? "" : ": part of the range is filled");
+	die("%s %s: %s", what, name, strerror(errno));
+}
+
 static int cmd_fill(const char *name, int argc, char **argv)
 {
 	int fd = open_dev(name, O_RDWR);
@@ -742,7 +755,7 @@ static int cmd_fill(const char *name, int argc, char **argv)
 	mr.length = r.length;
 	mr.pattern = r.pattern;
 	if (ioctl(fd, MMAPPER_IOC_FILL, &mr))
-		die("fill %s: %s", name, strerror(errno));
+		range_failed("fill", name);
 	if (json)
 		printf("{\"device\": \"%s\", \"offset\": %lld, \"length\": %lld, \"pattern\": %d}\n",
 		       name, r.offset, r.length, r.pattern);
@@ -786,7 +799,7 @@ static int cmd_verify(const char *name, int argc, char **argv)
 	mr.offset = r.offset;
 	mr.length = r.length;
 	if (ioctl(fd, MMAPPER_IOC_CHECKSUM, &mr))
-		die("verify %s: MMAPPER_IOC_CHECKSUM: %s", name, strerror(errno));
+		range_failed("verify", name);
 	if (r.length) {
 		p = map_range(fd, name, &r, &info, &base, &maplen);
 		user = fnv1a(p, r.length);
