@@ -4843,11 +4843,8 @@ struct pages_pmd_case {
 	const char *what;
 	size_t buf_size, map_len, off;
 	bool misalign;
-	/*
-	 * where the kernel maps 2 MiB entries of refcounted pages: the
-	 * first 2 MiB fault maps every 2 MiB entry of the VMA
-	 */
-	unsigned long pmd_faults, pmd_entries, pte_faults;
+	/* where the kernel maps 2 MiB entries of refcounted pages */
+	unsigned long pmd_faults, pte_faults;
 };
 
 /*
@@ -4860,13 +4857,12 @@ struct pages_pmd_case {
 TEST(pages_pmd_entries)
 {
 	static const struct pages_pmd_case cases[] = {
-		{ "aligned 8M", 8 << 20, 8 << 20, 0, false, 1, 4, 0 },
-		{ "3M: one folio and a half", 3 << 20, 3 << 20, 0, false, 1, 1, 256 },
-		{ "4M at offset 2M", 8 << 20, 4 << 20, 2 << 20, false, 1, 2, 0 },
-		{ "4M at offset 1M: one 2 MiB entry fits", 8 << 20, 4 << 20, 1 << 20, false,
-		  1, 1, 512 },
-		{ "misaligned 4M", 8 << 20, 4 << 20, 0, true, 0, 0, 0 },
-		{ "1M: no folio", 1 << 20, 1 << 20, 0, false, 0, 0, 0 },
+		{ "aligned 8M", 8 << 20, 8 << 20, 0, false, 4, 0 },
+		{ "3M: one folio and a half", 3 << 20, 3 << 20, 0, false, 1, 256 },
+		{ "4M at offset 2M", 8 << 20, 4 << 20, 2 << 20, false, 2, 0 },
+		{ "4M at offset 1M: one 2 MiB entry fits", 8 << 20, 4 << 20, 1 << 20, false, 1, 512 },
+		{ "misaligned 4M", 8 << 20, 4 << 20, 0, true, 0, 0 },
+		{ "1M: no folio", 1 << 20, 1 << 20, 0, false, 0, 0 },
 	};
 	bool lazy = pages_pmd_kernel(), pmd = pages_pmd_expected();
 	unsigned int c;
@@ -4913,7 +4909,7 @@ TEST(pages_pmd_entries)
 			EXPECT_EQ(0, pmds) TH_LOG("%s", pc->what);
 			EXPECT_EQ(pc->map_len / 4096, ptes) TH_LOG("%s", pc->what);
 		}
-		EXPECT_EQ((long)(pmd ? pc->pmd_entries * 2048 : 0),
+		EXPECT_EQ((long)(pmd ? pc->pmd_faults * 2048 : 0),
 			  pmd_mapped_kb(map, map + pc->map_len)) TH_LOG("%s", pc->what);
 		/* The same again: every entry is there now. */
 		ASSERT_EQ(0, touch_counting(fd, map, pc->map_len, false, &pmds, &ptes));
@@ -5015,103 +5011,6 @@ TEST(pages_pmd_policy)
 }
 
 /*
- * pages, 2 MiB entries: the first 2 MiB fault of a mapping maps every
- * 2 MiB entry of the VMA that its page table (one PMD page, 1 GiB)
- * covers, before the fault and after it.  It stops at the VMA's ends and
- * at a 1 GiB boundary, and leaves a slot that has a 4 KiB page table.
- */
-TEST(pages_pmd_fault_around)
-{
-	const size_t len = 8 << 20, pg = 4096, gib = 1UL << 30;
-	unsigned long long pmds, ptes;
-	unsigned char *map, *res, *buf;
-	unsigned long at;
-	int fd;
-
-	if (!pages_pmd_expected())
-		SKIP(return, "no 2 MiB entries of refcounted pages on this kernel");
-	ASSERT_EQ(0, pages_device(len));
-	ASSERT_EQ(4, buffer_pmd_folios(len / pg)) TH_LOG("memory fragmented?");
-	fd = open(DEV, O_RDWR);
-	ASSERT_LE(0, fd);
-	buf = malloc(len);
-	ASSERT_NE(NULL, buf);
-	fill_pattern(buf, 0, len, 31);
-	ASSERT_EQ((ssize_t)len, pwrite(fd, buf, len, 0));
-
-	/* The last page first: one fault maps all four, those before it too. */
-	map = map_dev(fd, len, 0, MAP_SHARED);
-	ASSERT_NE(NULL, map);
-	ASSERT_EQ(0, touch_counting(fd, map + len - pg, pg, false, &pmds, &ptes));
-	EXPECT_EQ(1, pmds);
-	EXPECT_EQ(0, ptes);
-	EXPECT_EQ(8192, pmd_mapped_kb(map, map + len));
-	ASSERT_EQ(0, touch_counting(fd, map, len, false, &pmds, &ptes));
-	EXPECT_EQ(0, pmds + ptes);
-	EXPECT_EQ(-1, check_pattern(map, 0, len, 31));
-	ASSERT_EQ(0, munmap(map, len));
-
-	/*
-	 * MADV_NOHUGEPAGE on the second 2 MiB makes three VMAs: each 2 MiB
-	 * VMA's fault maps its own entries, none of the others'.
-	 */
-	map = map_dev(fd, len, 0, MAP_SHARED);
-	ASSERT_NE(NULL, map);
-	ASSERT_EQ(0, madvise(map + SZ_2M, SZ_2M, MADV_NOHUGEPAGE));
-	ASSERT_EQ(0, touch_counting(fd, map, pg, false, &pmds, &ptes));
-	EXPECT_EQ(1, pmds);
-	EXPECT_EQ(2048, pmd_mapped_kb(map, map + len));
-	ASSERT_EQ(0, touch_counting(fd, map + 2 * SZ_2M, pg, false, &pmds, &ptes));
-	EXPECT_EQ(1, pmds);
-	EXPECT_EQ(6144, pmd_mapped_kb(map, map + len));
-	ASSERT_EQ(0, touch_counting(fd, map, len, false, &pmds, &ptes));
-	EXPECT_EQ(0, pmds);
-	EXPECT_EQ(512, ptes);
-	EXPECT_EQ(-1, check_pattern(map, 0, len, 31));
-	ASSERT_EQ(0, munmap(map, len));
-
-	/*
-	 * A 4 KiB fault while the process has THP off puts a page table in
-	 * the second 2 MiB; with THP on again, the first 2 MiB fault maps
-	 * the three others and leaves that one as it is.
-	 */
-	map = map_dev(fd, len, 0, MAP_SHARED);
-	ASSERT_NE(NULL, map);
-	ASSERT_EQ(0, prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0));
-	EXPECT_EQ(0, touch_counting(fd, map + SZ_2M + 5 * pg, pg, true, &pmds, &ptes));
-	ASSERT_EQ(0, prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0));
-	EXPECT_EQ(0, pmds);
-	EXPECT_EQ(1, ptes);
-	ASSERT_EQ(0, touch_counting(fd, map, pg, false, &pmds, &ptes));
-	EXPECT_EQ(1, pmds);
-	EXPECT_EQ(6144, pmd_mapped_kb(map, map + len));
-	map[SZ_2M + 5 * pg] = pat(SZ_2M + 5 * pg, 31);
-	EXPECT_EQ(-1, check_pattern(map, 0, len, 31));
-	ASSERT_EQ(0, munmap(map, len));
-
-	/*
-	 * Across a 1 GiB boundary, the two halves are in two page tables:
-	 * one fault each.  Only address space is reserved for the 1 GiB.
-	 */
-	res = mmap(NULL, gib + 2 * len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, res);
-	at = (((unsigned long)res + len + gib - 1) & ~(gib - 1)) - len / 2;
-	map = mmap((void *)at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
-	ASSERT_EQ((void *)at, map);
-	ASSERT_EQ(0, touch_counting(fd, map, len, false, &pmds, &ptes));
-	EXPECT_EQ(2, pmds);
-	EXPECT_EQ(0, ptes);
-	EXPECT_EQ(8192, pmd_mapped_kb(map, map + len));
-	EXPECT_EQ(-1, check_pattern(map, 0, len, 31));
-	munmap(res, gib + 2 * len);
-
-	free(buf);
-	close(fd);
-	ASSERT_EQ(0, sysfs_write(SYSDIR "/size", "64K"));
-	ASSERT_EQ(0, sysfs_write(SYSDIR "/backend", "vmalloc"));
-}
-
-/*
  * pages, 2 MiB entries of refcounted pages, through what the kernel does
  * to a mapping: get_user_pages() (process_vm_readv(), vmsplice()), stores
  * both ways, a private mapping's copy-on-write (which splits the entry
@@ -5143,14 +5042,11 @@ TEST(pages_pmd_mm_calls)
 	fill_pattern(buf, 0, len, 9);
 	ASSERT_EQ((ssize_t)len, pwrite(fd, buf, len, 0));
 
-	/*
-	 * Shared: four 2 MiB entries, all from the first fault, and
-	 * get_user_pages() reaches them.
-	 */
+	/* Shared: four 2 MiB entries, and get_user_pages() reaches them. */
 	map = map_dev(fd, len, 0, MAP_SHARED);
 	ASSERT_NE(NULL, map);
 	ASSERT_EQ(0, touch_counting(fd, map, len, false, &pmds, &ptes));
-	EXPECT_EQ(1, pmds);
+	EXPECT_EQ(4, pmds);
 	EXPECT_EQ(0, ptes);
 	EXPECT_EQ(8192, pmd_mapped_kb(map, map + len));
 	EXPECT_EQ(-1, check_pattern(map, 0, len, 9));
@@ -5222,7 +5118,7 @@ TEST(pages_pmd_mm_calls)
 	}
 	ASSERT_EQ(0, madvise(moved, len, MADV_DONTNEED));
 	ASSERT_EQ(0, touch_counting(fd, moved, len, false, &pmds, &ptes));
-	EXPECT_EQ(1, pmds) TH_LOG("after MADV_DONTNEED");
+	EXPECT_EQ(4, pmds) TH_LOG("after MADV_DONTNEED");
 	EXPECT_EQ(0, ptes) TH_LOG("after MADV_DONTNEED");
 	ASSERT_EQ(0, munmap(moved, len));
 	munmap(res, len + SZ_2M);
@@ -5234,8 +5130,7 @@ TEST(pages_pmd_mm_calls)
 	priv = map_dev(fd, len, 0, MAP_PRIVATE);
 	ASSERT_NE(NULL, priv);
 	ASSERT_EQ(0, touch_counting(fd, priv, len, false, &pmds, &ptes));
-	EXPECT_EQ(1, pmds);
-	EXPECT_EQ(8192, pmd_mapped_kb(priv, priv + len));
+	EXPECT_EQ(4, pmds);
 	EXPECT_EQ(0, ptes);
 	priv[5 * pg + 1] = 0xee;
 	ASSERT_EQ(1, pread(fd, &c, 1, 5 * pg + 1));

@@ -92,6 +92,32 @@ for b in $BACKENDS; do
 		"$CTL verify 1 --pattern 0x6b && $CTL dump 1 --offset 4088 --length 8"
 done
 $CTL set 1 backend=vmalloc > /dev/null
+
+# A verify of 128 MiB (the kernel's CHECKSUM walk, a second or more under
+# QEMU) that a backend switch cuts short: exit 1, and the advice to run
+# again.  The switch comes once mmapperctl has spent two clock ticks in
+# the kernel (/proc/PID/stat): then it is in its walk.
+verify_cut_short() {
+	$CTL set 1 size=128M > /dev/null || return 9
+	$CTL verify 1 > /tmp/verify-cut.out 2>&1 &
+	pid=$!
+	end=$(($(date +%s) + 30))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		# shellcheck disable=SC2046 # the fields of /proc/PID/stat
+		set -- $(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null)
+		[ "${1:-Z}" = Z ] || [ "${13:-0}" -ge 2 ] && break
+		sleep 0.01
+	done
+	echo vmalloc-user > /sys/class/mmapper/mmapper1/backend
+	wait $pid
+	rc=$?
+	cat /tmp/verify-cut.out
+	$CTL set 1 backend=vmalloc size=64K > /dev/null
+	return $rc
+}
+t "verify cut short by a backend switch: run again (exit 1)" 1 \
+	"verify mmapper1: the buffer changed during the walk (a resize, backend switch or cache mode change); run again" \
+	verify_cut_short
 t "stats" 0 "mmaps  *[1-9]" $CTL stats 0
 t "stats --reset --json" 0 '"opens": 1, "mmaps": 0' $CTL --json stats 0 --reset
 t "pages" 0 "index *pfn *refcount" $CTL pages 0

@@ -131,71 +131,10 @@ static bool mmapper_pages_vma_pmd_mappable(const struct mmapper_buf *buf,
 }
 
 /*
- * The folio of the buffer that @vma maps at @haddr (2 MiB aligned, inside
- * the VMA) with one 2 MiB entry, or NULL.  A folio with a poisoned page is
- * mapped 4 KiB at a time, so that the core's ->fault path gives SIGBUS
- * for that page alone.
- */
-static struct folio *mmapper_pages_folio_at(struct mmapper_buf *buf,
-					    const struct vm_area_struct *vma,
-					    unsigned long haddr)
-{
-	struct folio *folio;
-
-	folio = mmapper_pages_pmd_folio(buf, vma->vm_pgoff +
-					((haddr - vma->vm_start) >> PAGE_SHIFT));
-	return folio && !folio_test_has_hwpoisoned(folio) ? folio : NULL;
-}
-
-/*
- * After the fault's own 2 MiB entry, the rest of @vma that the same page
- * table (one PMD page: 1 GiB) covers, as the 4 KiB way maps a whole VMA
- * at mmap(): every 2 MiB of it that is a folio of the buffer and has no
- * entry yet gets one now, so that a mapping costs one fault per GiB, not
- * one per 2 MiB.  The only interface that inserts a folio's 2 MiB entry
- * takes a struct vm_fault: each neighbour gets one of its own, the read
- * fault a touch there would make (a shared writable mapping's protection
- * lets it write: see mmapper_huge_fault_write()).  What fails is left to
- * the fault a touch there makes.
- */
-static void mmapper_pages_pmd_around(struct mmapper_buf *buf,
-				     const struct vm_fault *vmf)
-{
-	struct vm_area_struct *vma = vmf->vma;
-	unsigned long haddr = vmf->address & PMD_MASK;
-	unsigned long table = haddr & PUD_MASK;
-	unsigned long start = max(ALIGN(vma->vm_start, PMD_SIZE), table);
-	unsigned long end = min(vma->vm_end & PMD_MASK, table + (PUD_SIZE - 1));
-	unsigned long addr;
-
-	for (addr = start; addr < end; addr += PMD_SIZE) {
-		pmd_t *pmd = vmf->pmd - pmd_index(haddr) + pmd_index(addr);
-		struct vm_fault around = {
-			.vma		= vma,
-			.gfp_mask	= vmf->gfp_mask,
-			.pgoff		= vma->vm_pgoff +
-					  ((addr - vma->vm_start) >> PAGE_SHIFT),
-			.address	= addr,
-			.real_address	= addr,
-			.flags		= vmf->flags & ~FAULT_FLAG_WRITE,
-			.pmd		= pmd,
-		};
-		struct folio *folio;
-
-		if (addr == haddr || !pmd_none(pmdp_get_lockless(pmd)))
-			continue;
-		folio = mmapper_pages_folio_at(buf, vma, addr);
-		if (folio)
-			vmf_insert_folio_pmd(&around, folio, false);
-	}
-}
-
-/*
  * Map the folio around the fault with one 2 MiB entry, which takes its
- * own reference and rmap, and the rest of the VMA in that page table
- * with it.  Not a write fault of a private mapping: that is a copy, which
- * the core makes one 4 KiB page at a time (after splitting a 2 MiB entry
- * that is there).
+ * own reference and rmap.  Not a write fault of a private mapping: that
+ * is a copy, which the core makes one 4 KiB page at a time (after
+ * splitting a 2 MiB entry that is there).
  */
 static vm_fault_t mmapper_pages_pmd_fault(struct mmapper_buf *buf,
 					  struct vm_fault *vmf)
@@ -204,7 +143,6 @@ static vm_fault_t mmapper_pages_pmd_fault(struct mmapper_buf *buf,
 	unsigned long haddr = vmf->address & PMD_MASK;
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	struct folio *folio;
-	vm_fault_t ret;
 
 	if (write && !(vma->vm_flags & VM_SHARED))
 		return VM_FAULT_FALLBACK;
@@ -213,14 +151,15 @@ static vm_fault_t mmapper_pages_pmd_fault(struct mmapper_buf *buf,
 		return VM_FAULT_FALLBACK;
 	if (haddr < vma->vm_start || haddr + PMD_SIZE > vma->vm_end)
 		return VM_FAULT_FALLBACK;
-	folio = mmapper_pages_folio_at(buf, vma, haddr);
-	if (!folio)
+	folio = mmapper_pages_pmd_folio(buf, vma->vm_pgoff +
+					((haddr - vma->vm_start) >> PAGE_SHIFT));
+	/*
+	 * A folio with a poisoned page is mapped 4 KiB at a time, so that
+	 * the core's ->fault path gives SIGBUS for that page alone.
+	 */
+	if (!folio || folio_test_has_hwpoisoned(folio))
 		return VM_FAULT_FALLBACK;
-	ret = vmf_insert_folio_pmd(vmf, folio, mmapper_huge_fault_write(vmf));
-	/* A first touch, not a write to an entry that is there. */
-	if (ret == VM_FAULT_NOPAGE && pmd_none(vmf->orig_pmd))
-		mmapper_pages_pmd_around(buf, vmf);
-	return ret;
+	return vmf_insert_folio_pmd(vmf, folio, mmapper_huge_fault_write(vmf));
 }
 #else
 static bool mmapper_pages_vma_pmd_mappable(const struct mmapper_buf *buf,
